@@ -1,0 +1,10 @@
+/**
+ * The one table of commands. Each entry lives in its own file under
+ * commands/; add a line here to register it. An unknown name lists these.
+ */
+import type { CommandSpec } from './command-spec.js';
+import { modelsCommand } from './commands/models.js';
+
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
+  models: modelsCommand,
+});

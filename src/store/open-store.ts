@@ -1,0 +1,81 @@
+/**
+ * The one SQLite store (default db/zfnet.db). Opening it applies the numbered
+ * schema files under db/ that it has not seen yet, each in its own transaction.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { UsageError } from '../errors.js';
+
+export type Store = Database.Database;
+
+/** Folder holding the versioned schema files (`db/NNN-name.sql`) of the package. */
+export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../db');
+
+export const DEFAULT_DB_PATH = 'db/zfnet.db';
+
+/** The store path from --db, else ZFNET_DB, else db/zfnet.db (relative to the working directory). */
+export function resolveDbPath(option: string | undefined): string {
+  return resolve(option ?? process.env['ZFNET_DB'] ?? DEFAULT_DB_PATH);
+}
+
+export interface SchemaFile {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Schema files in version order. */
+export function readSchemaFiles(dir = SCHEMA_DIR): SchemaFile[] {
+  return readdirSync(dir)
+    .map((name) => ({ name, m: /^(\d+)-[\w-]+\.sql$/.exec(name) }))
+    .filter((f): f is { name: string; m: RegExpExecArray } => f.m !== null)
+    .map(({ name, m }) => ({ version: Number(m[1]), name, sql: readFileSync(join(dir, name), 'utf8') }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/** Applies the schema files the store has not recorded yet; returns the store's version after. */
+export function migrateStore(db: Store, files: SchemaFile[] = readSchemaFiles()): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const file of files) {
+    if (applied.has(file.version)) continue;
+    db.transaction(() => {
+      db.exec(file.sql);
+      record.run(file.version, file.name, new Date().toISOString());
+    })();
+  }
+  const version = (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+  db.pragma(`user_version = ${version}`);
+  return version;
+}
+
+export interface OpenStoreOptions {
+  /** Open an existing store only (for commands that read); default false. */
+  mustExist?: boolean;
+  readonly?: boolean;
+}
+
+/**
+ * Opens (creating if needed) the store at `path`, in WAL mode with foreign keys on, schema up to date.
+ * @throws UsageError naming the path when it must exist and does not, or cannot be opened.
+ */
+export function openStore(path: string, options: OpenStoreOptions = {}): Store {
+  if (!options.mustExist) mkdirSync(dirname(path), { recursive: true });
+  let db: Store;
+  try {
+    db = new Database(path, { fileMustExist: options.mustExist === true, readonly: options.readonly === true });
+  } catch (error) {
+    throw new UsageError(`Cannot open store ${path}: ${(error as Error).message}`);
+  }
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 10000');
+  if (!options.readonly) migrateStore(db);
+  return db;
+}

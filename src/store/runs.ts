@@ -1,0 +1,91 @@
+/**
+ * Run records shared by every command that computes: one row in `runs` per
+ * run, plus the bad data items it skipped.
+ */
+import type { Store } from './open-store.js';
+
+export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
+
+export interface RunRecord {
+  id: string;
+  kind: string;
+  status: RunStatus;
+  model: string | null;
+  backend: string | null;
+  backendInfo: Record<string, unknown> | null;
+  options: Record<string, unknown>;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface CreateRunOptions {
+  id: string;
+  kind: string;
+  model?: string | null;
+  backend?: string | null;
+  backendInfo?: Record<string, unknown> | null;
+  options?: Record<string, unknown>;
+}
+
+/** A run id that sorts by time: `<kind>-YYYYMMDD-HHMMSS[-suffix]`. */
+export function makeRunId(kind: string, date = new Date(), suffix?: string): string {
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return suffix ? `${kind}-${stamp}-${suffix}` : `${kind}-${stamp}`;
+}
+
+/** Inserts a run row with status `running`. */
+export function createRun(db: Store, run: CreateRunOptions): RunRecord {
+  const nowIso = new Date().toISOString();
+  db.prepare(
+    `INSERT INTO runs (id, kind, status, model, backend, backend_info, options_json, started_at, updated_at)
+     VALUES (@id, @kind, 'running', @model, @backend, @backendInfo, @options, @now, @now)`,
+  ).run({
+    id: run.id,
+    kind: run.kind,
+    model: run.model ?? null,
+    backend: run.backend ?? null,
+    backendInfo: run.backendInfo ? JSON.stringify(run.backendInfo) : null,
+    options: JSON.stringify(run.options ?? {}),
+    now: nowIso,
+  });
+  return getRun(db, run.id)!;
+}
+
+interface RunRow {
+  id: string; kind: string; status: RunStatus; model: string | null; backend: string | null;
+  backend_info: string | null; options_json: string; started_at: string; updated_at: string; finished_at: string | null;
+}
+
+/** The run with this id, or undefined. */
+export function getRun(db: Store, id: string): RunRecord | undefined {
+  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  if (row === undefined) return undefined;
+  return {
+    id: row.id, kind: row.kind, status: row.status, model: row.model, backend: row.backend,
+    backendInfo: row.backend_info ? (JSON.parse(row.backend_info) as Record<string, unknown>) : null,
+    options: JSON.parse(row.options_json) as Record<string, unknown>,
+    startedAt: row.started_at, updatedAt: row.updated_at, finishedAt: row.finished_at,
+  };
+}
+
+/** Runs of one kind (or all), newest first. */
+export function listRuns(db: Store, kind?: string): RunRecord[] {
+  const ids = (kind === undefined
+    ? db.prepare('SELECT id FROM runs ORDER BY started_at DESC').pluck().all()
+    : db.prepare('SELECT id FROM runs WHERE kind = ? ORDER BY started_at DESC').pluck().all(kind)) as string[];
+  return ids.map((id) => getRun(db, id)!);
+}
+
+/** Sets a run's status; `finished` also stamps finished_at. */
+export function setRunStatus(db: Store, id: string, status: RunStatus): void {
+  const nowIso = new Date().toISOString();
+  db.prepare('UPDATE runs SET status = ?, updated_at = ?, finished_at = CASE WHEN ? = \'finished\' THEN ? ELSE finished_at END WHERE id = ?')
+    .run(status, nowIso, status, nowIso, id);
+}
+
+/** Records one skipped bad data item. */
+export function recordSkippedItem(db: Store, runId: string | null, item: { path: string; stage: string; reason: string }): void {
+  db.prepare('INSERT INTO skipped_items (run_id, path, stage, reason, recorded_at) VALUES (?, ?, ?, ?, ?)')
+    .run(runId, item.path, item.stage, item.reason, new Date().toISOString());
+}
