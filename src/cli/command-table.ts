@@ -3,8 +3,12 @@
  * commands/; add a line here to register it. An unknown name lists these.
  */
 import type { CommandSpec } from './command-spec.js';
+import { infoCommand } from './commands/info.js';
+import { initCommand } from './commands/init.js';
 import { modelsCommand } from './commands/models.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
+  init: initCommand,
+  info: infoCommand,
 });

@@ -1,0 +1,177 @@
+/**
+ * Checkpoints on disk: safetensors files that PyTorch loads without
+ * conversion (`safetensors.torch.load_file`). Tensor names `conv1.weight` ..
+ * `fc8.bias`, float32 little-endian, PyTorch layout (see torch-layout.ts).
+ * `__metadata__` holds:
+ *   - `format`: "pt" (the layout convention tools like transformers check);
+ *   - `zfnet.config`: JSON of the architecture with every layer's numbers;
+ *   - `zfnet.training`: JSON training state (epoch, step, metrics), when there is one.
+ *
+ * Writes are atomic (temp file, fsync, rename): a crash never leaves half a
+ * checkpoint under the final name.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from '../errors.js';
+import { paramsFromTensors, type ModelParams } from '../model/params.js';
+import type { ModelConfig } from '../model/spec.js';
+import { decodeSafetensors, encodeSafetensors, readFloat32, type Float32Entry } from './safetensors.js';
+import { describeConfig, parseConfigMetadata } from './config-metadata.js';
+import { convertFromTorch, convertToTorch, parameterLayouts } from './torch-layout.js';
+
+export const CONFIG_METADATA_KEY = 'zfnet.config';
+export const TRAINING_METADATA_KEY = 'zfnet.training';
+
+/** Training progress saved with the weights. Trainers may add fields; these are the common ones. */
+export interface TrainingState {
+  epoch: number;
+  step: number;
+  metrics?: Record<string, number>;
+  [key: string]: unknown;
+}
+
+export interface SaveCheckpointOptions {
+  config: ModelConfig;
+  /** tfjs layout; read, not disposed. */
+  params: ModelParams;
+  trainingState?: TrainingState | null;
+}
+
+export interface SaveCheckpointResult {
+  path: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+/**
+ * Writes a checkpoint atomically. The parent folder is created when missing.
+ * @throws RangeError naming the parameter when `params` lacks one the config needs or has the wrong shape.
+ */
+export function saveCheckpoint(path: string, options: SaveCheckpointOptions): SaveCheckpointResult {
+  const tensors = new Map<string, Float32Entry>();
+  for (const layout of parameterLayouts(options.config)) {
+    const variable = options.params.get(layout.name);
+    if (variable === undefined) throw new RangeError(`Model parameters have no tensor ${layout.name}`);
+    if (variable.shape.join(',') !== layout.tfjsShape.join(',')) {
+      throw new RangeError(`Parameter ${layout.name} has shape [${variable.shape.join(', ')}] but ${options.config.name} needs [${layout.tfjsShape.join(', ')}]`);
+    }
+    tensors.set(layout.name, { shape: layout.torchShape, data: convertToTorch(layout, variable.dataSync() as Float32Array) });
+  }
+  const metadata: Record<string, string> = { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(describeConfig(options.config)) };
+  if (options.trainingState) metadata[TRAINING_METADATA_KEY] = JSON.stringify(options.trainingState);
+  return writeChunksAtomically(path, encodeSafetensors(tensors, metadata));
+}
+
+function writeChunksAtomically(path: string, chunks: Uint8Array[]): SaveCheckpointResult {
+  mkdirSync(dirname(path), { recursive: true });
+  const tempPath = `${path}.${process.pid}.tmp`;
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  let fd: number | null = null;
+  try {
+    fd = openSync(tempPath, 'w');
+    for (const chunk of chunks) {
+      for (let written = 0; written < chunk.byteLength;) written += writeSync(fd, chunk, written);
+      hash.update(chunk);
+      sizeBytes += chunk.byteLength;
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tempPath, path);
+  } finally {
+    if (fd !== null) closeSync(fd);
+    rmSync(tempPath, { force: true });
+  }
+  return { path, sha256: hash.digest('hex'), sizeBytes };
+}
+
+/** A checkpoint read and validated, without touching TensorFlow.js. */
+export interface CheckpointContents {
+  config: ModelConfig;
+  /** PyTorch layout, keyed like the file, in the config's parameter order. Read-only views. */
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  trainingState: TrainingState | null;
+  sha256: string;
+  sizeBytes: number;
+}
+
+/**
+ * Reads and validates a checkpoint file: format, config metadata, and every
+ * tensor's presence, dtype and shape against the config.
+ * @throws UsageError naming the file (and the tensor) when it is missing, truncated or does not match its config.
+ */
+export function readCheckpointFile(path: string): CheckpointContents {
+  const file = readWholeFile(path);
+  const { tensors: stored, metadata } = decodeSafetensors(file, path);
+  const config = parseConfigMetadata(metadata[CONFIG_METADATA_KEY], path);
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const layout of parameterLayouts(config)) {
+    const tensor = stored.get(layout.name);
+    if (tensor === undefined) throw new UsageError(`Checkpoint ${path} has no tensor ${layout.name}, which ${config.name} needs`);
+    if (tensor.dtype !== 'F32') throw new UsageError(`Checkpoint ${path}: tensor ${layout.name} has dtype ${tensor.dtype}, expected F32`);
+    if (tensor.shape.join(',') !== layout.torchShape.join(',')) {
+      throw new UsageError(`Checkpoint ${path}: tensor ${layout.name} has shape [${tensor.shape.join(', ')}] but its config (${config.name}, ${config.numClasses} classes) needs [${layout.torchShape.join(', ')}]`);
+    }
+    tensors.set(layout.name, { shape: tensor.shape, data: readFloat32(tensor) });
+  }
+  const extra = [...stored.keys()].find((name) => !tensors.has(name));
+  if (extra !== undefined) throw new UsageError(`Checkpoint ${path} has tensor ${extra}, which ${config.name} does not have`);
+  const trainingState = parseTrainingState(metadata[TRAINING_METADATA_KEY], path);
+  const sha256 = createHash('sha256').update(file).digest('hex');
+  return { config, tensors, trainingState, sha256, sizeBytes: file.byteLength };
+}
+
+function readWholeFile(path: string): Uint8Array {
+  try {
+    if (!statSync(path).isFile()) throw new UsageError(`Checkpoint ${path} is not a file`);
+    return readFileSync(path);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `Checkpoint ${path} does not exist` : `Cannot read checkpoint ${path}: ${(error as Error).message}`);
+  }
+}
+
+function parseTrainingState(json: string | undefined, path: string): TrainingState | null {
+  if (json === undefined) return null;
+  let state: unknown;
+  try {
+    state = JSON.parse(json);
+  } catch {
+    throw new UsageError(`Checkpoint ${path} has a malformed ${TRAINING_METADATA_KEY}: not JSON`);
+  }
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+    throw new UsageError(`Checkpoint ${path} has a malformed ${TRAINING_METADATA_KEY}: not a JSON object`);
+  }
+  return state as TrainingState;
+}
+
+export interface LoadedCheckpoint {
+  config: ModelConfig;
+  /** tfjs layout. Ownership: the caller disposes them (disposeParams). */
+  params: ModelParams;
+  trainingState: TrainingState | null;
+  sha256: string;
+}
+
+/**
+ * Loads a checkpoint into tf.Variables (tfjs layout) on the current backend.
+ * @throws UsageError naming the file (and the tensor) when it cannot be used; see readCheckpointFile.
+ */
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  const contents = readCheckpointFile(path);
+  const tensors = new Map<string, tf.Tensor>();
+  try {
+    for (const layout of parameterLayouts(contents.config)) {
+      const torch = contents.tensors.get(layout.name)!;
+      tensors.set(layout.name, tf.tensor(convertFromTorch(layout, torch.data), layout.tfjsShape, 'float32'));
+    }
+    const params = paramsFromTensors(tensors);
+    return { config: contents.config, params, trainingState: contents.trainingState, sha256: contents.sha256 };
+  } finally {
+    for (const tensor of tensors.values()) tensor.dispose();
+  }
+}
