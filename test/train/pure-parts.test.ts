@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FEATURE_EVOLUTION_EPOCHS, findBestEpoch, selectEpochsToDelete, selectEpochsToKeep } from '../../src/train/checkpoint-retention.js';
+import { advanceLrSchedule, createLrScheduleState, type LrScheduleOptions } from '../../src/train/lr-schedule.js';
+import { addBatchMetrics, computeClassErrors, createMetricSums, rankLabels, summarizeMetrics } from '../../src/train/topk-metrics.js';
+import { createRng } from '../../src/data/seeded-rng.js';
+
+const BASE: LrScheduleOptions = { kind: 'plateau', initialLr: 0.01, patience: 2, stepEpochs: 3, factor: 10 };
+
+function runSchedule(options: LrScheduleOptions, errors: Array<number | null>): number[] {
+  let state = createLrScheduleState(options);
+  const rates: number[] = [];
+  errors.forEach((e, i) => {
+    state = advanceLrSchedule(options, state, i + 1, e);
+    rates.push(state.learningRate);
+  });
+  return rates;
+}
+
+test('plateau divides by 10 after `patience` epochs without improvement, then waits again', () => {
+  assert.deepEqual(runSchedule(BASE, [0.9, 0.8, 0.8, 0.81, 0.7, 0.75, 0.7]), [0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.0001]);
+  assert.deepEqual(runSchedule({ ...BASE, patience: 1 }, [null]), [0.001], 'a missing validation counts as no improvement');
+});
+
+test('step divides every stepEpochs epochs; fixed never changes', () => {
+  const rates = runSchedule({ ...BASE, kind: 'step' }, [1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(rates.map((r) => r.toPrecision(6)), ['0.0100000', '0.0100000', '0.00100000', '0.00100000', '0.00100000', '0.000100000']);
+  assert.deepEqual(runSchedule({ ...BASE, kind: 'fixed' }, [1, 1, 1, 1]), [0.01, 0.01, 0.01, 0.01]);
+});
+
+test('top-k ranks equal sort-then-index on random scores, ties to the lower class', () => {
+  const rng = createRng(5);
+  const n = 50;
+  const c = 9;
+  const scores = Array.from({ length: n * c }, () => Math.round(rng.next() * 6)); // many ties
+  const labels = Array.from({ length: n }, () => rng.nextInt(c));
+  const ranks = rankLabels(scores, c, labels);
+  labels.forEach((label, i) => {
+    const row = scores.slice(i * c, (i + 1) * c);
+    const order = row.map((s, k) => ({ s, k })).sort((a, b) => b.s - a.s || a.k - b.k).map((e) => e.k);
+    assert.equal(ranks[i], order.indexOf(label));
+  });
+  assert.throws(() => rankLabels([0, 1], 2, [2]), { message: 'Expected label between 0 and 1 but received 2' });
+});
+
+test('metric sums and per-class errors', () => {
+  let sums = createMetricSums();
+  sums = addBatchMetrics(sums, 2, [0, 1, 7]);
+  sums = addBatchMetrics(sums, 1, [0]);
+  assert.deepEqual(summarizeMetrics(sums), { images: 4, loss: 7 / 4, top1Error: 0.5, top5Error: 0.25 });
+  assert.deepEqual(computeClassErrors([2, 0, 2, 2], [0, 5, 1, 0]), [
+    { label: 0, images: 1, top1Error: 1, top5Error: 1 },
+    { label: 2, images: 3, top1Error: 1 / 3, top5Error: 0 },
+  ]);
+});
+
+test('retention keeps the feature-evolution epochs, the last and the best', () => {
+  const scores = Array.from({ length: 70 }, (_, i) => ({ epoch: i + 1, valError: i + 1 === 33 ? 0.1 : 0.5 }));
+  const options = { keepEpochs: FEATURE_EVOLUTION_EPOCHS, keepAll: false };
+  assert.deepEqual(selectEpochsToKeep(scores, options), [1, 2, 5, 10, 20, 30, 33, 40, 64, 70]);
+  assert.equal(selectEpochsToDelete(scores, options).length, 60);
+  assert.deepEqual(selectEpochsToKeep(scores.slice(0, 4), { keepEpochs: [], keepAll: false }), [1, 4], 'last, and the earliest of tied bests');
+  assert.deepEqual(selectEpochsToDelete(scores.slice(0, 4), { keepEpochs: [], keepAll: true }), []);
+  assert.equal(findBestEpoch([{ epoch: 1, valError: null }, { epoch: 2, valError: 0.3 }, { epoch: 3, valError: 0.3 }]), 2);
+  assert.equal(findBestEpoch([{ epoch: 1, valError: null }]), null);
+});
