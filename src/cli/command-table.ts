@@ -5,10 +5,14 @@
 import type { CommandSpec } from './command-spec.js';
 import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
+import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
+import { sampleDataCommand } from './commands/sample-data.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
   init: initCommand,
   info: infoCommand,
+  'sample-data': sampleDataCommand,
+  mean: meanCommand,
 });
