@@ -16,4 +16,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   info: infoCommand,
   'sample-data': sampleDataCommand,
   mean: meanCommand,
+  occlusion: occlusionCommand,
 });
