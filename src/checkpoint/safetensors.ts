@@ -102,10 +102,11 @@ export function decodeSafetensors(file: Uint8Array, source: string): Safetensors
   if (file.byteLength < 8) {
     throw new UsageError(`Checkpoint ${source} is truncated: ${file.byteLength} bytes, less than the 8-byte header length`);
   }
-  const headerBytes = Number(new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true));
-  if (headerBytes > MAX_HEADER_BYTES || 8 + headerBytes > file.byteLength) {
-    throw new UsageError(`Checkpoint ${source} is truncated: its header claims ${headerBytes} bytes but the file has ${file.byteLength - 8} after the length`);
+  const claimedBytes = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
+  if (claimedBytes > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
+    throw new UsageError(`Checkpoint ${source} is truncated: its header claims ${claimedBytes} bytes but the file has ${file.byteLength - 8} after the length`);
   }
+  const headerBytes = Number(claimedBytes);
   const header = parseHeader(file.subarray(8, 8 + headerBytes), source);
   const data = file.subarray(8 + headerBytes);
   const metadata = parseMetadata(header['__metadata__'], source);

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench -- forward`: forward-pass images/s of full-size zfnet at
+ * 224x224 on each available backend at batch 1, 8 and 32, and training
+ * images/s (forward + backward + SGD-momentum step, the project's
+ * runTrainStep) on zfnet-small for wasm and cpu.
+ *
+ * Flags: --backends=tensorflow,wasm,cpu  --batches=1,8,32  --train-batch=32
+ * The cpu backend is plain JavaScript: it gets one timed iteration per row.
+ * Peak RSS is the process's peak so far (getrusage), so read it row by row.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, NATIVE_PACKAGES, type BackendName } from '../src/backend/select-backend.js';
+import { buildModelConfig } from '../src/model/architectures.js';
+import { forward } from '../src/model/network.js';
+import { disposeParams, initParams, type ModelParams } from '../src/model/params.js';
+import type { ModelConfig } from '../src/model/spec.js';
+import { createMomentumBuffers, disposeMomentumBuffers, PAPER_SGD } from '../src/train/sgd-momentum.js';
+import { runTrainStep } from '../src/train/train-step.js';
+import type { BenchResult, BenchRow } from './main.js';
+
+interface ForwardBenchOptions {
+  backends: BackendName[];
+  batches: number[];
+  trainBatch: number;
+}
+
+function parseFlags(args: string[]): ForwardBenchOptions {
+  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const list = (name: string, fallback: string): string[] => (flag(name) ?? fallback).split(',').filter((s) => s !== '');
+  return {
+    backends: list('backends', 'tensorflow,wasm,cpu') as BackendName[],
+    batches: list('batches', '1,8,32').map(Number),
+    trainBatch: Number(flag('train-batch') ?? 32),
+  };
+}
+
+const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
+
+/** Runs `work` once untimed, then `iterations` times; returns seconds per iteration. */
+function timeIterations(work: () => void, iterations: number): number {
+  work();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) work();
+  return Number(process.hrtime.bigint() - start) / 1e9 / iterations;
+}
+
+function measureForward(config: ModelConfig, params: ModelParams, batch: number, iterations: number): number {
+  const input = tf.randomNormal([batch, config.inputSizePx, config.inputSizePx, 3], 0, 60, 'float32', 1) as tf.Tensor4D;
+  try {
+    return timeIterations(() => {
+      const { logits } = forward(config, params, input, { taps: ['logits'] });
+      logits!.dataSync();
+      logits!.dispose();
+    }, iterations);
+  } finally {
+    input.dispose();
+  }
+}
+
+function measureTraining(config: ModelConfig, params: ModelParams, batch: number, iterations: number): number {
+  const size = config.inputSizePx;
+  const pixels = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => Math.sin(i) * 60);
+  const labels = Array.from({ length: batch }, (_, i) => i % config.numClasses);
+  const buffers = createMomentumBuffers(params);
+  let step = 0;
+  try {
+    return timeIterations(() => {
+      runTrainStep(config, params, buffers, { pixels, shape: [batch, size, size, 3], labels }, { ...PAPER_SGD, dropoutSeed: step++, filterRadius: 0.1 });
+    }, iterations);
+  } finally {
+    disposeMomentumBuffers(buffers);
+  }
+}
+
+/** Backends that start here; tensorflow only when a native package is installed. */
+async function availableBackends(wanted: BackendName[], notes: string[]): Promise<BackendName[]> {
+  const available: BackendName[] = [];
+  for (const name of wanted) {
+    try {
+      const info = await initBackend(name);
+      available.push(name);
+      notes.push(`${name}: ${info.detail}`);
+    } catch (error) {
+      notes.push(`${name}: not available (${(error as Error).message.split(';')[0]}); tried ${NATIVE_PACKAGES.join(', ')}`);
+    }
+  }
+  return available;
+}
+
+async function benchForward(backends: BackendName[], batches: number[], rows: BenchRow[]): Promise<void> {
+  const config = buildModelConfig('zfnet');
+  for (const backend of backends) {
+    await initBackend(backend);
+    const params = initParams(config, 1);
+    for (const batch of batches) {
+      const iterations = backend === 'cpu' ? 1 : Math.max(2, Math.ceil(32 / batch));
+      const seconds = measureForward(config, params, batch, iterations);
+      rows.push({ name: `forward zfnet 224 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { iterations, msPerBatch: seconds * 1000 } });
+    }
+    disposeParams(params);
+  }
+}
+
+async function benchTraining(backends: BackendName[], batch: number, rows: BenchRow[], notes: string[]): Promise<void> {
+  const config = buildModelConfig('zfnet-small');
+  for (const backend of backends) {
+    await initBackend(backend);
+    const params = initParams(config, 1);
+    try {
+      const seconds = measureTraining(config, params, batch, backend === 'cpu' ? 1 : 3);
+      rows.push({ name: `train zfnet-small 112 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { msPerStep: seconds * 1000 } });
+    } catch (error) {
+      notes.push(`train ${backend}: failed: ${(error as Error).message.split('\n')[0]}`);
+    } finally {
+      disposeParams(params);
+    }
+  }
+}
+
+/** Entry point called by bench/main.ts. */
+export async function runBenchmark(args: string[]): Promise<BenchResult> {
+  const options = parseFlags(args);
+  const notes: string[] = [];
+  const rows: BenchRow[] = [];
+  const backends = await availableBackends(options.backends, notes);
+  await benchForward(backends, options.batches, rows);
+  await benchTraining(backends, options.trainBatch, rows, notes);
+  notes.push('peak RSS = process peak so far (getrusage maxRSS), in row order');
+  return { rows, notes };
+}

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/backend/select-backend.js';
+import { buildModelConfig } from '../../src/model/architectures.js';
+import { computeGeometry } from '../../src/model/geometry.js';
+import { forward, tapOfLayer } from '../../src/model/network.js';
+import { disposeParams, initParams, paramsFromTensors, tfjsParameterShapes } from '../../src/model/params.js';
+import { TAP_NAMES, type ModelConfig, type TapName } from '../../src/model/spec.js';
+
+const quiet = { log: () => {} };
+
+/**
+ * Normwise relative error max|a - b| / max|b|: float32 sums in a different
+ * order differ by a few ulps of the tensor's scale, not of each element.
+ */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** Expected per-image shape of every tap, from the geometry. */
+function expectedTapShapes(config: ModelConfig): Map<TapName, number[]> {
+  const shapes = new Map<TapName, number[]>();
+  computeGeometry(config).forEach((g, i) => shapes.set(tapOfLayer(config, i), g.outputShape));
+  shapes.set('probs', [config.numClasses]);
+  return shapes;
+}
+
+function runAllTaps(config: ModelConfig, params: Map<string, tf.Variable>, input: tf.Tensor4D): Map<TapName, Float32Array> {
+  const taps = forward(config, params, input, { taps: TAP_NAMES });
+  const values = new Map<TapName, Float32Array>();
+  for (const name of TAP_NAMES) values.set(name, taps[name]!.dataSync() as Float32Array);
+  tf.dispose(Object.values(taps));
+  return values;
+}
+
+describe('network forward', () => {
+  for (const model of ['zfnet', 'alexnet']) {
+    it(`full-size ${model} at batch 1 on wasm gives every tap the shape geometry predicts`, async () => {
+      await initBackend('wasm', quiet);
+      const start = tf.memory().numTensors;
+      const config = buildModelConfig(model);
+      // Constant weights: this test is about shapes; the seeded init is tested on small models.
+      const tensors = new Map([...tfjsParameterShapes(config)].map(([name, shape]) => [name, tf.fill(shape, 1e-3)]));
+      const params = paramsFromTensors(tensors);
+      tf.dispose([...tensors.values()]);
+      const input = tf.zeros([1, 224, 224, 3]) as tf.Tensor4D;
+      const taps = forward(config, params, input, { taps: TAP_NAMES });
+      for (const [name, shape] of expectedTapShapes(config)) assert.deepEqual(taps[name]!.shape, [1, ...shape], name);
+      tf.dispose([input, ...Object.values(taps)]);
+      disposeParams(params);
+      assert.equal(tf.memory().numTensors, start);
+    });
+  }
+
+  for (const model of ['zfnet-tiny', 'alexnet-tiny']) {
+    it(`${model}: wasm equals cpu on every tap within 1e-4 relative error`, async () => {
+      const config = buildModelConfig(model, { inputSizePx: 96 });
+      const results: Map<TapName, Float32Array>[] = [];
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await initBackend(backend, quiet);
+        const start = tf.memory().numTensors;
+        const params = initParams(config, 11);
+        const input = tf.randomNormal([3, 96, 96, 3], 0, 60, 'float32', 5) as tf.Tensor4D;
+        results.push(runAllTaps(config, params, input));
+        input.dispose();
+        disposeParams(params);
+        assert.equal(tf.memory().numTensors, start);
+      }
+      for (const name of TAP_NAMES) {
+        const [cpu, wasm] = [results[0]!.get(name)!, results[1]!.get(name)!];
+        assert.ok(cpu.some((v) => v !== 0), `${name} is all zeros on cpu: the comparison would be empty`);
+        assert.equal(wasm.length, cpu.length, name);
+        assert.ok(relativeError(wasm, cpu) < 1e-4, `${name}: relative error ${relativeError(wasm, cpu)}`);
+      }
+    });
+  }
+});
