@@ -49,8 +49,9 @@ export async function decodeSquare(bytes: Buffer, options: DecodeSquareOptions):
   return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), squarePx };
 }
 
-/** Makes sharp's messages one line and without its "Input buffer" boilerplate noise. */
+/** Makes an error message one line: libvips repeats its warnings on several lines, keep each once. */
 export function describeDecodeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s+/g, ' ').trim();
+  const lines = message.split(/\r?\n/).map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => l !== '');
+  return lines.reduce((kept: string[], line) => (kept.some((k) => k.includes(line)) ? kept : [...kept, line]), []).join('; ');
 }
