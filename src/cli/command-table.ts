@@ -9,6 +9,7 @@ import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
+import { topActivationsCommand } from './commands/top-activations.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
@@ -17,4 +18,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   'sample-data': sampleDataCommand,
   mean: meanCommand,
   occlusion: occlusionCommand,
+  'top-activations': topActivationsCommand,
 });

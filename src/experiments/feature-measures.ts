@@ -29,8 +29,11 @@ export function computeNorm(a: ArrayLike<number>): number {
  * @throws RangeError when the lengths differ.
  */
 export function computeNormalisedDistance(original: ArrayLike<number>, transformed: ArrayLike<number>): number {
-  const distance = computeEuclideanDistance(original, transformed);
-  const norm = computeNorm(original);
+  return divideByNorm(computeEuclideanDistance(original, transformed), computeNorm(original));
+}
+
+/** distance / norm of the original: 0 when both are 0, Infinity when only the norm is. */
+export function divideByNorm(distance: number, norm: number): number {
   if (norm === 0) return distance === 0 ? 0 : Infinity;
   return distance / norm;
 }
