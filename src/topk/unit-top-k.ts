@@ -96,16 +96,31 @@ export function offerEntry(topk: UnitTopK, unit: number, entry: TopKEntry): bool
     copySlot(topk, base + slot - 1, base + slot);
     slot -= 1;
   }
-  const at = base + slot;
+  writeSlot(topk, base + slot, entry);
+  if (count < topk.k) topk.counts[unit] = count + 1;
+  topk.dirty[unit] = 1;
+  return true;
+}
+
+function writeSlot(topk: UnitTopK, at: number, entry: TopKEntry): void {
   topk.values[at] = entry.value;
   topk.imageIds[at] = entry.imageId;
   topk.ys[at] = entry.y;
   topk.xs[at] = entry.x;
   topk.labels[at] = entry.label;
   topk.paths[at] = entry.path;
-  if (count < topk.k) topk.counts[unit] = count + 1;
-  topk.dirty[unit] = 1;
-  return true;
+}
+
+/**
+ * Appends a stored entry after the unit's current ones, without comparing
+ * (restoring a committed list that is already in rank order). Leaves the unit clean.
+ * @throws RangeError when the unit's list is already full.
+ */
+export function restoreEntry(topk: UnitTopK, unit: number, entry: TopKEntry): void {
+  const count = topk.counts[unit]!;
+  if (count >= topk.k) throw new RangeError(`Unit ${unit} already holds ${topk.k} entries`);
+  writeSlot(topk, unit * topk.k + count, entry);
+  topk.counts[unit] = count + 1;
 }
 
 /** The unit's entries, best first (copies). */

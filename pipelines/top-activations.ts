@@ -1,0 +1,286 @@
+/**
+ * run-pipeline top-activations: streams a split (centre crop, sorted id
+ * order, optionally one shard) through the model and keeps, per conv unit,
+ * the top-k images by spatial maximum plus the unit statistics. Heaps,
+ * statistics, position and skipped items are committed together every
+ * `commitEvery` batches; a rerun of the same command resumes from the last
+ * commit and ends with exactly the uninterrupted result.
+ */
+import { relative, sep } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
+import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
+import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
+import { countImageIds, type ShardSpec } from '../src/data/image-order.js';
+import type { MeanImage } from '../src/data/mean-image.js';
+import { loadMeanImage } from '../src/data/mean-store.js';
+import { computeSquareSizePx } from '../src/data/crop-geometry.js';
+import { UsageError } from '../src/errors.js';
+import { buildModelConfig } from '../src/model/architectures.js';
+import { computeGeometry } from '../src/model/geometry.js';
+import { forward } from '../src/model/network.js';
+import { disposeParams, initParams, type ModelParams } from '../src/model/params.js';
+import type { ModelConfig, TapName } from '../src/model/spec.js';
+import { createProgress } from '../src/progress.js';
+import type { ImageBatch, SkippedItem } from '../src/stages/stage-items.js';
+import type { Store } from '../src/store/open-store.js';
+import { makeRunId, setRunStatus } from '../src/store/runs.js';
+import {
+  createCommitWriter, deleteTopActivationRun, getTopActivationRun, insertTopActivationRun, listTopActivationRuns, loadPassState,
+  TOP_ACTIVATIONS_KIND, type PassIdentity, type TopActivationRun,
+} from '../src/store/top-activations-store.js';
+import { computeDatasetFingerprint, computePassKey, findIdentityDifference, hashFloat32 } from '../src/topk/pass-identity.js';
+import { accumulateBatch, createPassState, type LayerShape, type PassState } from '../src/topk/pass-state.js';
+import { reduceConvTap, selectArgMaxMethod, type ArgMaxMethod, type LayerBatchReduction } from '../src/topk/reduce-conv-tap.js';
+import { createBatchStream, prepareDataset } from './input-stream.js';
+
+/** Architecture of the random-weight baseline when neither --checkpoint nor --model is given. */
+export const DEFAULT_MODEL = 'zfnet-small';
+
+export interface TopActivationsOptions {
+  db: Store;
+  data?: string;
+  split: string;
+  /** Checkpoint file; without it a freshly initialised `model` (random-weight baseline). */
+  checkpoint?: string;
+  /** Architecture for the random init (default zfnet-small); with a checkpoint, must match it when given. */
+  model?: string;
+  /** Seed of the random init when there is no checkpoint. */
+  initSeed: number;
+  /** Conv layers 1..5. */
+  layers: number[];
+  topK: number;
+  batchSize: number;
+  commitEvery: number;
+  shard: ShardSpec;
+  backend: BackendChoice;
+  force: boolean;
+  /** Resume (or refuse) this run id instead of finding the run by its parameters. */
+  runId?: string;
+  decodeConcurrency: number;
+  strict: boolean;
+  /** Aborting finishes the batch in flight, commits and returns status 'interrupted'. */
+  signal?: AbortSignal;
+  /** The command line that resumes this pass, printed on interruption. */
+  resumeCommand: string;
+  log?: (line: string) => void;
+}
+
+export interface TopActivationsResult {
+  runId: string;
+  status: 'finished' | 'interrupted' | 'already-finished';
+  imagesProcessed: number;
+  imagesSkipped: number;
+  position: number;
+  imagesTotal: number;
+}
+
+interface LoadedModel {
+  config: ModelConfig;
+  params: ModelParams;
+  weights: string;
+  checkpointSha256: string | null;
+}
+
+/** Checkpoint weights, or a loudly announced random init. Ownership: the caller disposes params. */
+function loadModel(options: TopActivationsOptions, dataset: DatasetRecord, log: (line: string) => void): LoadedModel {
+  if (options.checkpoint !== undefined) {
+    const loaded = loadCheckpoint(options.checkpoint);
+    if (options.model !== undefined && options.model !== loaded.config.name) {
+      disposeParams(loaded.params);
+      throw new UsageError(`Checkpoint ${options.checkpoint} holds ${loaded.config.name} but --model says ${options.model}`);
+    }
+    return { config: loaded.config, params: loaded.params, weights: loaded.sha256, checkpointSha256: loaded.sha256 };
+  }
+  const config = buildModelConfig(options.model ?? DEFAULT_MODEL, { classIds: dataset.classes.map((c) => c.key) });
+  log(`WARNING: no --checkpoint given: analysing a freshly initialised ${config.name} (paper init, seed ${options.initSeed}).`);
+  log('WARNING: this is the RANDOM-WEIGHT BASELINE, not a trained model.');
+  return { config, params: initParams(config, options.initSeed), weights: `random-init:${options.initSeed}`, checkpointSha256: null };
+}
+
+/** Shapes of the analysed conv layers' maps. @throws UsageError when a layer is missing from the model. */
+export function computeLayerShapes(config: ModelConfig, layers: readonly number[]): LayerShape[] {
+  const geometry = computeGeometry(config);
+  return layers.map((layer) => {
+    const g = geometry.find((entry) => entry.name === `conv${layer}`);
+    if (g === undefined) throw new UsageError(`Model ${config.name} has no conv${layer}`);
+    const [mapHeight, mapWidth, numUnits] = g.outputShape as [number, number, number];
+    return { layer, numUnits, mapHeight, mapWidth };
+  });
+}
+
+/** The preprocessing record: the paper's evaluation input at size S, and which mean image. */
+function describePreprocessing(inputSizePx: number, mean: MeanImage): Record<string, unknown> {
+  const squarePx = computeSquareSizePx(inputSizePx);
+  return {
+    resizeShorterSidePx: squarePx, centreSquarePx: squarePx, crop: 'centre', inputSizePx, scale: '0..255 minus the mean image',
+    meanImage: { source: mean.source, split: mean.split, imageCount: mean.imageCount, sha256: hashFloat32(mean.pixels) },
+  };
+}
+
+/**
+ * Forward pass of one batch and its per-layer reductions (plain typed arrays).
+ * Every tensor made here is disposed before it returns.
+ */
+export async function reduceBatch(config: ModelConfig, params: ModelParams, batch: ImageBatch, layers: readonly number[], method: ArgMaxMethod): Promise<LayerBatchReduction[]> {
+  const input = tf.tensor4d(batch.pixels, batch.shape); // [N, S, S, 3]
+  const taps = forward(config, params, input, { taps: layers.map((l) => `conv${l}` as TapName) });
+  try {
+    return await Promise.all(layers.map((l) => reduceConvTap(l, taps[`conv${l}` as TapName]!, method)));
+  } finally {
+    tf.dispose([input, ...Object.values(taps)]);
+  }
+}
+
+/** Images of the shard's sorted id sequence up to and including `imageId`. */
+export function computePositionAfter(baseId: number, imageId: number, shard: ShardSpec): number {
+  return countImageIds({ baseId, imageCount: imageId - baseId + 1, order: 'sorted', seed: 0, epoch: 0, shard });
+}
+
+interface OpenedRun {
+  run: TopActivationRun;
+  state: PassState;
+}
+
+/** Finds the run to resume, refuses a finished one (unless force), or creates a new one. */
+function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: { passKey: string; imagesTotal: number; backend: BackendInfo; shapes: LayerShape[] }, log: (line: string) => void): OpenedRun | TopActivationRun {
+  const { db, shard } = options;
+  let existing: TopActivationRun | undefined;
+  if (options.runId !== undefined) {
+    existing = getTopActivationRun(db, options.runId);
+    if (existing === undefined) throw new UsageError(`No top-activations run ${options.runId} in the store`);
+    const diff = findIdentityDifference(existing, identity) ?? (existing.shardIndex !== shard.index || existing.shardCount !== shard.count ? { field: 'shard', a: `${existing.shardIndex}/${existing.shardCount}`, b: `${shard.index}/${shard.count}` } : null);
+    if (diff !== null) throw new UsageError(`Run ${options.runId} differs from these options in ${diff.field}: ${diff.a} vs ${diff.b}`);
+  } else {
+    existing = listTopActivationRuns(db, { passKey: extra.passKey, shardIndex: shard.index, shardCount: shard.count }).filter((r) => r.mergedFrom === null).at(-1);
+  }
+  if (existing !== undefined && existing.run.status === 'finished' && !options.force) return existing;
+  if (existing !== undefined && existing.run.status !== 'finished' && !options.force) {
+    log(`resuming run ${existing.runId} at image ${existing.position} of ${existing.imagesTotal} (${existing.commits} commits so far)`);
+    setRunStatus(db, existing.runId, 'running');
+    return { run: existing, state: loadPassState(db, existing.runId, extra.shapes, identity.topK) };
+  }
+  if (existing !== undefined) {
+    log(`--force: deleting run ${existing.runId} and computing it again`);
+    deleteTopActivationRun(db, existing.runId);
+  }
+  const runId = makePassRunId(identity, shard, extra.passKey);
+  const run = insertTopActivationRun(db, {
+    ...identity, runId, passKey: extra.passKey, shardIndex: shard.index, shardCount: shard.count, imagesTotal: extra.imagesTotal,
+    backend: extra.backend.name, backendInfo: { ...extra.backend },
+    options: { batchSize: options.batchSize, commitEvery: options.commitEvery, decodeConcurrency: options.decodeConcurrency, strict: options.strict },
+  });
+  log(`started run ${runId}: ${identity.model}, ${identity.split}${shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : ''}, conv${identity.layers.join(',')}, ${extra.imagesTotal} images`);
+  return { run, state: createPassState(extra.shapes, identity.topK) };
+}
+
+function makePassRunId(identity: PassIdentity, shard: ShardSpec, passKey: string): string {
+  const shardPart = shard.count > 1 ? `-shard${shard.index}of${shard.count}` : '';
+  return makeRunId(TOP_ACTIVATIONS_KIND, new Date(), `${identity.model}-${identity.split}${shardPart}-${passKey.slice(0, 6)}`);
+}
+
+interface PassContext {
+  options: TopActivationsOptions;
+  run: TopActivationRun;
+  state: PassState;
+  model: LoadedModel;
+  method: ArgMaxMethod;
+  dataset: DatasetRecord;
+  mean: MeanImage;
+  baseId: number;
+  log: (line: string) => void;
+}
+
+/** Removes and returns the pending skips at or before `imageId` (they belong to the committed range). */
+function takeSkipsUpTo(pending: SkippedItem[], imageId: number): SkippedItem[] {
+  const taken = pending.filter((item) => item.imageId <= imageId);
+  const kept = pending.filter((item) => item.imageId > imageId);
+  pending.splice(0, pending.length, ...kept);
+  return taken;
+}
+
+/** The batch loop: forward, reduce, fold in, commit every `commitEvery` batches, stop cleanly on abort. */
+async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
+  const { options, run, state, model, dataset } = ctx;
+  const commit = createCommitWriter(options.db);
+  const pending: SkippedItem[] = [];
+  const counts = { position: run.position, imagesProcessed: run.imagesProcessed, imagesSkipped: run.imagesSkipped };
+  const commitUpTo = (imageId: number): void => {
+    const skipped = Number.isFinite(imageId) ? takeSkipsUpTo(pending, imageId) : pending.splice(0);
+    counts.imagesSkipped += skipped.length;
+    commit(run.runId, state, counts, skipped);
+  };
+  const stream = createBatchStream({
+    db: options.db, dataset, split: run.split, inputSizePx: model.config.inputSizePx, order: 'sorted', shard: options.shard,
+    start: run.position, batchSize: options.batchSize, crop: 'centre', meanImage: ctx.mean, prefetchBatches: 2,
+    decodeConcurrency: options.decodeConcurrency, strict: options.strict, onSkip: (item) => pending.push(item),
+  });
+  const progress = createProgress({ label: `top-activations ${run.split}${run.shardCount > 1 ? ` shard ${run.shardIndex}/${run.shardCount}` : ''}`, total: stream.total });
+  const toRelative = (path: string): string => relative(dataset.imageRoot, path).split(sep).join('/');
+  let lastId = -Infinity;
+  let interrupted = false;
+  let sinceCommit = 0;
+  for await (const batch of stream) {
+    const reductions = await reduceBatch(model.config, model.params, batch, run.layers, ctx.method);
+    accumulateBatch(state, { imageIds: batch.imageIds, labels: batch.labels, paths: batch.paths.map(toRelative) }, reductions);
+    lastId = batch.imageIds.at(-1)!;
+    counts.position = computePositionAfter(ctx.baseId, lastId, options.shard);
+    counts.imagesProcessed += batch.imageIds.length;
+    progress.tick(batch.imageIds.length, { skipped: String(counts.imagesSkipped + pending.length) });
+    if (options.signal?.aborted === true) { interrupted = true; break; }
+    if (++sinceCommit >= options.commitEvery) { commitUpTo(lastId); sinceCommit = 0; }
+  }
+  if (interrupted) {
+    commitUpTo(lastId);
+    setRunStatus(options.db, run.runId, 'interrupted');
+    progress.done(`interrupted: committed ${counts.position} of ${run.imagesTotal} images; resume with:\n  ${options.resumeCommand}`);
+    return { runId: run.runId, status: 'interrupted', ...counts, imagesTotal: run.imagesTotal };
+  }
+  counts.position = run.imagesTotal;
+  options.db.transaction(() => {
+    commitUpTo(Infinity);
+    setRunStatus(options.db, run.runId, 'finished');
+  })();
+  progress.done(`finished run ${run.runId}: ${counts.imagesProcessed} images, ${counts.imagesSkipped} skipped`);
+  return { runId: run.runId, status: 'finished', ...counts, imagesTotal: run.imagesTotal };
+}
+
+/**
+ * Runs (or resumes) a top-activations pass.
+ * @throws UsageError for a bad checkpoint, dataset, split or run id, or non-finite activations.
+ */
+export async function runTopActivations(options: TopActivationsOptions): Promise<TopActivationsResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const backend = await initBackend(options.backend, { log });
+  const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data, splits: [options.split], log });
+  const model = loadModel(options, dataset, log);
+  try {
+    const shapes = computeLayerShapes(model.config, options.layers);
+    const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(model.config.inputSizePx));
+    if (mean.source === 'fallback') log(`no mean image of ${dataset.root} yet: subtracting the ImageNet per-channel mean (run \`run-pipeline mean --split train\` to compute it)`);
+    const split = splits[options.split]!;
+    const identity: PassIdentity = {
+      weights: model.weights, checkpointPath: options.checkpoint ?? null, checkpointSha256: model.checkpointSha256,
+      model: model.config.name, modelConfig: model.config, datasetRoot: dataset.root, imageRoot: dataset.imageRoot,
+      datasetFingerprint: computeDatasetFingerprint(dataset.classes.map((c) => c.key), options.split, split.imageCount),
+      split: options.split, preprocessing: describePreprocessing(model.config.inputSizePx, mean), layers: options.layers, topK: options.topK,
+    };
+    const passKey = computePassKey(identity);
+    const baseId = computeSplitBaseId(split.ordinal);
+    const imagesTotal = countImageIds({ baseId, imageCount: split.imageCount, order: 'sorted', seed: 0, epoch: 0, shard: options.shard });
+    const opened = openRun(options, identity, { passKey, imagesTotal, backend, shapes }, log);
+    if (!('state' in opened)) {
+      log(`run ${opened.runId} is already finished (${opened.imagesProcessed} images, ${opened.imagesSkipped} skipped); nothing to do. Add --force to compute it again.`);
+      return { runId: opened.runId, status: 'already-finished', position: opened.position, imagesProcessed: opened.imagesProcessed, imagesSkipped: opened.imagesSkipped, imagesTotal: opened.imagesTotal };
+    }
+    const method = await selectArgMaxMethod();
+    try {
+      return await runPass({ options, run: opened.run, state: opened.state, model, method, dataset, mean, baseId, log });
+    } catch (error) {
+      setRunStatus(options.db, opened.run.runId, 'failed');
+      throw error;
+    }
+  } finally {
+    disposeParams(model.params);
+  }
+}
