@@ -10,7 +10,6 @@ import { modelsCommand } from './commands/models.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
-import { topActivationsCommand } from './commands/top-activations.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
@@ -19,6 +18,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   'sample-data': sampleDataCommand,
   mean: meanCommand,
   occlusion: occlusionCommand,
-  'top-activations': topActivationsCommand,
   'top-activations': topActivationsCommand,
 });
