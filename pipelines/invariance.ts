@@ -8,37 +8,22 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
-import { computeSquareSizePx } from '../src/data/crop-geometry.js';
-import { loadMeanImage } from '../src/data/mean-store.js';
 import {
-  listNeededSplits, loadExperimentModel, mapLabelToLogit, prepareCentreInput, selectExperimentImages, type ExperimentImage, type SelectImagesOptions,
+  mapLabelToLogit, prepareCentreInput, selectExperimentImages, type ExperimentImage, type SelectImagesOptions,
 } from '../src/experiments/experiment-inputs.js';
 import { measureInvariance, type InvarianceRow } from '../src/experiments/invariance-measure.js';
 import { INVARIANCE_KINDS, makeTransform, type InvarianceKind } from '../src/experiments/invariance-transforms.js';
 import { formatCsv, writeTextFile } from '../src/experiments/result-files.js';
-import { disposeParams } from '../src/model/params.js';
 import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, makeRunId, setRunStatus } from '../src/store/runs.js';
-import { prepareDataset } from './input-stream.js';
-import { describeWeights } from './occlusion.js';
+import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
-export interface InvariancePipelineOptions {
-  db: Store;
-  data?: string;
-  checkpoint?: string;
-  model?: string;
-  seed: number;
-  backend: BackendChoice;
+export interface InvariancePipelineOptions extends ExperimentSourceOptions {
   images: SelectImagesOptions;
   /** Amounts per transform: px (down positive), scale factors, degrees clockwise. */
   amounts: Record<InvarianceKind, number[]>;
   batchSize: number;
-  /** Default out/invariance/<run id>. */
-  outDir?: string;
-  log?: (line: string) => void;
 }
 
 export interface InvariancePipelineResult {
@@ -71,40 +56,24 @@ const AXES: Record<InvarianceKind, string> = { translate: 'vertical translation 
  * @throws UsageError for bad images, datasets or checkpoints.
  */
 export async function runInvariancePipeline(options: InvariancePipelineOptions): Promise<InvariancePipelineResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backendInfo = await initBackend(options.backend, { log });
-  const { dataset } = await prepareDataset({ db: options.db, data: options.data, splits: listNeededSplits(options.images), log });
-  const model = loadExperimentModel({ checkpoint: options.checkpoint, model: options.model, seed: options.seed, numClasses: dataset.classes.length });
-  try {
-    const S = model.config.inputSizePx;
+  const settings = () => ({ amounts: options.amounts, batchSize: options.batchSize });
+  return runExperimentSession('invariance', options, options.images, settings, async (session) => {
+    const { model, dataset } = session;
     const images = selectExperimentImages(options.db, dataset, options.images);
-    const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(S));
     const transforms = INVARIANCE_KINDS.flatMap((kind) => options.amounts[kind].map((a) => makeTransform(kind, a)));
-    const runId = makeRunId('invariance', new Date(), model.config.name);
-    const outDir = options.outDir ?? join('out', 'invariance', runId);
-    const settings = { amounts: options.amounts, batchSize: options.batchSize, mean: mean.source, weights: model.source, images: images.map((i) => i.key) };
-    createRun(options.db, { id: runId, kind: 'invariance', model: model.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: settings });
-    log(`invariance ${runId}: ${images.length} images x ${transforms.length} transformed copies, ${describeWeights(model)}`);
+    session.log(`invariance: ${images.length} images x ${transforms.length} transformed copies`);
     const all: Array<InvarianceRow & { image: string }> = [];
-    try {
-      for (const image of images) {
-        const input = await prepareCentreInput(image.path, S, mean);
-        const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
-        const rows = await measureInvariance({ config: model.config, params: model.params, input: input.input, transforms, trueClass, batchSize: options.batchSize });
-        storeRows(options.db, runId, image, trueClass, rows);
-        all.push(...rows.map((r) => ({ ...r, image: image.key })));
-        log(`invariance ${image.key}: ${rows.length} copies measured`);
-      }
-      const files = await writeOutputs(outDir, images, all);
-      setRunStatus(options.db, runId, 'finished');
-      return { runId, outDir, images: images.map((i) => i.key), rows: all, files };
-    } catch (error) {
-      setRunStatus(options.db, runId, 'failed');
-      throw error;
+    for (const image of images) {
+      const input = await prepareCentreInput(image.path, model.config.inputSizePx, session.mean);
+      const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
+      const rows = await measureInvariance({ config: model.config, params: model.params, input: input.input, transforms, trueClass, batchSize: options.batchSize });
+      storeRows(options.db, session.runId, image, trueClass, rows);
+      all.push(...rows.map((r) => ({ ...r, image: image.key })));
+      session.log(`invariance ${image.key}: ${rows.length} copies measured`);
     }
-  } finally {
-    disposeParams(model.params);
-  }
+    const files = await writeOutputs(session.outDir, images, all);
+    return { runId: session.runId, outDir: session.outDir, images: images.map((i) => i.key), rows: all, files };
+  });
 }
 
 function storeRows(db: Store, runId: string, image: ExperimentImage, trueClass: number | null, rows: InvarianceRow[]): void {

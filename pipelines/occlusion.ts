@@ -8,31 +8,20 @@
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
-import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import type { ClassRecord } from '../src/data/image-index.js';
-import { loadMeanImage } from '../src/data/mean-store.js';
 import { projectBatch } from '../src/deconv/deconvnet.js';
 import {
-  listNeededSplits, loadExperimentModel, mapLabelToLogit, nameLogit, prepareCentreInput, selectExperimentImages,
+  mapLabelToLogit, nameLogit, prepareCentreInput, selectExperimentImages,
   type ExperimentImage, type ExperimentModel, type PreparedInput, type SelectImagesOptions,
 } from '../src/experiments/experiment-inputs.js';
 import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx, type OccluderFill } from '../src/experiments/occluder.js';
 import { createForwardProbe, measureUnoccluded, sweepOccluder, type OcclusionCell, type UnoccludedResult } from '../src/experiments/occlusion-sweep.js';
 import { formatCsv, scaleSignedForDisplay, writeMapOverImage, writeRgbPng, writeTextFile } from '../src/experiments/result-files.js';
-import { disposeParams } from '../src/model/params.js';
 import { categoricalMapSvg, heatmapSvg } from '../src/plot/heatmap.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, makeRunId, setRunStatus } from '../src/store/runs.js';
-import { prepareDataset } from './input-stream.js';
+import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
-export interface OcclusionPipelineOptions {
-  db: Store;
-  data?: string;
-  checkpoint?: string;
-  model?: string;
-  seed: number;
-  backend: BackendChoice;
+export interface OcclusionPipelineOptions extends ExperimentSourceOptions {
   images: SelectImagesOptions;
   /** Occluder side; default defaultOccluderSizePx(S). */
   sizePx?: number;
@@ -41,9 +30,6 @@ export interface OcclusionPipelineOptions {
   fill: OccluderFill;
   /** Occluded copies per forward pass. */
   batchSize: number;
-  /** Default out/occlusion/<run id>. */
-  outDir?: string;
-  log?: (line: string) => void;
 }
 
 export interface OcclusionImageResult {
@@ -73,59 +59,39 @@ const LAYER = 'conv5';
  * @throws UsageError for bad images, datasets or checkpoints; RangeError for a bad occluder size or stride.
  */
 export async function runOcclusionPipeline(options: OcclusionPipelineOptions): Promise<OcclusionPipelineResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backendInfo = await initBackend(options.backend, { log });
-  const { dataset } = await prepareDataset({ db: options.db, data: options.data, splits: listNeededSplits(options.images), log });
-  const model = loadExperimentModel({ checkpoint: options.checkpoint, model: options.model, seed: options.seed, numClasses: dataset.classes.length });
-  try {
-    const S = model.config.inputSizePx;
-    const sizePx = options.sizePx ?? defaultOccluderSizePx(S);
-    const stridePx = options.stridePx ?? defaultOccluderStridePx(S);
+  const occluder = (S: number) => ({ sizePx: options.sizePx ?? defaultOccluderSizePx(S), stridePx: options.stridePx ?? defaultOccluderStridePx(S) });
+  const settings = ({ model }: { model: ExperimentModel }) => ({ ...occluder(model.config.inputSizePx), fill: options.fill, batchSize: options.batchSize });
+  return runExperimentSession('occlusion', options, options.images, settings, async (session) => {
+    const S = session.model.config.inputSizePx;
+    const { sizePx, stridePx } = occluder(S);
     const placements = computeOccluderPlacements(S, sizePx, stridePx);
-    const images = selectExperimentImages(options.db, dataset, options.images);
-    const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(S));
-    const runId = makeRunId('occlusion', new Date(), model.config.name);
-    const outDir = options.outDir ?? join('out', 'occlusion', runId);
-    const settings = { sizePx, stridePx, fill: options.fill, batchSize: options.batchSize, mean: mean.source, weights: model.source, images: images.map((i) => i.key) };
-    createRun(options.db, { id: runId, kind: 'occlusion', model: model.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: settings });
-    log(`occlusion ${runId}: ${images.length} images, ${placements.length} occluder positions each (${sizePx} px, stride ${stridePx}, fill ${options.fill}), ${describeWeights(model)}`);
+    const images = selectExperimentImages(options.db, session.dataset, options.images);
+    const rows = Math.ceil(S / stridePx);
+    session.log(`occlusion: ${images.length} images, ${placements.length} occluder positions each (${sizePx} px, stride ${stridePx}, fill ${options.fill})`);
     const results: OcclusionImageResult[] = [];
     const csvRows: Array<Array<string | number | null>> = [];
-    const rows = Math.ceil(S / stridePx);
-    try {
-      for (const image of images) {
-        const input = await prepareCentreInput(image.path, S, mean);
-        const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
-        const fill = computeFillImage(options.fill, S, input.meanCrop);
-        const probe = createForwardProbe(model.config, model.params, LAYER);
-        const unoccluded = await measureUnoccluded(probe, input.input, S);
-        const cells = await sweepOccluder({ probe, input: input.input, sizePx: S, placements, fill, unit: unoccluded.unit, trueClass, batchSize: options.batchSize });
-        storeImage(options.db, runId, image, trueClass, unoccluded, cells, { sizePx, stridePx, fill: options.fill, rows });
-        for (const c of cells) csvRows.push([image.key, c.placement.row, c.placement.col, c.placement.rect.xPx, c.placement.rect.yPx, c.placement.rect.widthPx, c.placement.rect.heightPx, c.featureSum, c.trueProb, c.topClass, c.topProb]);
-        const files = await writeFigures({ outDir, image, input, model, unoccluded, cells, rows, stridePx, trueClass, classes: dataset.classes });
-        results.push(summarise(image, unoccluded, trueClass, cells, files));
-        log(`occlusion ${image.key}: unit ${unoccluded.unit}, p(true) ${formatProb(unoccluded.probs[trueClass ?? -1])} unoccluded, min ${formatProb(results.at(-1)!.minTrueProb ?? undefined)}`);
-      }
-      writeTextFile(join(outDir, 'cells.csv'), formatCsv(['image', 'row', 'col', 'x_px', 'y_px', 'width_px', 'height_px', 'feature_sum', 'true_prob', 'top_class', 'top_prob'], csvRows));
-      writeTextFile(join(outDir, 'summary.json'), `${JSON.stringify({ runId, layer: LAYER, ...settings, rows, cols: rows, images: results }, null, 2)}\n`);
-      setRunStatus(options.db, runId, 'finished');
-    } catch (error) {
-      setRunStatus(options.db, runId, 'failed');
-      throw error;
+    for (const image of images) {
+      const { model, dataset, outDir } = session;
+      const input = await prepareCentreInput(image.path, S, session.mean);
+      const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
+      const fill = computeFillImage(options.fill, S, input.meanCrop);
+      const probe = createForwardProbe(model.config, model.params, LAYER);
+      const unoccluded = await measureUnoccluded(probe, input.input, S);
+      const cells = await sweepOccluder({ probe, input: input.input, sizePx: S, placements, fill, unit: unoccluded.unit, trueClass, batchSize: options.batchSize });
+      storeImage(options.db, session.runId, image, trueClass, unoccluded, cells, { sizePx, stridePx, fill: options.fill, rows });
+      for (const c of cells) csvRows.push([image.key, c.placement.row, c.placement.col, c.placement.rect.xPx, c.placement.rect.yPx, c.placement.rect.widthPx, c.placement.rect.heightPx, c.featureSum, c.trueProb, c.topClass, c.topProb]);
+      const files = await writeFigures({ outDir, image, input, model, unoccluded, cells, rows, stridePx, trueClass, classes: dataset.classes });
+      results.push(summarise(image, unoccluded, trueClass, cells, files));
+      session.log(`occlusion ${image.key}: unit ${unoccluded.unit}, p(true) ${formatProb(results.at(-1)!.unoccludedTrueProb)} unoccluded, min ${formatProb(results.at(-1)!.minTrueProb)}`);
     }
-    return { runId, outDir, rows, cols: rows, images: results };
-  } finally {
-    disposeParams(model.params);
-  }
+    writeTextFile(join(session.outDir, 'cells.csv'), formatCsv(['image', 'row', 'col', 'x_px', 'y_px', 'width_px', 'height_px', 'feature_sum', 'true_prob', 'top_class', 'top_prob'], csvRows));
+    writeTextFile(join(session.outDir, 'summary.json'), `${JSON.stringify({ runId: session.runId, layer: LAYER, sizePx, stridePx, fill: options.fill, rows, cols: rows, images: results }, null, 2)}\n`);
+    return { runId: session.runId, outDir: session.outDir, rows, cols: rows, images: results };
+  });
 }
 
-/** "checkpoint FILE" or "random weights (seed N)". */
-export function describeWeights(model: ExperimentModel): string {
-  return 'checkpoint' in model.source ? `checkpoint ${model.source.checkpoint}` : `random weights (paper init, seed ${model.source.randomSeed}): no checkpoint given`;
-}
-
-function formatProb(p: number | undefined): string {
-  return p === undefined ? 'n/a' : p.toFixed(3);
+function formatProb(p: number | null): string {
+  return p === null ? 'n/a' : p.toFixed(3);
 }
 
 function summarise(image: ExperimentImage, unoccluded: UnoccludedResult, trueClass: number | null, cells: OcclusionCell[], files: string[]): OcclusionImageResult {
