@@ -13,7 +13,7 @@ import { accumulateSquare, computeMeanFromSum, quantizeMean } from '../src/data/
 import { loadMeanImage, readMeanProgress, saveMeanImage, saveMeanProgress, type MeanProgress } from '../src/data/mean-store.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, makeRunId, recordSkippedItem, setRunStatus } from '../src/store/runs.js';
+import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus } from '../src/store/runs.js';
 import { createSquareStream, prepareDataset } from './input-stream.js';
 
 export interface MeanPipelineOptions {
@@ -44,6 +44,14 @@ export interface MeanPipelineResult {
   reused: boolean;
 }
 
+/** A run id not yet in the store (ids have one-second resolution; a second run in the same second gets -2, -3 ...). */
+function makeUniqueRunId(db: Store, suffix: string): string {
+  const id = makeRunId('mean', new Date(), suffix);
+  let candidate = id;
+  for (let n = 2; getRun(db, candidate) !== undefined; n++) candidate = `${id}-${n}`;
+  return candidate;
+}
+
 /** Writes the mean as an 8-bit PNG. */
 async function writeMeanPng(mean: Float32Array, sizePx: number, path: string): Promise<void> {
   await sharp(quantizeMean(mean), { raw: { width: sizePx, height: sizePx, channels: 3 } }).png().toFile(path);
@@ -67,7 +75,7 @@ export async function runMeanPipeline(options: MeanPipelineOptions): Promise<Mea
     log(`mean: reusing the stored ${sizePx} px mean of ${options.split} (${existing.imageCount} images); --force recomputes`);
     return { runId: null, datasetId: dataset.id, sizePx, imageCount: existing.imageCount, skipped: 0, pngPath, reused: true };
   }
-  const runId = makeRunId('mean', new Date(), `${options.split}-${sizePx}px`);
+  const runId = makeUniqueRunId(options.db, `${options.split}-${sizePx}px`);
   createRun(options.db, { id: runId, kind: 'mean', options: { data: dataset.root, split: options.split, sizePx, strict: options.strict === true } });
   try {
     const saved = options.force ? undefined : readMeanProgress(options.db, dataset.id, options.split, sizePx);

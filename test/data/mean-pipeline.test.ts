@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { IMAGENET_MEAN_RGB } from '../../src/data/mean-image.js';
+import { loadMeanImage, readMeanProgress } from '../../src/data/mean-store.js';
+import { runMeanPipeline } from '../../pipelines/mean.js';
+import { makeTempDir, openTempStore, writeBytes, writeSolidImage } from './fixtures.js';
+
+const quiet = (): void => {};
+
+/** Train split: a/ 3 images, b/ a bad file then 2 images; colours chosen so the mean is known. */
+async function writeMeanTree(root: string): Promise<void> {
+  for (const [i, v] of [10, 20, 30].entries()) await writeSolidImage(join(root, 'train', 'a', `${i}.png`), [v, 100, 200]);
+  writeBytes(join(root, 'train', 'b', '0-bad.jpg'), 'not an image');
+  for (const [i, v] of [40, 50].entries()) await writeSolidImage(join(root, 'train', 'b', `${i + 1}.png`), [v, 100, 200]);
+}
+
+test('the mean pass averages the squares, records skips, stores the mean and writes a PNG; fallback before', async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const root = join(dir, 'd');
+    await writeMeanTree(root);
+    const db = openTempStore(dir);
+    const fallback = loadMeanImage(db, 1, 18);
+    assert.equal(fallback.source, 'fallback');
+    assert.deepEqual([...fallback.pixels.subarray(0, 3)].map((v) => Math.round(v * 100) / 100), [...IMAGENET_MEAN_RGB]);
+    const result = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, outDir: join(dir, 'out'), log: quiet });
+    assert.equal(result.imageCount, 5);
+    assert.equal(result.skipped, 1);
+    assert.ok(existsSync(result.pngPath));
+    const mean = loadMeanImage(db, result.datasetId, 18);
+    assert.equal(mean.source, 'computed');
+    assert.equal(mean.split, 'train');
+    assert.deepEqual([...mean.pixels.subarray(0, 3)], [30, 100, 200]);
+    const skips = db.prepare('SELECT path, stage, reason, run_id FROM skipped_items').all() as Array<{ path: string; stage: string; reason: string; run_id: string }>;
+    assert.deepEqual(skips.map((s) => [s.path, s.stage, s.reason, s.run_id]), [[join(root, 'train/b/0-bad.jpg'), 'decode', 'Input buffer contains unsupported image format', result.runId]]);
+    const again = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, outDir: join(dir, 'out'), log: quiet });
+    assert.equal(again.reused, true);
+    db.close();
+  } finally { cleanup(); }
+});
+
+test('an interrupted mean pass resumes from its saved sum and equals an uninterrupted one', async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const root = join(dir, 'd');
+    await writeMeanTree(root);
+    const db = openTempStore(dir, 'a.db');
+    // strict stops the pass at the bad file (position 3), after a save at 2 images
+    await assert.rejects(runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, saveEveryImages: 2, log: quiet, outDir: join(dir, 'out') }), { name: 'DataError' });
+    const saved = readMeanProgress(db, 1, 'train', 18);
+    assert.deepEqual([saved?.position, saved?.imageCount], [2, 2]);
+    const resumed = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, saveEveryImages: 2, log: quiet, outDir: join(dir, 'out') });
+    assert.equal(resumed.imageCount, 5);
+    const other = openTempStore(dir, 'b.db');
+    await runMeanPipeline({ db: other, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual(loadMeanImage(db, 1, 18).pixels, loadMeanImage(other, 1, 18).pixels);
+    db.close(); other.close();
+  } finally { cleanup(); }
+});
+
+test('a file deleted after indexing is skipped at the read stage', async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const root = join(dir, 'd');
+    await writeMeanTree(root);
+    rmSync(join(root, 'train', 'b', '0-bad.jpg'));
+    const db = openTempStore(dir);
+    await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    rmSync(join(root, 'train', 'a', '1.png'));
+    const result = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, force: true, log: quiet, outDir: join(dir, 'out') });
+    assert.equal(result.imageCount, 4);
+    const skip = db.prepare('SELECT path, stage, reason FROM skipped_items WHERE run_id = ?').get(result.runId) as { path: string; stage: string; reason: string };
+    assert.deepEqual([skip.path, skip.stage], [join(root, 'train/a/1.png'), 'read']);
+    assert.equal(skip.reason, `ENOENT: no such file or directory, open '${join(root, 'train/a/1.png')}'`);
+    db.close();
+  } finally { cleanup(); }
+});
