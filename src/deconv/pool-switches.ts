@@ -25,46 +25,48 @@ function padForPool(x: tf.Tensor4D, padding: Padding4): tf.Tensor4D {
   return tf.pad(x, [[0, 0], [padding[0], padding[1]], [padding[2], padding[3]], [0, 0]], POOL_PAD_VALUE);
 }
 
-/** Output side of a valid pool over a padded side. */
-function pooledSize(paddedPx: number, pool: PoolWindow): number {
-  return Math.floor((paddedPx - pool.windowPx) / pool.stride) + 1;
+/** Pooled size of the padded input. */
+function pooledSize(x: tf.Tensor4D, pool: PoolWindow): [number, number] {
+  const [top, bottom, left, right] = pool.padding;
+  const size = (px: number): number => Math.floor((px - pool.windowPx) / pool.stride) + 1;
+  return [size(x.shape[1] + top + bottom), size(x.shape[2] + left + right)];
+}
+
+/** Depthwise kernel [k, k, C, k*k] whose multiplier m picks window cell m of each channel. */
+function windowCellKernel(windowPx: number, channels: number): tf.Tensor4D {
+  const cells = windowPx * windowPx;
+  const eye = tf.reshape(tf.eye(cells), [windowPx, windowPx, 1, cells]);
+  return tf.tile(eye, [1, 1, channels, 1]) as tf.Tensor4D;
 }
 
 /**
  * Switches of a max pool: for every output cell, the row-major index of the
- * window cell that holds the maximum (first one on ties).
+ * window cell that holds the maximum (the first one on ties). The window
+ * cells are gathered by one depthwise convolution with one-hot kernels (exact:
+ * each output is one input times 1 plus zeros; fast on every backend, unlike
+ * wasm's generic strided slicing), then tf.argMax picks the first maximum.
  * Ownership: returns a new int32 tensor the caller disposes; `x` is not disposed.
  * @param x pool input [N, H, W, C]
  * @returns switches [N, Ho, Wo, C], int32 in 0 .. windowPx^2 - 1
  */
 export function computePoolSwitches(x: tf.Tensor4D, pool: PoolWindow): tf.Tensor4D {
   return tf.tidy(() => {
+    const [ho, wo] = pooledSize(x, pool);
+    const [n, , , c] = x.shape;
     const padded = padForPool(x, pool.padding); // [N, Hp, Wp, C]
-    const [n, hp, wp, c] = padded.shape;
-    const ho = pooledSize(hp, pool);
-    const wo = pooledSize(wp, pool);
-    const shifted: tf.Tensor4D[] = [];
-    for (let dy = 0; dy < pool.windowPx; dy++) {
-      for (let dx = 0; dx < pool.windowPx; dx++) {
-        const end = [n, dy + (ho - 1) * pool.stride + 1, dx + (wo - 1) * pool.stride + 1, c];
-        shifted.push(tf.stridedSlice(padded, [0, dy, dx, 0], end, [1, pool.stride, pool.stride, 1]) as tf.Tensor4D);
-      }
-    }
-    return tf.argMax(tf.stack(shifted, 4), 4) as tf.Tensor4D; // [N, Ho, Wo, C]
+    const cells = tf.depthwiseConv2d(padded, windowCellKernel(pool.windowPx, c), pool.stride, 'valid'); // [N, Ho, Wo, C * k*k]
+    return tf.argMax(tf.reshape(cells, [n, ho, wo, c, pool.windowPx * pool.windowPx]), 4) as tf.Tensor4D;
   });
 }
 
 /**
- * Spreads `y` ([N, Ho, Wo, C]) onto the padded input grid so that cell (i, j)
- * lands at (offsetY + i * stride, offsetX + j * stride); zeros elsewhere.
- * @returns [N, rowsPx, colsPx, C]
+ * Interleaves s*s phase grids ([N, R, Q, C] each, phase index ry * s + rx) into
+ * one grid [N, R*s, Q*s, C] where phase (ry, rx) holds rows ry, ry+s, ...
+ * Ownership: returns a new tensor; the phases are not disposed.
  */
-function placeStrided(y: tf.Tensor4D, stride: number, offsetY: number, offsetX: number, windowPx: number, rowsPx: number, colsPx: number): tf.Tensor4D {
-  const [n, ho, wo, c] = y.shape;
-  const cells = tf.reshape(y, [n, ho, 1, wo, 1, c]);
-  const dilated: tf.Tensor4D = tf.reshape(tf.pad(cells, [[0, 0], [0, 0], [0, stride - 1], [0, 0], [0, stride - 1], [0, 0]]), [n, ho * stride, wo * stride, c]) as tf.Tensor4D;
-  const shifted = tf.pad(dilated, [[0, 0], [offsetY, windowPx - 1 - offsetY], [offsetX, windowPx - 1 - offsetX], [0, 0]]);
-  return tf.slice(shifted, [0, 0, 0, 0], [n, rowsPx, colsPx, c]);
+export function interleavePhases(phases: tf.Tensor4D[], stride: number): tf.Tensor4D {
+  if (stride === 1) return tf.clone(phases[0]!);
+  return tf.tidy(() => tf.depthToSpace(tf.concat(phases, 3), stride, 'NHWC'));
 }
 
 /**
@@ -81,16 +83,24 @@ export function unpoolWithSwitches(y: tf.Tensor4D, switches: tf.Tensor4D, pool: 
   if (y.shape.join() !== switches.shape.join()) {
     throw new RangeError(`Unpooling needs values and switches of one shape but received [${y.shape.join(', ')}] and [${switches.shape.join(', ')}]`);
   }
-  const [top, bottom, left, right] = pool.padding;
-  const rowsPx = inputPx[0] + top + bottom;
-  const colsPx = inputPx[1] + left + right;
+  const [n, ho, wo, c] = y.shape;
+  const s = pool.stride;
+  const reach = Math.floor((pool.windowPx - 1) / s);
+  const rows = Math.max(ho + reach, Math.ceil((inputPx[0] + pool.padding[0] + pool.padding[1]) / s));
+  const cols = Math.max(wo + reach, Math.ceil((inputPx[1] + pool.padding[2] + pool.padding[3]) / s));
   return tf.tidy(() => {
-    let sum: tf.Tensor4D | null = null;
+    const phases: (tf.Tensor4D | null)[] = new Array(s * s).fill(null);
     for (let k = 0; k < pool.windowPx * pool.windowPx; k++) {
-      const share = tf.mul(y, tf.cast(tf.equal(switches, k), 'float32')) as tf.Tensor4D;
-      const placed = placeStrided(share, pool.stride, Math.floor(k / pool.windowPx), k % pool.windowPx, pool.windowPx, rowsPx, colsPx);
-      sum = sum === null ? placed : (tf.add(sum, placed) as tf.Tensor4D);
+      const dy = Math.floor(k / pool.windowPx);
+      const dx = k % pool.windowPx;
+      const share = tf.mul(y, tf.cast(tf.equal(switches, k), 'float32'));
+      const [a, b] = [Math.floor(dy / s), Math.floor(dx / s)];
+      const placed = tf.pad(share, [[0, 0], [a, rows - ho - a], [b, cols - wo - b], [0, 0]]) as tf.Tensor4D; // [N, rows, cols, C]
+      const phase = (dy % s) * s + (dx % s);
+      phases[phase] = phases[phase] === null ? placed : (tf.add(phases[phase]!, placed) as tf.Tensor4D);
     }
-    return tf.slice(sum!, [0, top, left, 0], [y.shape[0], inputPx[0], inputPx[1], y.shape[3]]);
+    const blocks = phases.map((p) => p ?? (tf.zeros([n, rows, cols, c]) as tf.Tensor4D));
+    const grid = interleavePhases(blocks, s); // [N, rows*s, cols*s, C]
+    return tf.slice(grid, [0, pool.padding[0], pool.padding[2], 0], [n, inputPx[0], inputPx[1], c]);
   });
 }

@@ -119,11 +119,12 @@ for (const backend of TEST_BACKENDS) {
     const oneHot = tf.buffer([3, 16, 16, 4]);
     kept.forEach((k, e) => oneHot.set([2, 0.5, 3][e]!, e, k.y, k.x, k.unit));
     const map = oneHot.toTensor() as tf.Tensor4D;
-    const reference = transposeConv(map, weight, 2, [1, 1, 1, 1], inputPx);
+    const full = tf.conv2dTranspose(map, weight, [3, 37, 37, 3], 2, 'valid');
+    const reference = tf.slice(full, [0, 1, 1, 0], [3, 35, 35, 3]);
     const [a, b] = [await placed.data(), await reference.data()];
     assert.equal(a.length, b.length);
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-5, `pixel ${i}: ${v} vs ${b[i]}`));
-    tf.dispose([weight, values, placed, map, reference]);
+    tf.dispose([weight, values, placed, map, full, reference]);
     assert.equal(tf.memory().numTensors, start);
   });
 }
@@ -138,3 +139,27 @@ test('bad layers and entries are named', async () => {
   image.dispose();
   disposeParams(params);
 });
+
+for (const backend of TEST_BACKENDS) {
+  test(`${backend}: polyphase transposed convolution equals tf.conv2dTranspose`, async () => {
+    await useBackend(backend);
+    const start = tf.memory().numTensors;
+    // [kernel, stride, padding, input]: zfnet conv1/conv2/conv3, alexnet conv1, a kernel smaller than the stride
+    const cases: [number, number, [number, number, number, number], number][] = [
+      [7, 2, [1, 1, 1, 1], 35], [5, 2, [0, 0, 0, 0], 27], [3, 1, [1, 1, 1, 1], 9], [11, 4, [2, 2, 2, 2], 63], [1, 2, [0, 1, 0, 1], 8],
+    ];
+    for (const [kernelPx, stride, padding, inputPx] of cases) {
+      const outPx = Math.floor((inputPx + padding[0] + padding[1] - kernelPx) / stride) + 1;
+      const weight = tf.randomNormal([kernelPx, kernelPx, 3, 5], 0, 1, 'float32', kernelPx) as tf.Tensor4D;
+      const y = tf.randomNormal([2, outPx, outPx, 5], 0, 1, 'float32', stride) as tf.Tensor4D;
+      const ours = transposeConv(y, weight, stride, padding, [inputPx, inputPx]);
+      const full = tf.conv2dTranspose(y, weight, [2, inputPx + padding[0] + padding[1], inputPx + padding[2] + padding[3], 3], stride, 'valid');
+      const reference = tf.slice(full, [0, padding[0], padding[2], 0], [2, inputPx, inputPx, 3]);
+      assert.deepEqual(ours.shape, reference.shape);
+      const [a, b] = [await ours.data(), await reference.data()];
+      a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-3, `k${kernelPx}/s${stride} value ${i}: ${v} vs ${b[i]}`));
+      tf.dispose([weight, y, ours, full, reference]);
+    }
+    assert.equal(tf.memory().numTensors, start);
+  });
+}
