@@ -1,0 +1,151 @@
+/**
+ * The frozen table of per-batch reducers: what a forward executor does with a
+ * batch's taps before anything leaves the backend. A reducer turns the taps
+ * into plain typed arrays, so the same code runs in-process and inside a
+ * worker thread (which posts the arrays back, transferring their buffers).
+ *
+ * Both executors call `runForwardRequest`, so a batch gives bit-identical
+ * results whichever worker (or the main thread) ran it on the same backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { forward } from '../model/network.js';
+import type { ModelParams } from '../model/params.js';
+import type { ModelConfig, TapName } from '../model/spec.js';
+import { TAP_NAMES } from '../model/spec.js';
+import { reduceConvTap, selectArgMaxMethod, type ArgMaxMethod, type LayerBatchReduction } from '../topk/reduce-conv-tap.js';
+import { invalidParameterError } from '../errors.js';
+
+/** Pixels of one batch: what an executor needs from an ImageBatch. */
+export interface BatchPixels {
+  /** [N, S, S, 3] float32, mean-subtracted, 0..255 scale */
+  pixels: Float32Array;
+  shape: [number, number, number, number];
+}
+
+/** A tap copied out of the backend. */
+export interface TapArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** What to compute for every batch. */
+export type ForwardRequest =
+  /** Per (image, unit) spatial max, first argmax and mean of conv layers (top-activations). */
+  | { reducer: 'top-activations'; layers: number[] }
+  /** The logits [N, C] (evaluation). */
+  | { reducer: 'logits' }
+  /** The named taps, whole (occlusion, invariance). */
+  | { reducer: 'taps'; taps: TapName[] };
+
+export type ReducerName = ForwardRequest['reducer'];
+
+export interface TopActivationsResult { layers: LayerBatchReduction[] }
+export interface LogitsResult { logits: TapArray }
+export interface TapsResult { taps: Partial<Record<TapName, TapArray>> }
+
+/** The result type of each reducer. */
+export interface ReducerResults {
+  'top-activations': TopActivationsResult;
+  logits: LogitsResult;
+  taps: TapsResult;
+}
+
+export type ForwardResultOf<R extends ForwardRequest> = ReducerResults[R['reducer']];
+
+interface BatchReducer<R extends ForwardRequest> {
+  /** Taps the forward pass must return. */
+  taps(request: R): TapName[];
+  /** Reads the taps out as typed arrays; does not dispose them. */
+  reduce(request: R, taps: Partial<Record<TapName, tf.Tensor>>): Promise<ReducerResults[R['reducer']]>;
+}
+
+type ReducerTable = { readonly [K in ReducerName]: BatchReducer<Extract<ForwardRequest, { reducer: K }>> };
+
+let argMaxMethod: ArgMaxMethod | null = null;
+
+async function readTap(tensor: tf.Tensor): Promise<TapArray> {
+  return { shape: tensor.shape.slice(), data: (await tensor.data()) as Float32Array };
+}
+
+const REDUCERS: ReducerTable = {
+  'top-activations': {
+    taps: (request) => request.layers.map((layer) => `conv${layer}` as TapName),
+    async reduce(request, taps) {
+      argMaxMethod ??= await selectArgMaxMethod();
+      const layers: LayerBatchReduction[] = [];
+      for (const layer of request.layers) layers.push(await reduceConvTap(layer, taps[`conv${layer}` as TapName]!, argMaxMethod));
+      return { layers };
+    },
+  },
+  logits: {
+    taps: () => ['logits'],
+    reduce: async (_request, taps) => ({ logits: await readTap(taps.logits!) }),
+  },
+  taps: {
+    taps: (request) => request.taps.slice(),
+    async reduce(request, taps) {
+      const out: Partial<Record<TapName, TapArray>> = {};
+      for (const name of request.taps) out[name] = await readTap(taps[name]!);
+      return { taps: out };
+    },
+  },
+};
+
+/** The reducers, by name. */
+export const BATCH_REDUCERS: ReducerTable = Object.freeze(REDUCERS);
+
+/**
+ * Checks a request at the boundary (it may have crossed a thread).
+ * @throws RangeError naming the bad reducer, layer or tap.
+ */
+export function validateForwardRequest(config: ModelConfig, request: ForwardRequest): void {
+  if (!Object.hasOwn(BATCH_REDUCERS, request.reducer)) {
+    throw invalidParameterError('reducer', `one of ${Object.keys(BATCH_REDUCERS).join(', ')}`, request.reducer);
+  }
+  const convCount = config.layers.filter((layer) => layer.kind === 'conv').length;
+  if (request.reducer === 'top-activations') {
+    if (request.layers.length === 0) throw invalidParameterError('layers', `a non-empty list of conv layers 1..${convCount}`, '[]');
+    for (const layer of request.layers) {
+      if (!Number.isInteger(layer) || layer < 1 || layer > convCount) throw invalidParameterError('layers', `conv layers between 1 and ${convCount}`, layer);
+    }
+  }
+  if (request.reducer === 'taps') {
+    for (const tap of request.taps) {
+      if (!(TAP_NAMES as readonly string[]).includes(tap)) throw invalidParameterError('taps', `tap names among ${TAP_NAMES.join(', ')}`, tap);
+    }
+  }
+}
+
+/**
+ * Runs the forward pass on one batch and reduces its taps. The input tensor
+ * and the taps are disposed here; the result holds only typed arrays.
+ * @throws RangeError when the batch shape does not match the model or the pixel count.
+ */
+export async function runForwardRequest<R extends ForwardRequest>(config: ModelConfig, params: ModelParams, batch: BatchPixels, request: R): Promise<ForwardResultOf<R>> {
+  const reducer = BATCH_REDUCERS[request.reducer] as unknown as BatchReducer<R>;
+  const expected = batch.shape.reduce((a, b) => a * b, 1);
+  if (batch.pixels.length !== expected) {
+    throw new RangeError(`Batch of shape [${batch.shape.join(', ')}] needs ${expected} floats but has ${batch.pixels.length}`);
+  }
+  const input = tf.tensor4d(batch.pixels, batch.shape, 'float32'); // [N, S, S, 3]
+  let taps: Partial<Record<TapName, tf.Tensor>> = {};
+  try {
+    taps = forward(config, params, input, { taps: reducer.taps(request) });
+    return await reducer.reduce(request, taps) as ForwardResultOf<R>;
+  } finally {
+    input.dispose();
+    tf.dispose(Object.values(taps));
+  }
+}
+
+/** The ArrayBuffers of a result's typed arrays (to transfer, not copy, across threads). */
+export function collectTransferables(value: unknown, into: Set<ArrayBuffer> = new Set()): ArrayBuffer[] {
+  if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) into.add(value.buffer);
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectTransferables(item, into);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) collectTransferables(item, into);
+  }
+  return [...into];
+}

@@ -1,0 +1,130 @@
+/**
+ * The forward executor a pipeline calls: either in-process (one worker, the
+ * main thread's backend) or a pool of worker threads. Both run the same
+ * reducers on whole batches, so results do not depend on which one ran.
+ *
+ * `forEachForwardResult` is the batch loop pipelines use: it keeps up to the
+ * executor's capacity of batches in flight and hands results back strictly in
+ * input order, so a pipeline that commits its position after a result covers
+ * exactly the batches it has merged.
+ */
+import { availableParallelism } from 'node:os';
+import { initBackend, type BackendChoice, type BackendInfo } from '../backend/select-backend.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
+import { expectInteger } from '../errors.js';
+import { disposeParams, type ModelParams } from '../model/params.js';
+import type { ModelConfig } from '../model/spec.js';
+import { runForwardRequest, validateForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
+import { createForwardPool } from './forward-pool.js';
+import { packParams } from './worker-protocol.js';
+
+/** Where the model comes from: parameters in memory (read, never disposed by the executor) or a checkpoint file. */
+export type ModelSource =
+  | { kind: 'params'; config: ModelConfig; params: ModelParams }
+  | { kind: 'checkpoint'; path: string };
+
+export interface ForwardExecutor {
+  /** 1 for the in-process executor. */
+  readonly workerCount: number;
+  /** Batches worth keeping in flight. */
+  readonly capacity: number;
+  /**
+   * Runs one batch. A pool transfers `batch.pixels` to its worker (the array is
+   * detached afterwards); the in-process executor leaves it alone.
+   * @throws RangeError for a request or batch the model cannot take; Error naming worker and batch when a worker fails.
+   */
+  run<R extends ForwardRequest>(batch: BatchPixels, request: R): Promise<ForwardResultOf<R>>;
+  /** Releases workers (and parameters the executor loaded). Call it in `finally`. */
+  close(): Promise<void>;
+}
+
+export interface ForwardExecutorOptions {
+  /** Worker threads; 1 = in-process. Validate with resolveWorkerCount. */
+  workers: number;
+  backend: BackendChoice;
+  model: ModelSource;
+  inFlightPerWorker?: number;
+}
+
+/**
+ * The `--workers` value: default one per core on wasm and cpu (each worker is
+ * one single-threaded backend), 1 on tensorflow (libtensorflow already uses
+ * every core from one thread).
+ * @throws RangeError "Expected integer between 1 and 256 for workers but received 0".
+ */
+export function resolveWorkerCount(value: unknown, backend: Pick<BackendInfo, 'name'>): number {
+  if (value === undefined || value === null) return backend.name === 'tensorflow' ? 1 : availableParallelism();
+  return expectInteger('workers', value, 1, 256);
+}
+
+/**
+ * Runs batches on the main thread's backend (initialised here if needed).
+ * Ownership: params passed in stay the caller's; a checkpoint loaded here is disposed by close().
+ */
+export async function createInProcessExecutor(backend: BackendChoice, model: ModelSource): Promise<ForwardExecutor> {
+  await initBackend(backend);
+  const loaded = model.kind === 'checkpoint' ? loadCheckpoint(model.path) : null;
+  const config = loaded?.config ?? (model as { config: ModelConfig }).config;
+  const params = loaded?.params ?? (model as { params: ModelParams }).params;
+  let closed = false;
+  return {
+    workerCount: 1,
+    capacity: 1,
+    async run(batch, request) {
+      if (closed) throw new Error('The forward executor was closed');
+      validateForwardRequest(config, request);
+      return runForwardRequest(config, params, batch, request);
+    },
+    async close() {
+      if (!closed && loaded !== null) disposeParams(loaded.params);
+      closed = true;
+    },
+  };
+}
+
+/**
+ * The executor for `workers`: in-process for 1, else a pool of worker threads
+ * each with its own `backend` and model copy (weights shared once through a
+ * SharedArrayBuffer, or the checkpoint loaded by each worker).
+ * @throws UsageError or Error naming the worker that failed to start.
+ */
+export async function createForwardExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
+  if (options.workers <= 1) return createInProcessExecutor(options.backend, options.model);
+  const model = options.model.kind === 'checkpoint'
+    ? options.model
+    : { kind: 'packed' as const, config: options.model.config, packed: packParams(options.model.params) };
+  const pool = await createForwardPool({ workers: options.workers, backend: options.backend, model, inFlightPerWorker: options.inFlightPerWorker });
+  return { workerCount: pool.workerCount, capacity: pool.capacity, run: pool.run, close: pool.close };
+}
+
+/**
+ * Feeds `batches` to `executor`, at most `executor.capacity` at a time, and
+ * calls `onResult` for each in input order (awaiting it before the next).
+ * Stops pulling from `batches` while the executor is full (backpressure). On
+ * an error it waits for the batches in flight to settle, then throws the first
+ * error; the executor stays open (the caller closes it).
+ */
+export async function forEachForwardResult<B extends BatchPixels, R extends ForwardRequest>(
+  batches: AsyncIterable<B> | Iterable<B>,
+  executor: ForwardExecutor,
+  request: R,
+  onResult: (batch: B, result: ForwardResultOf<R>, batchIndex: number) => void | Promise<void>,
+): Promise<void> {
+  const inFlight: Array<{ batch: B; result: Promise<ForwardResultOf<R>> }> = [];
+  let index = 0;
+  const deliverOldest = async (): Promise<void> => {
+    const oldest = inFlight.shift()!;
+    await onResult(oldest.batch, await oldest.result, index++);
+  };
+  try {
+    for await (const batch of batches) {
+      const result = executor.run(batch, request);
+      result.catch(() => undefined); // observed below, in order
+      inFlight.push({ batch, result });
+      if (inFlight.length >= executor.capacity) await deliverOldest();
+    }
+    while (inFlight.length > 0) await deliverOldest();
+  } finally {
+    await Promise.allSettled(inFlight.map((f) => f.result));
+  }
+}
