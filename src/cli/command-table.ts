@@ -7,6 +7,7 @@ import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
 import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
+import { trainCommand } from './commands/train.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
@@ -19,4 +20,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   mean: meanCommand,
   occlusion: occlusionCommand,
   'top-activations': topActivationsCommand,
+  train: trainCommand,
 });

@@ -66,6 +66,47 @@ export function summarizeMetrics(sums: MetricSums): MetricSummary {
   return { images: n, loss: sums.lossSum / n, top1Error: sums.top1Wrong / n, top5Error: sums.top5Wrong / n };
 }
 
+export interface ScoredImages {
+  /** One per image (crops averaged). */
+  labels: number[];
+  ranks: number[];
+  /** Mean of -log p(label) over the images. */
+  meanLoss: number;
+}
+
+/**
+ * Scores a batch of probabilities, averaging each image's `cropsPerImage`
+ * consecutive rows first (ten-crop evaluation).
+ * probs: [N * cropsPerImage, C] row-major; labels: one per row.
+ */
+export function scoreProbabilities(probs: Float32Array, numClasses: number, rowLabels: readonly number[], cropsPerImage: number): ScoredImages {
+  const images = rowLabels.length / cropsPerImage;
+  const averaged = new Float64Array(images * numClasses);
+  for (let row = 0; row < rowLabels.length; row++) {
+    const image = Math.floor(row / cropsPerImage);
+    for (let c = 0; c < numClasses; c++) averaged[image * numClasses + c]! += probs[row * numClasses + c]! / cropsPerImage;
+  }
+  const labels = Array.from({ length: images }, (_, i) => rowLabels[i * cropsPerImage]!);
+  const ranks = rankLabels(averaged, numClasses, labels);
+  let lossSum = 0;
+  labels.forEach((label, i) => { lossSum -= Math.log(Math.max(averaged[i * numClasses + label]!, 1e-30)); });
+  return { labels, ranks, meanLoss: images > 0 ? lossSum / images : 0 };
+}
+
+/** Per-class counts, accumulated batch by batch (memory grows with classes, not images). */
+export type ClassTally = Map<number, { images: number; top1Wrong: number; top5Wrong: number }>;
+
+/** Adds a batch's labels and ranks to a tally (in place). */
+export function addClassTally(tally: ClassTally, labels: readonly number[], ranks: readonly number[]): void {
+  labels.forEach((label, i) => {
+    const row = tally.get(label) ?? { images: 0, top1Wrong: 0, top5Wrong: 0 };
+    row.images += 1;
+    if (ranks[i]! >= 1) row.top1Wrong += 1;
+    if (ranks[i]! >= 5) row.top5Wrong += 1;
+    tally.set(label, row);
+  });
+}
+
 export interface ClassErrorRow {
   label: number;
   images: number;
@@ -73,17 +114,9 @@ export interface ClassErrorRow {
   top5Error: number;
 }
 
-/** Per-class top-1/top-5 error from labels and ranks; classes without images are left out. */
-export function computeClassErrors(labels: readonly number[], ranks: readonly number[]): ClassErrorRow[] {
-  const perClass = new Map<number, { images: number; top1: number; top5: number }>();
-  labels.forEach((label, i) => {
-    const row = perClass.get(label) ?? { images: 0, top1: 0, top5: 0 };
-    row.images += 1;
-    if (ranks[i]! >= 1) row.top1 += 1;
-    if (ranks[i]! >= 5) row.top5 += 1;
-    perClass.set(label, row);
-  });
-  return [...perClass.entries()]
+/** Per-class top-1/top-5 error, by label; classes without images are left out. */
+export function summarizeClassTally(tally: ClassTally): ClassErrorRow[] {
+  return [...tally.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([label, r]) => ({ label, images: r.images, top1Error: r.top1 / r.images, top5Error: r.top5 / r.images }));
+    .map(([label, r]) => ({ label, images: r.images, top1Error: r.top1Wrong / r.images, top5Error: r.top5Wrong / r.images }));
 }

@@ -80,16 +80,13 @@ export function runTrainStep(config: ModelConfig, params: ModelParams, buffers: 
 }
 
 /**
- * Forward pass without dropout: loss, label ranks and, when asked, the
- * softmax probabilities ([N, C] row-major) for averaging over crops.
- * Creates no lasting tensors.
+ * Forward pass without dropout, returning the softmax probabilities
+ * ([N, C] row-major). Creates no lasting tensors.
+ * @throws RangeError when the input shape does not match the model.
  */
-export function runEvalStep(config: ModelConfig, params: ModelParams, input: StepInput): StepResult & { probs: Float32Array } {
+export function computeProbabilities(config: ModelConfig, params: ModelParams, pixels: Float32Array, shape: [number, number, number, number]): Float32Array {
   return tf.tidy(() => {
-    const { x, y } = toTensors(input);
-    const logits = forward(config, params, x, { taps: ['logits'] }).logits as tf.Tensor2D;
-    const loss = computeCrossEntropy(logits, y).dataSync()[0]!;
-    const probs = tf.softmax(logits).dataSync() as Float32Array;
-    return { loss, ranks: rankLabels(logits.dataSync(), config.numClasses, input.labels), probs };
+    const x = tf.tensor4d(pixels, shape, 'float32');
+    return forward(config, params, x, { taps: ['probs'] }).probs!.dataSync() as Float32Array;
   });
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FEATURE_EVOLUTION_EPOCHS, findBestEpoch, selectEpochsToDelete, selectEpochsToKeep } from '../../src/train/checkpoint-retention.js';
 import { advanceLrSchedule, createLrScheduleState, type LrScheduleOptions } from '../../src/train/lr-schedule.js';
-import { addBatchMetrics, computeClassErrors, createMetricSums, rankLabels, summarizeMetrics } from '../../src/train/topk-metrics.js';
+import { addBatchMetrics, addClassTally, createMetricSums, rankLabels, scoreProbabilities, summarizeClassTally, summarizeMetrics, type ClassTally } from '../../src/train/topk-metrics.js';
 import { createRng } from '../../src/data/seeded-rng.js';
 
 const BASE: LrScheduleOptions = { kind: 'plateau', initialLr: 0.01, patience: 2, stepEpochs: 3, factor: 10 };
@@ -48,7 +48,10 @@ test('metric sums and per-class errors', () => {
   sums = addBatchMetrics(sums, 2, [0, 1, 7]);
   sums = addBatchMetrics(sums, 1, [0]);
   assert.deepEqual(summarizeMetrics(sums), { images: 4, loss: 7 / 4, top1Error: 0.5, top5Error: 0.25 });
-  assert.deepEqual(computeClassErrors([2, 0, 2, 2], [0, 5, 1, 0]), [
+  const tally: ClassTally = new Map();
+  addClassTally(tally, [2, 0], [0, 5]);
+  addClassTally(tally, [2, 2], [1, 0]);
+  assert.deepEqual(summarizeClassTally(tally), [
     { label: 0, images: 1, top1Error: 1, top5Error: 1 },
     { label: 2, images: 3, top1Error: 1 / 3, top5Error: 0 },
   ]);
@@ -63,4 +66,14 @@ test('retention keeps the feature-evolution epochs, the last and the best', () =
   assert.deepEqual(selectEpochsToDelete(scores.slice(0, 4), { keepEpochs: [], keepAll: true }), []);
   assert.equal(findBestEpoch([{ epoch: 1, valError: null }, { epoch: 2, valError: 0.3 }, { epoch: 3, valError: 0.3 }]), 2);
   assert.equal(findBestEpoch([{ epoch: 1, valError: null }]), null);
+});
+
+test('ten-crop scoring averages each image\'s crop probabilities before ranking', () => {
+  // image 0 (label 1): crop rows favour class 0 once and class 1 twice -> average favours 1
+  const probs = new Float32Array([0.9, 0.1, 0.2, 0.8, 0.3, 0.7, /* image 1, label 0 */ 0.6, 0.4, 0.6, 0.4, 0.6, 0.4]);
+  const scored = scoreProbabilities(probs, 2, [1, 1, 1, 0, 0, 0], 3);
+  assert.deepEqual(scored.labels, [1, 0]);
+  assert.deepEqual(scored.ranks, [0, 0]);
+  const expected = -(Math.log((0.1 + 0.8 + 0.7) / 3) + Math.log(0.6)) / 2;
+  assert.ok(Math.abs(scored.meanLoss - expected) < 1e-6);
 });

@@ -5,7 +5,7 @@ import { initBackend } from '../../src/backend/select-backend.js';
 import { paramsFromTensors, disposeParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';
 import { createMomentumBuffers, disposeMomentumBuffers } from '../../src/train/sgd-momentum.js';
-import { computeCrossEntropy, runEvalStep, runTrainStep } from '../../src/train/train-step.js';
+import { computeCrossEntropy, computeProbabilities, runTrainStep } from '../../src/train/train-step.js';
 
 before(async () => {
   await initBackend('cpu', { log: () => {} });
@@ -102,7 +102,7 @@ test('two SGD-momentum steps with weight decay and renormalization equal the han
   assert.equal(tf.memory().numTensors, start);
 });
 
-test('cross-entropy of uniform logits is log(C); eval step leaves no tensors', () => {
+test('cross-entropy of uniform logits is log(C); probabilities leave no tensors', () => {
   const start = tf.memory().numTensors;
   const loss = tf.tidy(() => computeCrossEntropy(tf.zeros([3, 4]) as tf.Tensor2D, tf.tensor1d([0, 1, 3], 'int32')).dataSync()[0]!);
   assert.ok(Math.abs(loss - Math.log(4)) < 1e-6);
@@ -111,9 +111,9 @@ test('cross-entropy of uniform logits is log(C); eval step leaves no tensors', (
   ]);
   const params = paramsFromTensors(tensors);
   tf.dispose([...tensors.values()]);
-  const result = runEvalStep(CONFIG, params, { pixels: new Float32Array(X.flat()), shape: [2, 1, 1, 3], labels: LABELS });
-  assert.equal(result.probs.length, 4);
-  assert.ok(Math.abs(result.probs[0]! + result.probs[1]! - 1) < 1e-6);
+  const probs = computeProbabilities(CONFIG, params, new Float32Array(X.flat()), [2, 1, 1, 3]);
+  assert.equal(probs.length, 4);
+  assert.ok(Math.abs(probs[0]! + probs[1]! - 1) < 1e-6);
   disposeParams(params);
   assert.equal(tf.memory().numTensors, start);
 });

@@ -1,0 +1,137 @@
+/**
+ * The end of a training epoch (validation, learning-rate schedule,
+ * checkpoint pair, store row, retention, curves) and the save of an
+ * interrupted one. Split from train.ts to keep each file readable.
+ */
+import { join } from 'node:path';
+import type { DatasetRecord } from '../src/data/image-index.js';
+import type { ImageOrderOptions } from '../src/data/image-order.js';
+import type { MeanImage } from '../src/data/mean-image.js';
+import type { ModelParams } from '../src/model/params.js';
+import type { ModelConfig } from '../src/model/spec.js';
+import { writeSvgAndPng } from '../src/plot/render-png.js';
+import { createProgress } from '../src/progress.js';
+import type { EpochRecord, TrainingStore } from '../src/store/training-store.js';
+import { selectEpochsToDelete } from '../src/train/checkpoint-retention.js';
+import {
+  deleteCheckpointPair, epochCheckpointName, listCheckpoints, partialCheckpointName, saveTrainCheckpoint, type TrainCheckpointState,
+} from '../src/train/checkpoint-folder.js';
+import { advanceLrSchedule } from '../src/train/lr-schedule.js';
+import { evaluateBatches, type TrainEpochResult } from '../src/train/run-epoch.js';
+import type { MomentumBuffers } from '../src/train/sgd-momentum.js';
+import { summarizeMetrics, type MetricSummary } from '../src/train/topk-metrics.js';
+import { buildErrorChartSvg, buildLossChartSvg } from '../src/train/training-plot.js';
+import { createBatchStream } from './input-stream.js';
+import type { TrainPipelineOptions, TrainRecipe } from './train.js';
+
+/** What the epoch loop shares. Tensors (params, buffers) belong to runTrainPipeline. */
+export interface EpochContext {
+  options: TrainPipelineOptions;
+  recipe: TrainRecipe;
+  runId: string;
+  runDir: string;
+  checkpointDir: string;
+  dataset: DatasetRecord;
+  meanImage: MeanImage;
+  config: ModelConfig;
+  params: ModelParams;
+  buffers: MomentumBuffers;
+  store: TrainingStore;
+  /** The training split's order without seed and epoch. */
+  trainOrder: Omit<ImageOrderOptions, 'seed' | 'epoch'>;
+  log: (line: string) => void;
+}
+
+/** Validation top-1/top-5 on centre crops, no dropout; null when aborted, undefined when there is no validation split. */
+async function validate(ctx: EpochContext, epoch: number): Promise<MetricSummary | null | undefined> {
+  const { recipe } = ctx;
+  if (recipe.valSplit === null) return undefined;
+  const batches = createBatchStream({
+    db: ctx.options.db, dataset: ctx.dataset, split: recipe.valSplit, inputSizePx: ctx.config.inputSizePx, meanImage: ctx.meanImage,
+    crop: 'centre', order: 'sorted', limit: recipe.valLimit ?? undefined, batchSize: recipe.batchSize,
+    decodeConcurrency: ctx.options.decodeConcurrency, strict: ctx.options.strict,
+  });
+  const progress = createProgress({ label: `val epoch ${epoch}`, total: batches.total });
+  const result = await evaluateBatches(batches, {
+    config: ctx.config, params: ctx.params, onBatch: (n) => progress.tick(n), shouldStop: () => ctx.options.signal?.aborted === true,
+  });
+  progress.done();
+  return result.stopped ? null : summarizeMetrics(result.sums);
+}
+
+function buildEpochRecord(ctx: EpochContext, state: TrainCheckpointState, result: TrainEpochResult, val: MetricSummary | undefined, wallMs: number): EpochRecord {
+  const train = summarizeMetrics(result.sums);
+  const trainMs = (state.partial?.trainMs ?? 0) + result.trainMs;
+  const epoch = state.epoch + 1;
+  return {
+    runId: ctx.runId, epoch, steps: result.steps, trainImages: train.images,
+    trainLoss: finiteOrNull(train.loss), trainTop1Error: finiteOrNull(train.top1Error), trainTop5Error: finiteOrNull(train.top5Error),
+    valImages: val?.images ?? null, valLoss: finiteOrNull(val?.loss), valTop1Error: finiteOrNull(val?.top1Error), valTop5Error: finiteOrNull(val?.top5Error),
+    learningRate: state.lrSchedule.learningRate, imagesPerS: trainMs > 0 ? train.images / (trainMs / 1000) : null, wallS: wallMs / 1000,
+    checkpointPath: join(ctx.checkpointDir, epochCheckpointName(epoch)), checkpointKept: true, completedAt: new Date().toISOString(),
+  };
+}
+
+function finiteOrNull(value: number | undefined): number | null {
+  return value !== undefined && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Validates, advances the schedule, saves the epoch's checkpoint pair, writes
+ * its row, applies retention and redraws the curves. Returns null when
+ * aborted during validation (the caller saves an interruption).
+ */
+export async function finishEpoch(ctx: EpochContext, state: TrainCheckpointState, result: TrainEpochResult, startedMs: number): Promise<{ state: TrainCheckpointState; checkpointPath: string } | null> {
+  const epoch = state.epoch + 1;
+  const val = await validate(ctx, epoch);
+  if (val === null) return null;
+  const wallMs = (state.partial?.wallMs ?? 0) + performance.now() - startedMs;
+  const record = buildEpochRecord(ctx, state, result, val, wallMs);
+  const lrOptions = { kind: ctx.recipe.lrSchedule, initialLr: ctx.recipe.learningRate, patience: ctx.recipe.patience, stepEpochs: ctx.recipe.stepEpochs, factor: ctx.recipe.lrFactor };
+  const next: TrainCheckpointState = {
+    ...state, epoch, step: 0, position: 0, partial: null, epochRecord: { ...record },
+    lrSchedule: advanceLrSchedule(lrOptions, state.lrSchedule, epoch, val?.top1Error ?? null),
+  };
+  saveTrainCheckpoint(record.checkpointPath!, ctx.config, ctx.params, ctx.buffers, next);
+  ctx.store.saveEpoch(record);
+  for (const old of listCheckpoints(ctx.checkpointDir)) if (old.partial) deleteCheckpointPair(old.path);
+  applyRetention(ctx);
+  await writeCurves(ctx);
+  ctx.log(describeEpoch(record));
+  return { state: next, checkpointPath: record.checkpointPath! };
+}
+
+/** Deletes epoch checkpoints the retention policy does not keep, and marks them in the store. */
+function applyRetention(ctx: EpochContext): void {
+  const kept = ctx.store.listEpochs(ctx.runId).filter((e) => e.checkpointKept);
+  const toDelete = selectEpochsToDelete(kept.map((e) => ({ epoch: e.epoch, valError: e.valTop1Error })), { keepEpochs: ctx.recipe.keepEpochs, keepAll: ctx.recipe.keepAll });
+  for (const epoch of toDelete) deleteCheckpointPair(join(ctx.checkpointDir, epochCheckpointName(epoch)));
+  ctx.store.markCheckpointsDeleted(ctx.runId, toDelete);
+}
+
+async function writeCurves(ctx: EpochContext): Promise<void> {
+  const epochs = ctx.store.listEpochs(ctx.runId);
+  await writeSvgAndPng(buildLossChartSvg(ctx.runId, epochs), join(ctx.runDir, 'loss.png'), join(ctx.runDir, 'loss.svg'));
+  await writeSvgAndPng(buildErrorChartSvg(ctx.runId, epochs), join(ctx.runDir, 'error.png'), join(ctx.runDir, 'error.svg'));
+}
+
+/** One line per epoch: "epoch 3: loss 1.234, train top-1 45.0%, val top-1 30.0% top-5 2.0%, lr 0.01, 52.1 img/s, 40.2 s". */
+export function describeEpoch(r: EpochRecord): string {
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+  return `epoch ${r.epoch}: loss ${r.trainLoss?.toFixed(4) ?? 'n/a'}, train top-1 ${pct(r.trainTop1Error)}, val top-1 ${pct(r.valTop1Error)} top-5 ${pct(r.valTop5Error)}, `
+    + `lr ${r.learningRate.toPrecision(3)}, ${r.imagesPerS?.toFixed(1) ?? 'n/a'} img/s, ${r.wallS?.toFixed(1) ?? 'n/a'} s`;
+}
+
+/** Saves an interrupted epoch as a partial checkpoint pair; returns its path. */
+export function saveInterruption(ctx: EpochContext, state: TrainCheckpointState, result: TrainEpochResult, position: number, startedMs: number): string {
+  const path = join(ctx.checkpointDir, partialCheckpointName(state.epoch, result.steps));
+  const partial = {
+    sums: result.sums,
+    trainMs: (state.partial?.trainMs ?? 0) + result.trainMs,
+    wallMs: (state.partial?.wallMs ?? 0) + performance.now() - startedMs,
+  };
+  saveTrainCheckpoint(path, ctx.config, ctx.params, ctx.buffers, { ...state, step: result.steps, position, partial, epochRecord: null });
+  for (const old of listCheckpoints(ctx.checkpointDir)) if (old.partial && old.path !== path) deleteCheckpointPair(old.path);
+  ctx.log(`train: stopped in epoch ${state.epoch + 1} after step ${result.steps}; saved ${path}`);
+  return path;
+}

@@ -1,0 +1,154 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { expectChoice, expectInteger, expectNumber, UsageError } from '../../errors.js';
+import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
+import { DEFAULT_DB_PATH, openStore, resolveDbPath } from '../../store/open-store.js';
+import { FEATURE_EVOLUTION_EPOCHS } from '../../train/checkpoint-retention.js';
+import { LR_SCHEDULE_KINDS } from '../../train/lr-schedule.js';
+import { describeEpoch } from '../../../pipelines/train-epoch-end.js';
+import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train.js';
+import type { CommandSpec } from '../command-spec.js';
+import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
+import { addDecodeOptions, addTrainCropOption, parseInputOptions } from '../input-options.js';
+import { MAX_SEED } from './init.js';
+
+/** Options that make up the recipe (recorded with the run), by commander key. */
+const RECIPE_KEYS = ['model', 'data', 'seed', 'epochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'dropout', 'filterRadius', 'lrSchedule',
+  'patience', 'stepEpochs', 'lrFactor', 'crop', 'limit', 'valSplit', 'valLimit', 'keepEpochs', 'keepAll', 'out'] as const;
+
+function parseKeepEpochs(value: unknown): number[] {
+  const text = String(value);
+  if (text === 'none') return [];
+  return text.split(',').map((part) => expectInteger('keepEpochs', part.trim(), 1, 1_000_000));
+}
+
+/**
+ * Validates the recipe options once, at the boundary.
+ * @throws RangeError (usage error) naming the option and value.
+ */
+export function parseTrainRecipe(o: Record<string, unknown>): TrainRecipe {
+  const optionalInt = (name: string, v: unknown) => (v === undefined ? null : expectInteger(name, v, 1, Number.MAX_SAFE_INTEGER));
+  const crop = expectChoice('crop', o['crop'], ['paper', 'random'] as const);
+  return {
+    model: expectChoice('model', o['model'], ARCHITECTURE_NAMES),
+    data: o['data'] === undefined ? null : resolve(String(o['data'])),
+    seed: expectInteger('seed', o['seed'], 0, MAX_SEED),
+    epochs: expectInteger('epochs', o['epochs'], 1, 100_000),
+    batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
+    learningRate: expectNumber('lr', o['lr'], 0, 10),
+    momentum: expectNumber('momentum', o['momentum'], 0, 0.999999),
+    weightDecay: expectNumber('weightDecay', o['weightDecay'], 0, 1),
+    dropout: expectNumber('dropout', o['dropout'], 0, 0.95),
+    filterRadius: expectNumber('filterRadius', o['filterRadius'], 0, 1e6),
+    lrSchedule: expectChoice('lrSchedule', o['lrSchedule'], LR_SCHEDULE_KINDS),
+    patience: expectInteger('patience', o['patience'], 1, 100_000),
+    stepEpochs: expectInteger('stepEpochs', o['stepEpochs'], 1, 100_000),
+    lrFactor: expectNumber('lrFactor', o['lrFactor'], 1, 1e6),
+    crop,
+    limit: optionalInt('limit', o['limit']),
+    valSplit: o['valSplit'] === 'none' ? null : String(o['valSplit']),
+    valLimit: optionalInt('valLimit', o['valLimit']),
+    keepEpochs: parseKeepEpochs(o['keepEpochs']),
+    keepAll: o['keepAll'] === true,
+    outDir: resolve(String(o['out'])),
+  };
+}
+
+/** The recipe fields given on the command line (not defaults), for --resume's consistency check. */
+function explicitRecipeFields(options: Record<string, unknown>, command: Command): Partial<TrainRecipe> {
+  const recipe = parseTrainRecipe(options);
+  const byKey: Record<string, keyof TrainRecipe> = { lr: 'learningRate', out: 'outDir' };
+  const fields: Partial<TrainRecipe> = {};
+  for (const key of RECIPE_KEYS) {
+    if (command.getOptionValueSource(key) !== 'cli') continue;
+    const field = byKey[key] ?? (key as keyof TrainRecipe);
+    (fields as Record<string, unknown>)[field] = recipe[field];
+  }
+  return fields;
+}
+
+/** SIGINT/SIGTERM: the first asks the run to stop after the current step and save; a second quits at once. */
+function installStopHandlers(controller: AbortController): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`\n${signal} again: quitting without saving the epoch in progress\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\n${signal}: finishing the current step, then saving (${signal} again quits at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+function reportResult(result: TrainPipelineResult, dbOption: string | undefined): void {
+  if (result.lastEpoch !== null) process.stdout.write(`${describeEpoch(result.lastEpoch)}\n`);
+  if (result.status === 'finished') {
+    process.stdout.write(`run ${result.runId} finished ${result.epochs} epochs; last checkpoint ${result.checkpointPath ?? '(none)'}\n`);
+    return;
+  }
+  const dbPart = dbOption !== undefined && resolveDbPath(dbOption) !== resolveDbPath(DEFAULT_DB_PATH) ? ` --db ${dbOption}` : '';
+  process.stdout.write(`run ${result.runId} interrupted after ${result.epochs} full epochs; saved ${result.checkpointPath}\n`);
+  process.stdout.write(`resume with: run-pipeline train --resume ${result.runId}${dbPart}\n`);
+}
+
+/**
+ * `run-pipeline train`: the paper's recipe by default (SGD, batch 128, lr 0.01,
+ * momentum 0.9, dropout 0.5, filter RMS radius 0.1, 70 epochs).
+ */
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: "train a model with the paper's recipe; a checkpoint every epoch, metrics in the store, Ctrl-C saves and --resume continues",
+  configure(command: Command) {
+    command
+      .option('--model <name>', `architecture: ${ARCHITECTURE_NAMES.join(', ')}`, 'zfnet')
+      .option('--epochs <n>', 'epochs to train (the paper: 70); with --resume, may be raised to train longer', '70')
+      .option('--batch-size <n>', 'images per SGD step', '128')
+      .option('--lr <x>', 'initial learning rate', '0.01')
+      .option('--momentum <x>', 'momentum', '0.9')
+      .option('--weight-decay <x>', 'L2 weight decay (the paper gives none)', '0')
+      .option('--dropout <x>', 'dropout rate of fc6 and fc7', '0.5')
+      .option('--filter-radius <x>', 'renormalize conv filters whose RMS exceeds this after every update (0: off)', '0.1')
+      .option('--lr-schedule <kind>', `learning-rate schedule: ${LR_SCHEDULE_KINDS.join(', ')}`, 'plateau')
+      .option('--patience <n>', 'plateau: epochs without a lower val top-1 error before dividing the rate', '5')
+      .option('--step-epochs <n>', 'step: divide the rate every N epochs', '20')
+      .option('--lr-factor <x>', 'divisor of each rate decay', '10')
+      .option('--limit <n>', 'train on at most N images per epoch (quick runs)')
+      .option('--val-split <name>', 'split validated after every epoch, or none', 'val')
+      .option('--val-limit <n>', 'validate on at most N images')
+      .option('--keep-epochs <list>', 'epoch checkpoints always kept besides the last and the best (none: only those)', FEATURE_EVOLUTION_EPOCHS.join(','))
+      .option('--keep-all', 'keep every epoch checkpoint', false)
+      .option('--out <dir>', 'output root; the run writes <dir>/runs/<run>/', 'out')
+      .option('--resume <run>', 'continue this run from its newest checkpoint, with its recorded options');
+    addTrainCropOption(command);
+    addSeedOption(command);
+    addDataOption(command);
+    addDbOption(command);
+    addBackendOption(command);
+    addDecodeOptions(command);
+  },
+  async run(options, command) {
+    const input = parseInputOptions(options);
+    const backend = expectChoice('backend', options['backend'], BACKEND_CHOICES);
+    const resume = options['resume'] === undefined ? undefined : String(options['resume']);
+    if (resume !== undefined && resume.trim() === '') throw new UsageError('Expected a run id for --resume');
+    const recipe = resume === undefined ? parseTrainRecipe(options) : undefined;
+    const resumeOverrides = resume === undefined ? undefined : explicitRecipeFields(options, command);
+    const db = openStore(resolveDbPath(options['db'] as string | undefined));
+    const controller = new AbortController();
+    const removeHandlers = installStopHandlers(controller);
+    try {
+      const result = await runTrainPipeline({
+        db, backend, recipe, resume, resumeOverrides, decodeConcurrency: input.decodeConcurrency, strict: input.strict, signal: controller.signal,
+      });
+      reportResult(result, options['db'] as string | undefined);
+    } finally {
+      removeHandlers();
+      db.close();
+    }
+  },
+};
