@@ -28,6 +28,7 @@ type BenchModule = { runBenchmark(args: string[]): Promise<BenchResult> };
 /** The table of benchmarks: name -> module. */
 const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.freeze({
   forward: () => import('./forward.js'),
+  input: () => import('./input.js'),
 });
 
 function printRows(title: string, result: BenchResult): void {
