@@ -7,7 +7,6 @@
  * commit and ends with exactly the uninterrupted result.
  */
 import { relative, sep } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
@@ -18,11 +17,10 @@ import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { UsageError } from '../src/errors.js';
 import { buildModelConfig } from '../src/model/architectures.js';
 import { computeGeometry } from '../src/model/geometry.js';
-import { forward } from '../src/model/network.js';
 import { disposeParams, initParams, type ModelParams } from '../src/model/params.js';
-import type { ModelConfig, TapName } from '../src/model/spec.js';
+import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
-import type { ImageBatch, SkippedItem } from '../src/stages/stage-items.js';
+import type { SkippedItem } from '../src/stages/stage-items.js';
 import type { Store } from '../src/store/open-store.js';
 import { makeRunId, setRunStatus } from '../src/store/runs.js';
 import {
@@ -31,7 +29,7 @@ import {
 } from '../src/store/top-activations-store.js';
 import { computeDatasetFingerprint, computePassKey, findIdentityDifference, hashFloat32 } from '../src/topk/pass-identity.js';
 import { accumulateBatch, createPassState, type LayerShape, type PassState } from '../src/topk/pass-state.js';
-import { reduceConvTap, selectArgMaxMethod, type ArgMaxMethod, type LayerBatchReduction } from '../src/topk/reduce-conv-tap.js';
+import { createForwardExecutor, forEachForwardResult, resolveWorkerCount, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
 
 /** Architecture of the random-weight baseline when neither --checkpoint nor --model is given. */
@@ -58,6 +56,8 @@ export interface TopActivationsOptions {
   /** Resume (or refuse) this run id instead of finding the run by its parameters. */
   runId?: string;
   decodeConcurrency: number;
+  /** Forward worker threads; undefined: one per core on wasm/cpu, 1 on tensorflow. Results do not depend on it. */
+  workers?: number;
   strict: boolean;
   /** Aborting finishes the batch in flight, commits and returns status 'interrupted'. */
   signal?: AbortSignal;
@@ -118,20 +118,6 @@ function describePreprocessing(inputSizePx: number, mean: MeanImage): Record<str
   };
 }
 
-/**
- * Forward pass of one batch and its per-layer reductions (plain typed arrays).
- * Every tensor made here is disposed before it returns.
- */
-export async function reduceBatch(config: ModelConfig, params: ModelParams, batch: ImageBatch, layers: readonly number[], method: ArgMaxMethod): Promise<LayerBatchReduction[]> {
-  const input = tf.tensor4d(batch.pixels, batch.shape); // [N, S, S, 3]
-  const taps = forward(config, params, input, { taps: layers.map((l) => `conv${l}` as TapName) });
-  try {
-    return await Promise.all(layers.map((l) => reduceConvTap(l, taps[`conv${l}` as TapName]!, method)));
-  } finally {
-    tf.dispose([input, ...Object.values(taps)]);
-  }
-}
-
 /** Images of the shard's sorted id sequence up to and including `imageId`. */
 export function computePositionAfter(baseId: number, imageId: number, shard: ShardSpec): number {
   return countImageIds({ baseId, imageCount: imageId - baseId + 1, order: 'sorted', seed: 0, epoch: 0, shard });
@@ -184,7 +170,8 @@ interface PassContext {
   run: TopActivationRun;
   state: PassState;
   model: LoadedModel;
-  method: ArgMaxMethod;
+  /** Runs the forward passes and reductions (in-process or worker threads). */
+  executor: ForwardExecutor;
   dataset: DatasetRecord;
   mean: MeanImage;
   baseId: number;
@@ -218,18 +205,16 @@ async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
   const progress = createProgress({ label: `top-activations ${run.split}${run.shardCount > 1 ? ` shard ${run.shardIndex}/${run.shardCount}` : ''}`, total: stream.total });
   const toRelative = (path: string): string => relative(dataset.imageRoot, path).split(sep).join('/');
   let lastId = -Infinity;
-  let interrupted = false;
   let sinceCommit = 0;
-  for await (const batch of stream) {
-    const reductions = await reduceBatch(model.config, model.params, batch, run.layers, ctx.method);
-    accumulateBatch(state, { imageIds: batch.imageIds, labels: batch.labels, paths: batch.paths.map(toRelative) }, reductions);
+  // Results arrive in input order, so a commit after batch k covers exactly the merged batches 0..k.
+  const { stopped: interrupted } = await forEachForwardResult(stream, ctx.executor, { reducer: 'top-activations', layers: run.layers }, (batch, result) => {
+    accumulateBatch(state, { imageIds: batch.imageIds, labels: batch.labels, paths: batch.paths.map(toRelative) }, result.layers);
     lastId = batch.imageIds.at(-1)!;
     counts.position = computePositionAfter(ctx.baseId, lastId, options.shard);
     counts.imagesProcessed += batch.imageIds.length;
     progress.tick(batch.imageIds.length, { skipped: String(counts.imagesSkipped + pending.length) });
-    if (options.signal?.aborted === true) { interrupted = true; break; }
     if (++sinceCommit >= options.commitEvery) { commitUpTo(lastId); sinceCommit = 0; }
-  }
+  }, { stopWhen: () => options.signal?.aborted === true });
   if (interrupted) {
     commitUpTo(lastId);
     setRunStatus(options.db, run.runId, 'interrupted');
@@ -273,12 +258,16 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
       log(`run ${opened.runId} is already finished (${opened.imagesProcessed} images, ${opened.imagesSkipped} skipped); nothing to do. Add --force to compute it again.`);
       return { runId: opened.runId, status: 'already-finished', position: opened.position, imagesProcessed: opened.imagesProcessed, imagesSkipped: opened.imagesSkipped, imagesTotal: opened.imagesTotal };
     }
-    const method = await selectArgMaxMethod();
+    const workers = resolveWorkerCount(options.workers, backend);
+    if (workers > 1) log(`forward passes in ${workers} worker threads, each with its own ${backend.name} backend`);
+    const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params } });
     try {
-      return await runPass({ options, run: opened.run, state: opened.state, model, method, dataset, mean, baseId, log });
+      return await runPass({ options, run: opened.run, state: opened.state, model, executor, dataset, mean, baseId, log });
     } catch (error) {
       setRunStatus(options.db, opened.run.runId, 'failed');
       throw error;
+    } finally {
+      await executor.close();
     }
   } finally {
     disposeParams(model.params);

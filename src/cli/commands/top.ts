@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { expectInteger, UsageError } from '../../errors.js';
+import { openStore, resolveDbPath } from '../../store/open-store.js';
+import { queryTopRows } from '../../store/top-activations-store.js';
+import type { CommandSpec } from '../command-spec.js';
+import { addDbOption } from '../common-options.js';
+import { computeLayerShapes } from '../../../pipelines/top-activations.js';
+import { expectRunLayer, formatTable, resolveTopActivationRun } from './units.js';
+
+/** `run-pipeline top`: the stored top-k images of one unit, or of every unit of a layer. */
+export const topCommand: CommandSpec = {
+  name: 'top',
+  summary: 'the top-9 images of a unit (or of every unit of a layer) from a top-activations run: image id, path, class, value, (y, x)',
+  configure(command: Command) {
+    command
+      .option('--run <id>', 'top-activations run (default: the newest finished one)')
+      .requiredOption('--layer <n>', 'conv layer 1..5')
+      .option('--unit <n>', 'one unit (default: every unit of the layer)')
+      .option('--json', 'print JSON instead of a table', false);
+    addDbOption(command);
+  },
+  async run(options) {
+    const dbPath = resolveDbPath(options['db'] as string | undefined);
+    const db = openStore(dbPath, { mustExist: true });
+    try {
+      const run = resolveTopActivationRun(db, dbPath, options['run']);
+      const layer = expectRunLayer(run, options['layer']);
+      const numUnits = computeLayerShapes(run.modelConfig, [layer])[0]!.numUnits;
+      const unit = options['unit'] === undefined ? null : expectInteger('unit', options['unit'], 0, numUnits - 1);
+      const rows = queryTopRows(db, run.runId, layer, unit);
+      if (unit !== null && rows.length === 0) throw new UsageError(`Run ${run.runId} has no entries for conv${layer} unit ${unit}`);
+      if (options['json'] === true) {
+        process.stdout.write(`${JSON.stringify({ runId: run.runId, layer, entries: rows }, null, 2)}\n`);
+        return;
+      }
+      const header = ['unit', 'rank', 'image_id', 'value', 'y', 'x', 'class', 'path'];
+      const cells = rows.map((r) => [
+        String(r.unit), String(r.rank + 1), String(r.imageId), r.value.toPrecision(6), String(r.y), String(r.x),
+        r.classKey ?? (r.label < 0 ? '-' : String(r.label)), r.path,
+      ]);
+      process.stdout.write(`${formatTable(header, cells, [true, true, true, true, true, true, false, false])}\n`);
+    } finally {
+      db.close();
+    }
+  },
+};
