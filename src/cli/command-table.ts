@@ -11,9 +11,6 @@ import { trainCommand } from './commands/train.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
-import { mergeCommand } from './commands/merge.js';
-import { unitsCommand } from './commands/units.js';
-import { topCommand } from './commands/top.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
@@ -24,7 +21,4 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   occlusion: occlusionCommand,
   'top-activations': topActivationsCommand,
   train: trainCommand,
-  merge: mergeCommand,
-  units: unitsCommand,
-  top: topCommand,
 });
