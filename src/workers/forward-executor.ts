@@ -97,6 +97,22 @@ export async function createForwardExecutor(options: ForwardExecutorOptions): Pr
   return { workerCount: pool.workerCount, capacity: pool.capacity, run: pool.run, close: pool.close };
 }
 
+export interface ForEachForwardResultOptions {
+  /**
+   * Checked after each delivered result: once true, no further batch is
+   * pulled; the batches already in flight are still delivered (they are
+   * computed, and delivering them keeps "merged" a prefix of the input).
+   */
+  stopWhen?: () => boolean;
+}
+
+export interface ForEachForwardResultSummary {
+  /** Results delivered. */
+  batches: number;
+  /** True when stopWhen ended the loop before the input did. */
+  stopped: boolean;
+}
+
 /**
  * Feeds `batches` to `executor`, at most `executor.capacity` at a time, and
  * calls `onResult` for each in input order (awaiting it before the next).
@@ -109,12 +125,14 @@ export async function forEachForwardResult<B extends BatchPixels, R extends Forw
   executor: ForwardExecutor,
   request: R,
   onResult: (batch: B, result: ForwardResultOf<R>, batchIndex: number) => void | Promise<void>,
-): Promise<void> {
+  options: ForEachForwardResultOptions = {},
+): Promise<ForEachForwardResultSummary> {
   const inFlight: Array<{ batch: B; result: Promise<ForwardResultOf<R>> }> = [];
-  let index = 0;
+  const summary: ForEachForwardResultSummary = { batches: 0, stopped: false };
   const deliverOldest = async (): Promise<void> => {
     const oldest = inFlight.shift()!;
-    await onResult(oldest.batch, await oldest.result, index++);
+    await onResult(oldest.batch, await oldest.result, summary.batches++);
+    summary.stopped ||= options.stopWhen?.() === true;
   };
   try {
     for await (const batch of batches) {
@@ -122,8 +140,10 @@ export async function forEachForwardResult<B extends BatchPixels, R extends Forw
       result.catch(() => undefined); // observed below, in order
       inFlight.push({ batch, result });
       if (inFlight.length >= executor.capacity) await deliverOldest();
+      if (summary.stopped) break;
     }
     while (inFlight.length > 0) await deliverOldest();
+    return summary;
   } finally {
     await Promise.allSettled(inFlight.map((f) => f.result));
   }

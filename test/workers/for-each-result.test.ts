@@ -75,4 +75,17 @@ describe('forEachForwardResult', () => {
     );
     assert.ok(executor.settled.length <= 4);
   });
+
+  it('stopWhen stops pulling but still delivers the batches in flight', async () => {
+    const executor = createFakeExecutor(3);
+    const pulled: number[] = [];
+    const delivered: number[] = [];
+    const summary = await forEachForwardResult(generateBatches(20, pulled), executor, { reducer: 'logits' }, (batch) => { delivered.push(batch.id); }, {
+      stopWhen: () => delivered.length >= 5,
+    });
+    assert.equal(summary.stopped, true);
+    assert.equal(summary.batches, delivered.length);
+    assert.deepStrictEqual(delivered, pulled); // every batch pulled was delivered, in order
+    assert.ok(delivered.length >= 5 && delivered.length <= 7, `delivered ${delivered.length}`);
+  });
 });

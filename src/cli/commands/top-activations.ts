@@ -7,6 +7,7 @@ import { openStore, resolveDbPath } from '../../store/open-store.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, parseInputOptions } from '../input-options.js';
+import { addWorkersOption, parseWorkersOption } from '../../workers/workers-option.js';
 
 /**
  * Parses `--shard i/N` (0 <= i < N <= 65536).
@@ -60,6 +61,7 @@ export const topActivationsCommand: CommandSpec = {
     addBackendOption(command);
     addSeedOption(command);
     addDecodeOptions(command);
+    addWorkersOption(command);
   },
   async run(options) {
     const input = parseInputOptions(options);
@@ -74,6 +76,7 @@ export const topActivationsCommand: CommandSpec = {
       shard: parseShard(options['shard']),
       initSeed: expectInteger('seed', options['seed'], 0, 2 ** 31 - 1),
       backend: expectChoice('backend', options['backend'], BACKEND_CHOICES),
+      workers: parseWorkersOption(options),
     };
     const log = (line: string): void => { process.stderr.write(`${line}\n`); };
     const db = openStore(resolveDbPath(options['db'] as string | undefined));
