@@ -86,7 +86,9 @@ function formatClassIds(ids: string[] | null): string {
 function formatTraining(state: TrainingState | null): string {
   if (state === null) return 'none (fresh initialisation)';
   const { epoch, step, metrics, ...rest } = state;
-  const parts = [`epoch ${epoch}`, `step ${step}`];
+  const parts: string[] = [];
+  if (epoch !== undefined) parts.push(`epoch ${epoch}`);
+  if (step !== undefined) parts.push(`step ${step}`);
   if (metrics !== undefined) parts.push(`metrics ${Object.entries(metrics).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (Object.keys(rest).length > 0) parts.push(JSON.stringify(rest));
   return parts.join(', ');
