@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createRng } from '../../src/data/seeded-rng.js';
+import type { Store } from '../../src/store/open-store.js';
 
 export interface TinyDatasetOptions {
   classes: number;
@@ -41,4 +42,16 @@ export async function writeTinyDataset(root: string, options: TinyDatasetOptions
     bad.push(join(dir, 'img000a-empty.png'), join(dir, 'img000b-text.png'));
   }
   return { good: options.classes * options.perClass, bad };
+}
+
+/**
+ * The results of a run in comparable form: every statistic and top-k row,
+ * without the run id and without the exact-sum BLOBs (whose partials may
+ * split the same exact sum differently).
+ */
+export function readRunResults(db: Store, runId: string): { stats: unknown[]; top: unknown[] } {
+  const stats = db.prepare(`SELECT layer, unit, images_seen, firing_count, max_value, mean_max, std_max, mean_activation, firing_rate, dead, top_label, class_purity
+      FROM unit_stats WHERE run_id = ? ORDER BY layer, unit`).all(runId);
+  const top = db.prepare('SELECT layer, unit, rank, image_id, value, y, x, label, rel_path FROM top_activations WHERE run_id = ? ORDER BY layer, unit, rank').all(runId);
+  return { stats, top };
 }
