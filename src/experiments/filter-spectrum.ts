@@ -109,3 +109,21 @@ export function detectDeadFilters(rms: ArrayLike<number>, ratio = 0.1): boolean[
   const median = sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return Array.from(rms, (v) => v < ratio * median);
 }
+
+/**
+ * Every filter as an 8-bit RGB [kh, kw, 3] image on one common scale: 0 is
+ * mid-grey and the largest |weight| of the whole layer is black or white.
+ * Project choice for the comparison: a common scale keeps dead filters flat
+ * grey (a per-filter stretch would blow their noise up to full contrast).
+ * @param shape [kh, kw, 3, out]
+ */
+export function extractFilterImages(weights: ArrayLike<number>, shape: readonly number[]): Array<{ widthPx: number; heightPx: number; pixels: Uint8Array }> {
+  const [kh, kw, inC, outC] = shape as [number, number, number, number];
+  let peak = 0;
+  for (let i = 0; i < weights.length; i++) peak = Math.max(peak, Math.abs(weights[i]!));
+  return Array.from({ length: outC }, (_, f) => {
+    const pixels = new Uint8Array(kh * kw * inC);
+    for (let i = 0; i < kh * kw * inC; i++) pixels[i] = Math.round(128 + (peak === 0 ? 0 : (127 * weights[i * outC + f]!) / peak));
+    return { widthPx: kw, heightPx: kh, pixels };
+  });
+}
