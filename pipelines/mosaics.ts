@@ -1,0 +1,168 @@
+/**
+ * run-pipeline mosaics: the paper's Fig. 2 for every chosen unit of layers
+ * 1-5 of a top-activations run. Entries are projected in batches (one forward
+ * and one pass down per batch), each checked against its stored value before
+ * it is drawn; per unit a PNG, the projections' .npy values and an HTML page;
+ * per layer paged sheets (and the conv1 filters); an index.html over all.
+ */
+import { join } from 'node:path';
+import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
+import { findConvLayer } from '../src/deconv/deconvnet.js';
+import { stretchSymmetric, type RgbImage } from '../src/mosaic/display-scaling.js';
+import { drawFilterSheet, drawUnitSheet, type UnitTiles } from '../src/mosaic/draw-sheet.js';
+import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
+import { renderIndexPage, renderUnitPage, type IndexLayer, type UnitPageEntry } from '../src/mosaic/html-pages.js';
+import { writeSheetPng, writeTextFile } from '../src/mosaic/render-sheet.js';
+import { chooseCellPx, pageUnits } from '../src/mosaic/sheet-layout.js';
+import { resolveUnits, type UnitSelection } from '../src/mosaic/unit-selection.js';
+import { disposeParams, getParam } from '../src/model/params.js';
+import { createProgress } from '../src/progress.js';
+import type { Store } from '../src/store/open-store.js';
+import { queryTopRows, type TopRowView } from '../src/store/top-activations-store.js';
+import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
+import { findSourceRun, loadRunMean, loadRunModel, projectRows, type ProjectRowsContext } from './mosaics-source.js';
+
+export const DISPLAY_SCALING_NOTE = 'Display scaling: each projection is stretched on its own, symmetric around zero (0 is mid-grey, the largest |value| is black or white); the .npy files hold the values before scaling.';
+
+export interface MosaicsOptions {
+  db: Store;
+  /** Top-activations run id; default the newest finished one. */
+  runId?: string;
+  /** Conv layers 1..5. */
+  layers: number[];
+  units: UnitSelection;
+  /** Seed of random:N unit draws. */
+  seed: number;
+  /** Use this checkpoint instead of the run's (its stored values are still checked). */
+  checkpoint?: string;
+  backend: BackendChoice;
+  /** Default out/mosaics/<run id>. */
+  outDir?: string;
+  /** Projections per forward/backward pass. */
+  batchSize: number;
+  unitsPerSheet: number;
+  columns: number;
+  log?: (line: string) => void;
+}
+
+export interface MosaicsResult {
+  runId: string;
+  outDir: string;
+  projections: number;
+  units: number;
+  sheets: string[];
+}
+
+interface LayerContext extends ProjectRowsContext {
+  options: MosaicsOptions;
+  outDir: string;
+  /** Entries per unit in the run (9 for top-9). */
+  topK: number;
+}
+
+/** The per-unit PNG, .npy files and page; returns the unit's tiles for its sheet. */
+async function writeUnit(ctx: LayerContext, layerName: string, unit: number, projected: Awaited<ReturnType<typeof projectRows>>): Promise<UnitTiles> {
+  const layer = findConvLayer(ctx.config, layerName);
+  const cellPx = chooseCellPx(layer.geometry.receptiveFieldPx!, ctx.config.inputSizePx);
+  const base = `unit-${String(unit).padStart(4, '0')}`;
+  const tiles: UnitTiles = { label: `${unit}`, projections: [], patches: [] };
+  const entries: UnitPageEntry[] = [];
+  for (const p of projected) {
+    const t = makeEntryTiles(layer.geometry, p.row.y, p.row.x, ctx.config.inputSizePx, p.projection, p.display, cellPx);
+    tiles.projections.push(t.projection);
+    tiles.patches.push(t.patch);
+    const npy = `units/${base}-rank${p.row.rank}.npy`;
+    writeTextFile(join(ctx.outDir, layerName, npy), encodeNpyFloat32(t.projectionValues, [t.box.heightPx, t.box.widthPx, 3]));
+    entries.push({ rank: p.row.rank, value: p.row.value, recomputed: p.recomputed, imageId: p.row.imageId, path: p.row.path, className: p.row.className ?? p.row.classKey, y: p.row.y, x: p.row.x, box: t.box, npy });
+  }
+  await writeSheetPng(join(ctx.outDir, layerName, 'units', `${base}.png`), drawUnitSheet([{ ...tiles, label: `${layerName} unit ${unit}` }], cellPx, ctx.topK, 1));
+  writeTextFile(join(ctx.outDir, layerName, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layerName, unit, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE] }));
+  return tiles;
+}
+
+/** Layer 1's filters as RGB tiles (each stretched symmetrically on its own). */
+async function writeFilterSheet(ctx: LayerContext): Promise<string> {
+  const weight = getParam(ctx.params, 'conv1.weight'); // [kh, kw, 3, F]
+  const [kh, kw, cin, count] = weight.shape as [number, number, number, number];
+  const values = await weight.data();
+  const filters: RgbImage[] = Array.from({ length: count }, (_, f) => {
+    const one = new Float32Array(kh * kw * cin);
+    for (let i = 0; i < kh * kw * cin; i++) one[i] = values[i * count + f]!;
+    return { widthPx: kw, heightPx: kh, pixels: stretchSymmetric(one) };
+  });
+  await writeSheetPng(join(ctx.outDir, 'conv1', 'filters.png'), drawFilterSheet(filters, 48, ctx.options.columns * 2));
+  return 'conv1/filters.png';
+}
+
+/** Projects a page's rows in batches and writes each unit as soon as its entries are done. */
+async function renderPage(ctx: LayerContext, layerName: string, units: readonly number[], rowsByUnit: Map<number, TopRowView[]>, tick: (n: number) => void): Promise<UnitTiles[]> {
+  const rows = units.flatMap((u) => rowsByUnit.get(u) ?? []);
+  const pending = new Map<number, Awaited<ReturnType<typeof projectRows>>>();
+  const tilesByUnit = new Map<number, UnitTiles>();
+  for (const unit of units) if ((rowsByUnit.get(unit) ?? []).length === 0) tilesByUnit.set(unit, await writeUnit(ctx, layerName, unit, []));
+  for (let start = 0; start < rows.length; start += ctx.options.batchSize) {
+    const projected = await projectRows(ctx, layerName, rows.slice(start, start + ctx.options.batchSize));
+    for (const p of projected) pending.set(p.row.unit, [...(pending.get(p.row.unit) ?? []), p]);
+    for (const [unit, done] of pending) {
+      if (done.length < rowsByUnit.get(unit)!.length) continue;
+      tilesByUnit.set(unit, await writeUnit(ctx, layerName, unit, done));
+      pending.delete(unit);
+    }
+    tick(projected.length);
+  }
+  return units.map((u) => tilesByUnit.get(u)!);
+}
+
+/** Everything of one layer: unit pages, paged sheets, conv1's filters. */
+async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<IndexLayer & { projections: number }> {
+  const layerName = `conv${layerNumber}`;
+  const layer = findConvLayer(ctx.config, layerName);
+  const units = resolveUnits(ctx.options.units, layer.spec.filters, layerName, ctx.options.seed);
+  const wanted = new Set(units);
+  const rowsByUnit = new Map<number, TopRowView[]>();
+  for (const row of queryTopRows(ctx.options.db, ctx.runId, layerNumber, null)) {
+    if (wanted.has(row.unit)) rowsByUnit.set(row.unit, [...(rowsByUnit.get(row.unit) ?? []), row]);
+  }
+  const total = [...rowsByUnit.values()].reduce((a, r) => a + r.length, 0);
+  const progress = createProgress({ label: `mosaics ${layerName}`, total, unit: 'proj' });
+  const cellPx = chooseCellPx(layer.geometry.receptiveFieldPx!, ctx.config.inputSizePx);
+  const sheets: string[] = [];
+  for (const [i, page] of pageUnits(units, ctx.options.unitsPerSheet).entries()) {
+    const tiles = await renderPage(ctx, layerName, page, rowsByUnit, (n) => progress.tick(n));
+    const sheet = `${layerName}/sheet-${String(i + 1).padStart(2, '0')}.png`;
+    await writeSheetPng(join(ctx.outDir, sheet), drawUnitSheet(tiles, cellPx, ctx.topK, ctx.options.columns));
+    sheets.push(sheet);
+  }
+  progress.done();
+  const filters = layerNumber === 1 ? await writeFilterSheet(ctx) : null;
+  const pages = units.map((unit) => ({ unit, page: `${layerName}/unit-${String(unit).padStart(4, '0')}.html` }));
+  return { layer: layerName, sheets, filters, units: pages, projections: total };
+}
+
+/**
+ * Renders the mosaics of a top-activations run.
+ * @throws UsageError when the run, its checkpoint, dataset or images cannot be used, or a stored value is not reproduced
+ */
+export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const run = findSourceRun(options.db, options.runId);
+  await initBackend(options.backend, { log });
+  const mean = loadRunMean(options.db, run);
+  const model = loadRunModel(run, options.checkpoint, log);
+  try {
+    const missing = options.layers.filter((l) => !run.layers.includes(l));
+    if (missing.length > 0) log(`run ${run.runId} has no top-k of conv${missing.join(', conv')}: skipped`);
+    const outDir = options.outDir ?? join('out', 'mosaics', run.runId);
+    log(`mosaics of ${run.runId} (${model.description}) into ${outDir}`);
+    const ctx: LayerContext = { runId: run.runId, config: model.config, params: model.params, mean, options, outDir, topK: run.topK };
+    const layers: Array<IndexLayer & { projections: number }> = [];
+    for (const layer of options.layers.filter((l) => run.layers.includes(l))) layers.push(await renderLayer(ctx, layer));
+    const notes = [`Model: ${model.description}.`, DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE];
+    writeTextFile(join(outDir, 'index.html'), renderIndexPage(run.runId, layers, notes));
+    return { runId: run.runId, outDir, projections: layers.reduce((a, l) => a + l.projections, 0), units: layers.reduce((a, l) => a + l.units.length, 0), sheets: layers.flatMap((l) => l.sheets) };
+  } finally {
+    disposeParams(model.params);
+  }
+}
+
+export const PROJECT_CHOICES_NOTE = 'Deconvnet (project choices): the examined activation is the rectified conv output; going down, pooling is undone with the image\'s switches (first maximum on ties, shared winners add), normalization is passed as identity, each conv is undone by ReLU then its transposed filters; the pixel output is not rectified.';

@@ -1,0 +1,63 @@
+/** The static HTML of the mosaics folder: index.html and one page per unit (relative links, no external assets). Pure. */
+import { escapeXml } from '../plot/svg-text.js';
+import type { PixelBox } from '../model/geometry.js';
+
+export interface UnitPageEntry {
+  rank: number;
+  value: number;
+  recomputed: number;
+  imageId: number;
+  path: string;
+  className: string | null;
+  y: number;
+  x: number;
+  box: PixelBox;
+  /** Relative path of the entry's projection .npy. */
+  npy: string;
+}
+
+export interface UnitPageOptions {
+  runId: string;
+  layer: string;
+  unit: number;
+  /** Relative path of the unit's PNG. */
+  image: string;
+  entries: UnitPageEntry[];
+  notes: string[];
+}
+
+const STYLE = '<style>body{font-family:sans-serif;margin:16px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}img{image-rendering:pixelated}</style>';
+
+function page(title: string, body: string): string {
+  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeXml(title)}</title>${STYLE}</head><body>${body}</body></html>\n`;
+}
+
+/** A unit's page: its 3x3 projections and patches, then a table of values, images and classes. */
+export function renderUnitPage(options: UnitPageOptions): string {
+  const rows = options.entries.map((e) => `<tr><td>${e.rank}</td><td>${e.value.toPrecision(6)}</td><td>${e.recomputed.toPrecision(6)}</td><td>${e.imageId}</td>`
+    + `<td>${escapeXml(e.path)}</td><td>${escapeXml(e.className ?? '')}</td><td>${e.y},${e.x}</td>`
+    + `<td>${e.box.top},${e.box.left} ${e.box.heightPx}x${e.box.widthPx}</td><td><a href="${escapeXml(e.npy)}">npy</a></td></tr>`).join('\n');
+  const notes = options.notes.map((n) => `<p>${escapeXml(n)}</p>`).join('');
+  return page(`${options.layer} unit ${options.unit}`, `<p><a href="../index.html">index</a></p><h1>${escapeXml(options.layer)} unit ${options.unit}</h1>`
+    + `<p>run ${escapeXml(options.runId)}</p><img src="${escapeXml(options.image)}" alt="projections and patches">`
+    + `<table><tr><th>rank</th><th>stored value</th><th>recomputed</th><th>image id</th><th>image</th><th>class</th><th>cell y,x</th><th>patch top,left h x w</th><th>values</th></tr>\n${rows}</table>${notes}`);
+}
+
+export interface IndexLayer {
+  layer: string;
+  sheets: string[];
+  filters: string | null;
+  units: Array<{ unit: number; page: string }>;
+}
+
+/** index.html: per layer its filter sheet, its paged sheets and links to every unit page. */
+export function renderIndexPage(runId: string, layers: readonly IndexLayer[], notes: readonly string[]): string {
+  const sections = layers.map((l) => {
+    const filters = l.filters === null ? '' : `<p><a href="${escapeXml(l.filters)}">${escapeXml(l.layer)} filters</a></p>`;
+    const sheets = l.sheets.map((s, i) => `<a href="${escapeXml(s)}">sheet ${i + 1}</a>`).join(' ');
+    const units = l.units.map((u) => `<a href="${escapeXml(u.page)}">${u.unit}</a>`).join(' ');
+    return `<h2 id="${escapeXml(l.layer)}">${escapeXml(l.layer)}</h2>${filters}<p>${sheets}</p><p>units: ${units}</p>`;
+  }).join('\n');
+  const toc = layers.map((l) => `<a href="#${escapeXml(l.layer)}">${escapeXml(l.layer)}</a>`).join(' ');
+  return page(`mosaics ${runId}`, `<h1>Deconvnet mosaics of run ${escapeXml(runId)}</h1><p>${toc}</p>${notes.map((n) => `<p>${escapeXml(n)}</p>`).join('')}${sections}`);
+}
