@@ -30,7 +30,7 @@ async function makeCountedPipeline(count: number) {
 }
 
 const waitFor = async (condition: () => boolean): Promise<void> => {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 3000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
 };
 
 test('reading runs ahead of a busy consumer by a bounded amount, and only that', async () => {
