@@ -68,9 +68,18 @@ export interface SquareStreamOptions {
   order: ImageOrder;
   seed?: number;
   epoch?: number;
+  /** Fixed disjoint subset: the images with id % count === index. */
   shard?: ShardSpec;
+  /**
+   * Resume point: skip this many images of the pass's sequence (sorted or the
+   * epoch's permutation, after sharding). Bad images count as positions too:
+   * the position of an image is its index in the sequence, not the number of
+   * images delivered before it.
+   */
   start?: number;
+  /** Visit at most this many images of the sequence (after `start`). */
   limit?: number;
+  /** Images decoded at once; default DEFAULT_DECODE_CONCURRENCY. */
   decodeConcurrency?: number;
   strict?: boolean;
   onSkip?: (item: SkippedItem) => void;
