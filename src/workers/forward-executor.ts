@@ -44,6 +44,8 @@ export interface ForwardExecutorOptions {
   backend: BackendChoice;
   model: ModelSource;
   inFlightPerWorker?: number;
+  /** Use worker threads even for 1 worker (the benchmark compares it with in-process). */
+  forcePool?: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function createInProcessExecutor(backend: BackendChoice, model: Mod
  * @throws UsageError or Error naming the worker that failed to start.
  */
 export async function createForwardExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
-  if (options.workers <= 1) return createInProcessExecutor(options.backend, options.model);
+  if (options.workers <= 1 && options.forcePool !== true) return createInProcessExecutor(options.backend, options.model);
   const model = options.model.kind === 'checkpoint'
     ? options.model
     : { kind: 'packed' as const, config: options.model.config, packed: packParams(options.model.params) };

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench -- throughput`: how much of the machine the forward passes
+ * use. Back to back, each case in its own child process (so each row's peak
+ * RSS is its own):
+ * - forward img/s of full zfnet at 224 on wasm: in-process, a pool of 1
+ *   worker, and a pool of N workers (default: the core count);
+ * - top-activations end to end (decode, crop, forward, reductions, heaps,
+ *   store commits) with 1 worker (in-process) and N workers, over generated
+ *   500x375 JPEGs.
+ * The notes give the ratios issue 8 sets targets for. Optional: Debian's
+ * PyTorch (python3-torch) forward rate on the same architecture, when
+ * `python3 -c "import torch"` works here.
+ *
+ * Flags: --workers=N --model=zfnet --batch=16 --forward-batches=6 (timed batches per forward case)
+ *        --small=16 --large=112 (images of the two top-activations splits) --no-torch
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { initBackend } from '../src/backend/select-backend.js';
+import { saveCheckpoint } from '../src/checkpoint/checkpoint-file.js';
+import { buildModelConfig } from '../src/model/architectures.js';
+import { disposeParams, initParams } from '../src/model/params.js';
+import type { BenchResult, BenchRow } from './main.js';
+import type { ThroughputCase, ThroughputCaseResult } from './throughput-child.js';
+
+const DATA_DIR = resolve('out', 'bench-data', 'throughput');
+
+interface ThroughputFlags {
+  workers: number;
+  model: string;
+  batchSize: number;
+  forwardBatches: number;
+  small: number;
+  large: number;
+  torch: boolean;
+}
+
+function parseFlags(args: string[]): ThroughputFlags {
+  const flag = (name: string, fallback: number | string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? String(fallback);
+  return {
+    workers: Number(flag('workers', availableParallelism())),
+    model: flag('model', 'zfnet'),
+    batchSize: Number(flag('batch', 16)),
+    forwardBatches: Number(flag('forward-batches', 6)),
+    small: Number(flag('small', 16)),
+    large: Number(flag('large', 112)),
+    torch: !args.includes('--no-torch'),
+  };
+}
+
+/** `count` 500x375 noisy JPEGs (ImageNet's typical size) in 4 class folders of `split`, written once. */
+async function ensureSplit(split: string, count: number): Promise<void> {
+  const marker = join(DATA_DIR, `.${split}-${count}`);
+  if (existsSync(marker)) return;
+  rmSync(join(DATA_DIR, split), { recursive: true, force: true }); // written before with another count
+  for (let i = 0; i < count; i++) {
+    const dir = join(DATA_DIR, split, `n0000000${i % 4}`);
+    mkdirSync(dir, { recursive: true });
+    const noise = { type: 'gaussian' as const, mean: 90 + (i % 50), sigma: 50 };
+    await sharp({ create: { width: 500, height: 375, channels: 3, background: '#000', noise } }).jpeg({ quality: 85 }).toFile(join(dir, `${split}_${i}.JPEG`));
+  }
+  for (const old of readdirSync(DATA_DIR).filter((f) => f.startsWith(`.${split}-`))) rmSync(join(DATA_DIR, old));
+  writeFileSync(marker, '');
+}
+
+/** A checkpoint of `model` (paper init, seed 1), written once: loading it is faster than a fresh init. */
+async function ensureCheckpoint(model: string): Promise<string> {
+  const path = join(DATA_DIR, `${model}-seed1.safetensors`);
+  if (existsSync(path)) return path;
+  await initBackend('cpu', { log: () => undefined });
+  const config = buildModelConfig(model);
+  const params = initParams(config, 1);
+  try {
+    saveCheckpoint(path, { config, params });
+  } finally {
+    disposeParams(params);
+  }
+  return path;
+}
+
+/**
+ * Runs one case in a child process and returns its result line. The child's
+ * stderr (progress lines) is kept quiet unless it fails.
+ * @throws Error with the tail of the child's stderr when it fails.
+ */
+function runCase(spec: ThroughputCase): ThroughputCaseResult {
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'throughput-child.js');
+  try {
+    const out = execFileSync(process.execPath, [child, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').pop()!) as ThroughputCaseResult;
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-15).join('\n');
+    throw new Error(`throughput case ${JSON.stringify(spec)} failed:\n${stderr}`);
+  }
+}
+
+function toRow(name: string, result: ThroughputCaseResult): BenchRow {
+  return { name, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: result.backend, extra: result.detail };
+}
+
+/** Debian PyTorch's forward rate on the same layers (2 threads), or null when torch is not importable. */
+function measureTorch(flags: ThroughputFlags, notes: string[]): BenchRow | null {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch-forward.py');
+  try {
+    const out = execFileSync('python3', [script, String(flags.batchSize), String(flags.forwardBatches), String(availableParallelism())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = JSON.parse(out.trim().split('\n').pop()!) as { imagesPerSecond: number; peakRssMiB: number; threads: number; version: string };
+    return { name: `forward zfnet 224 PyTorch ${result.version} CPU, ${result.threads} threads, batch ${flags.batchSize}`, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: 'torch' };
+  } catch (error) {
+    notes.push(`PyTorch comparison skipped: ${(error as Error).message.split('\n').find((l) => /Error|not found/.test(l)) ?? 'python3 or torch missing'}`);
+    return null;
+  }
+}
+
+function ratio(a: BenchRow | undefined, b: BenchRow | undefined): string {
+  return a !== undefined && b !== undefined ? (a.value / b.value).toFixed(2) : 'n/a';
+}
+
+/** Entry point called by bench/main.ts. */
+export async function runBenchmark(args: string[]): Promise<BenchResult> {
+  const flags = parseFlags(args);
+  const n = flags.workers;
+  await ensureSplit('val', flags.small);
+  await ensureSplit('train', flags.large);
+  const base = { checkpoint: await ensureCheckpoint(flags.model), backend: 'wasm' as const, batchSize: flags.batchSize };
+  const forwardCase = (workers: number, inProcess: boolean): ThroughputCase => ({ kind: 'forward', ...base, workers, inProcess, batches: flags.forwardBatches });
+  const topactCase = (workers: number): ThroughputCase => ({ kind: 'top-activations', ...base, workers, data: DATA_DIR, smallSplit: 'val', largeSplit: 'train', dbDir: join(DATA_DIR, 'db') });
+  const label = `${flags.model} ${buildModelConfig(flags.model).inputSizePx} wasm batch ${flags.batchSize}`;
+  const rows = {
+    inProcess: toRow(`forward ${label}, in-process (1 thread)`, runCase(forwardCase(1, true))),
+    pool1: toRow(`forward ${label}, pool of 1 worker`, runCase(forwardCase(1, false))),
+    poolN: toRow(`forward ${label}, pool of ${n} workers`, runCase(forwardCase(n, false))),
+    topact1: toRow(`top-activations end to end ${label}, 1 worker`, runCase(topactCase(1))),
+    topactN: toRow(`top-activations end to end ${label}, ${n} workers`, runCase(topactCase(n))),
+  };
+  const notes = [
+    `forward: ${n} workers / in-process = ${ratio(rows.poolN, rows.inProcess)}x; pool of 1 / in-process = ${ratio(rows.pool1, rows.inProcess)}x`,
+    `top-activations: ${n} workers / 1 worker = ${ratio(rows.topactN, rows.topact1)}x (target >= 1.8 on 2 cores)`,
+    `top-activations ${n} workers / plain forward ${n} workers = ${ratio(rows.topactN, rows.poolN)} (target >= 0.85)`,
+    `top-activations rate = (${flags.large} - ${flags.small} images) / (time of the large split - time of the small split): model init and worker start-up cancel out`,
+  ];
+  const all: BenchRow[] = Object.values(rows);
+  const torch = flags.torch ? measureTorch(flags, notes) : null;
+  if (torch !== null) {
+    all.push(torch);
+    notes.push(`top-activations ${n} workers (decode included) / PyTorch forward = ${ratio(rows.topactN, torch)}x`);
+  }
+  notes.push(`machine: ${availableParallelism()} cores, shared with other work while measured: compare the ratios`);
+  return { rows: all, notes };
+}

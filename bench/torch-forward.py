@@ -1,0 +1,48 @@
+"""Forward images/s of full-size ZFNet (paper Fig. 3, 224 px) in PyTorch on
+the CPU, for the comparison in `npm run bench -- throughput`. Random input,
+no image decoding; eval mode, no autograd.
+
+Usage: python3 torch-forward.py BATCH TIMED_BATCHES THREADS
+Prints one JSON line: imagesPerSecond, peakRssMiB, threads, version.
+"""
+import json
+import resource
+import sys
+import time
+
+import torch
+from torch import nn
+
+
+def build_zfnet(num_classes=1000):
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 7, stride=2, padding=1), nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True), nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0),
+        nn.Conv2d(96, 256, 5, stride=2), nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True), nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(3, 2), nn.Flatten(),
+        nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, num_classes),
+    ).eval()
+
+
+def main():
+    batch, timed, threads = (int(v) for v in sys.argv[1:4])
+    torch.set_num_threads(threads)
+    model = build_zfnet()
+    x = torch.randn(batch, 3, 224, 224) * 60
+    with torch.no_grad():
+        assert model(x).shape == (batch, 1000)  # warm-up, and the 6x6x256 = 9216 check
+        start = time.perf_counter()
+        for _ in range(timed):
+            model(x)
+        seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"imagesPerSecond": batch * timed / seconds, "peakRssMiB": peak_mib, "threads": threads, "version": torch.__version__}))
+
+
+main()
