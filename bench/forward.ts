@@ -5,7 +5,8 @@
  * runTrainStep) on zfnet-small for wasm and cpu.
  *
  * Flags: --backends=tensorflow,wasm,cpu  --batches=1,8,32  --train-batch=32
- * The cpu backend is plain JavaScript: it gets one timed iteration per row.
+ * The cpu backend is plain JavaScript (seconds per image): one timed
+ * iteration per row, no warm-up, and training at batch 8 at most.
  * Peak RSS is the process's peak so far (getrusage), so read it row by row.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -34,30 +35,38 @@ function parseFlags(args: string[]): ForwardBenchOptions {
   };
 }
 
+/** A cpu training step at batch 32 takes minutes; images/s hardly depends on the batch there. */
+const CPU_MAX_TRAIN_BATCH = 8;
+
 const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
 
-/** Runs `work` once untimed, then `iterations` times; returns seconds per iteration. */
-function timeIterations(work: () => void, iterations: number): number {
-  work();
+/** Runs `work` `iterations` times after `warmups` untimed runs; returns seconds per iteration. */
+function timeIterations(work: () => void, iterations: number, warmups: number): number {
+  for (let i = 0; i < warmups; i++) work();
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) work();
   return Number(process.hrtime.bigint() - start) / 1e9 / iterations;
 }
 
-function measureForward(config: ModelConfig, params: ModelParams, batch: number, iterations: number): number {
+/** The cpu backend compiles nothing, so it gets no warm-up run and one timed iteration. */
+function iterationsFor(backend: BackendName, wanted: number): { iterations: number; warmups: number } {
+  return backend === 'cpu' ? { iterations: 1, warmups: 0 } : { iterations: wanted, warmups: 1 };
+}
+
+function measureForward(config: ModelConfig, params: ModelParams, batch: number, runs: { iterations: number; warmups: number }): number {
   const input = tf.randomNormal([batch, config.inputSizePx, config.inputSizePx, 3], 0, 60, 'float32', 1) as tf.Tensor4D;
   try {
     return timeIterations(() => {
       const { logits } = forward(config, params, input, { taps: ['logits'] });
       logits!.dataSync();
       logits!.dispose();
-    }, iterations);
+    }, runs.iterations, runs.warmups);
   } finally {
     input.dispose();
   }
 }
 
-function measureTraining(config: ModelConfig, params: ModelParams, batch: number, iterations: number): number {
+function measureTraining(config: ModelConfig, params: ModelParams, batch: number, runs: { iterations: number; warmups: number }): number {
   const size = config.inputSizePx;
   const pixels = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => Math.sin(i) * 60);
   const labels = Array.from({ length: batch }, (_, i) => i % config.numClasses);
@@ -66,7 +75,7 @@ function measureTraining(config: ModelConfig, params: ModelParams, batch: number
   try {
     return timeIterations(() => {
       runTrainStep(config, params, buffers, { pixels, shape: [batch, size, size, 3], labels }, { ...PAPER_SGD, dropoutSeed: step++, filterRadius: 0.1 });
-    }, iterations);
+    }, runs.iterations, runs.warmups);
   } finally {
     disposeMomentumBuffers(buffers);
   }
@@ -93,21 +102,22 @@ async function benchForward(backends: BackendName[], batches: number[], rows: Be
     await initBackend(backend);
     const params = initParams(config, 1);
     for (const batch of batches) {
-      const iterations = backend === 'cpu' ? 1 : Math.max(2, Math.ceil(32 / batch));
-      const seconds = measureForward(config, params, batch, iterations);
-      rows.push({ name: `forward zfnet 224 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { iterations, msPerBatch: seconds * 1000 } });
+      const runs = iterationsFor(backend, Math.max(2, Math.ceil(32 / batch)));
+      const seconds = measureForward(config, params, batch, runs);
+      rows.push({ name: `forward zfnet 224 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { ...runs, msPerBatch: seconds * 1000 } });
     }
     disposeParams(params);
   }
 }
 
-async function benchTraining(backends: BackendName[], batch: number, rows: BenchRow[], notes: string[]): Promise<void> {
+async function benchTraining(backends: BackendName[], trainBatch: number, rows: BenchRow[], notes: string[]): Promise<void> {
   const config = buildModelConfig('zfnet-small');
   for (const backend of backends) {
+    const batch = backend === 'cpu' ? Math.min(trainBatch, CPU_MAX_TRAIN_BATCH) : trainBatch;
     await initBackend(backend);
     const params = initParams(config, 1);
     try {
-      const seconds = measureTraining(config, params, batch, backend === 'cpu' ? 1 : 3);
+      const seconds = measureTraining(config, params, batch, iterationsFor(backend, 3));
       rows.push({ name: `train zfnet-small 112 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { msPerStep: seconds * 1000 } });
     } catch (error) {
       notes.push(`train ${backend}: failed: ${(error as Error).message.split('\n')[0]}`);
