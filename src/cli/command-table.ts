@@ -7,6 +7,8 @@ import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
 import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
+import { mosaicsCommand } from './commands/mosaics.js';
+import { projectCommand } from './commands/project.js';
 import { trainCommand } from './commands/train.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
@@ -20,5 +22,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   mean: meanCommand,
   occlusion: occlusionCommand,
   'top-activations': topActivationsCommand,
+  project: projectCommand,
+  mosaics: mosaicsCommand,
   train: trainCommand,
 });

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { runMosaics } from '../../../pipelines/mosaics.js';
+import { expectChoice, expectInteger, parseLayerList } from '../../errors.js';
+import { parseUnitSelection } from '../../mosaic/unit-selection.js';
+import { openStore, resolveDbPath } from '../../store/open-store.js';
+import type { CommandSpec } from '../command-spec.js';
+import { addBackendOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
+
+/** `run-pipeline mosaics`: the paper's Fig. 2 for every chosen unit of a top-activations run. */
+export const mosaicsCommand: CommandSpec = {
+  name: 'mosaics',
+  summary: "Fig. 2 mosaics: each unit's top-9 projected to pixels (deconvnet) beside the image patches; sheets, unit pages, index.html",
+  configure(command: Command) {
+    command
+      .option('--run <id>', 'top-activations run (default: the newest finished one)')
+      .option('--layers <list>', 'conv layers, e.g. 1-5 or 2,5', '1-5')
+      .option('--units <which>', 'all, a list like 0-15 or 3,7, or random:N (drawn with --seed)', 'all')
+      .option('--checkpoint <file>', "weights to project with instead of the run's checkpoint (stored values are still checked)")
+      .option('--out <dir>', 'output folder (default out/mosaics/<run id>)')
+      .option('--batch-size <n>', 'projections per forward/backward pass', '16')
+      .option('--units-per-sheet <n>', 'units on one sheet PNG (larger layers get several pages)', '64')
+      .option('--columns <n>', 'units per sheet row', '8');
+    addSeedOption(command);
+    addBackendOption(command);
+    addDbOption(command);
+  },
+  async run(options) {
+    const layers = parseLayerList('layers', String(options['layers']));
+    const units = parseUnitSelection(String(options['units']));
+    const seed = expectInteger('seed', options['seed'], 0, 2 ** 31 - 1);
+    const backend = expectChoice('backend', options['backend'], BACKEND_CHOICES);
+    const batchSize = expectInteger('batchSize', options['batchSize'], 1, 4096);
+    const unitsPerSheet = expectInteger('unitsPerSheet', options['unitsPerSheet'], 1, 4096);
+    const columns = expectInteger('columns', options['columns'], 1, 256);
+    const db = openStore(resolveDbPath(options['db'] as string | undefined));
+    try {
+      const result = await runMosaics({
+        db, layers, units, seed, backend, batchSize, unitsPerSheet, columns,
+        runId: typeof options['run'] === 'string' ? options['run'] : undefined,
+        checkpoint: typeof options['checkpoint'] === 'string' ? options['checkpoint'] : undefined,
+        outDir: typeof options['out'] === 'string' ? options['out'] : undefined,
+      });
+      process.stdout.write(`mosaics of ${result.runId}: ${result.projections} projections, ${result.units} units, ${result.sheets.length} sheets; open ${result.outDir}/index.html\n`);
+    } finally {
+      db.close();
+    }
+  },
+};
