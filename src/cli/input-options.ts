@@ -16,7 +16,7 @@ export interface InputOptions {
 /** --decode-concurrency N and --strict. */
 export function addDecodeOptions(command: Command): Command {
   return command
-    .option('--decode-concurrency <n>', 'images decoded at once (default: the core count)', String(Math.max(1, availableParallelism())))
+    .option('--decode-concurrency <n>', "images decoded at once; the default is this machine's core count", String(Math.max(1, availableParallelism())))
     .option('--strict', 'stop at the first bad image (its path and reason) instead of recording and skipping it', false);
 }
 

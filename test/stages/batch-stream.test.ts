@@ -95,3 +95,14 @@ test('a mean image of the wrong size is refused', async () => {
     });
   });
 });
+
+test('a pass resumed at `start` delivers exactly the rest of the uninterrupted pass, pixels included', async () => {
+  await withDataset(async (base) => {
+    const options = { ...base, crop: 'random' as const, batchSize: 3, meanImage: null, epoch: 4 };
+    const rows = (batches: ImageBatch[]): Array<[number, number[]]> => batches.flatMap((b) => b.imageIds.map((id, r): [number, number[]] => [id, [...b.pixels.subarray(r * 768, r * 768 + 24)]]));
+    const full = rows(await collect(createBatchStream(options)));
+    const head = rows(await collect(createBatchStream({ ...options, limit: 7 })));
+    const tail = rows(await collect(createBatchStream({ ...options, start: 7 })));
+    assert.deepEqual([...head, ...tail], full);
+  });
+});
