@@ -3,12 +3,11 @@
  * commands/; add a line here to register it. An unknown name lists these.
  */
 import type { CommandSpec } from './command-spec.js';
+import { evolutionCommand } from './commands/evolution.js';
 import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
 import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
-import { mosaicsCommand } from './commands/mosaics.js';
-import { projectCommand } from './commands/project.js';
 import { trainCommand } from './commands/train.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
@@ -22,7 +21,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   mean: meanCommand,
   occlusion: occlusionCommand,
   'top-activations': topActivationsCommand,
-  project: projectCommand,
-  mosaics: mosaicsCommand,
   train: trainCommand,
 });
