@@ -75,15 +75,26 @@ export interface TopActivationsResult {
   imagesTotal: number;
 }
 
-interface LoadedModel {
+export interface LoadedModel {
   config: ModelConfig;
   params: ModelParams;
+  /** Checkpoint sha256, or `random-init:<seed>`. */
   weights: string;
   checkpointSha256: string | null;
 }
 
-/** Checkpoint weights, or a loudly announced random init. Ownership: the caller disposes params. */
-function loadModel(options: TopActivationsOptions, dataset: DatasetRecord, log: (line: string) => void): LoadedModel {
+export interface LoadModelOptions {
+  checkpoint?: string;
+  model?: string;
+  initSeed: number;
+}
+
+/**
+ * Checkpoint weights, or a loudly announced random init (class ids from the dataset when known).
+ * Ownership: the caller disposes params.
+ * @throws UsageError for an unusable checkpoint or one that does not hold `model`.
+ */
+export function loadModel(options: LoadModelOptions, classKeys: string[] | null, log: (line: string) => void): LoadedModel {
   if (options.checkpoint !== undefined) {
     const loaded = loadCheckpoint(options.checkpoint);
     if (options.model !== undefined && options.model !== loaded.config.name) {
@@ -92,7 +103,7 @@ function loadModel(options: TopActivationsOptions, dataset: DatasetRecord, log: 
     }
     return { config: loaded.config, params: loaded.params, weights: loaded.sha256, checkpointSha256: loaded.sha256 };
   }
-  const config = buildModelConfig(options.model ?? DEFAULT_MODEL, { classIds: dataset.classes.map((c) => c.key) });
+  const config = buildModelConfig(options.model ?? DEFAULT_MODEL, classKeys === null ? {} : { classIds: classKeys });
   log(`WARNING: no --checkpoint given: analysing a freshly initialised ${config.name} (paper init, seed ${options.initSeed}).`);
   log('WARNING: this is the RANDOM-WEIGHT BASELINE, not a trained model.');
   return { config, params: initParams(config, options.initSeed), weights: `random-init:${options.initSeed}`, checkpointSha256: null };
@@ -110,7 +121,7 @@ export function computeLayerShapes(config: ModelConfig, layers: readonly number[
 }
 
 /** The preprocessing record: the paper's evaluation input at size S, and which mean image. */
-function describePreprocessing(inputSizePx: number, mean: MeanImage): Record<string, unknown> {
+export function describePreprocessing(inputSizePx: number, mean: MeanImage): Record<string, unknown> {
   const squarePx = computeSquareSizePx(inputSizePx);
   return {
     resizeShorterSidePx: squarePx, centreSquarePx: squarePx, crop: 'centre', inputSizePx, scale: '0..255 minus the mean image',
@@ -238,7 +249,7 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await initBackend(options.backend, { log });
   const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data, splits: [options.split], log });
-  const model = loadModel(options, dataset, log);
+  const model = loadModel(options, dataset.classes.map((c) => c.key), log);
   try {
     const shapes = computeLayerShapes(model.config, options.layers);
     const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(model.config.inputSizePx));

@@ -3,15 +3,20 @@
  * commands/; add a line here to register it. An unknown name lists these.
  */
 import type { CommandSpec } from './command-spec.js';
-import { evolutionCommand } from './commands/evolution.js';
 import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
 import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
+import { mosaicsCommand } from './commands/mosaics.js';
+import { projectCommand } from './commands/project.js';
 import { trainCommand } from './commands/train.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
+import { mergeCommand } from './commands/merge.js';
+import { unitsCommand } from './commands/units.js';
+import { topCommand } from './commands/top.js';
+import { activationsCommand } from './commands/activations.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
@@ -21,5 +26,11 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   mean: meanCommand,
   occlusion: occlusionCommand,
   'top-activations': topActivationsCommand,
+  project: projectCommand,
+  mosaics: mosaicsCommand,
   train: trainCommand,
+  merge: mergeCommand,
+  units: unitsCommand,
+  top: topCommand,
+  activations: activationsCommand,
 });
