@@ -3,8 +3,12 @@
  * commands/; add a line here to register it. An unknown name lists these.
  */
 import type { CommandSpec } from './command-spec.js';
+import { compareCommand } from './commands/compare.js';
+import { correspondenceCommand } from './commands/correspondence.js';
+import { evolutionCommand } from './commands/evolution.js';
 import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
+import { invarianceCommand } from './commands/invariance.js';
 import { meanCommand } from './commands/mean.js';
 import { modelsCommand } from './commands/models.js';
 import { mosaicsCommand } from './commands/mosaics.js';
@@ -14,9 +18,9 @@ import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
 import { mergeCommand } from './commands/merge.js';
-import { unitsCommand } from './commands/units.js';
-import { topCommand } from './commands/top.js';
 import { activationsCommand } from './commands/activations.js';
+import { topCommand } from './commands/top.js';
+import { unitsCommand } from './commands/units.js';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
@@ -25,12 +29,16 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   'sample-data': sampleDataCommand,
   mean: meanCommand,
   occlusion: occlusionCommand,
+  invariance: invarianceCommand,
+  correspondence: correspondenceCommand,
+  compare: compareCommand,
+  evolution: evolutionCommand,
   'top-activations': topActivationsCommand,
-  project: projectCommand,
-  mosaics: mosaicsCommand,
-  train: trainCommand,
   merge: mergeCommand,
   units: unitsCommand,
   top: topCommand,
   activations: activationsCommand,
+  project: projectCommand,
+  mosaics: mosaicsCommand,
+  train: trainCommand,
 });
