@@ -8,8 +8,8 @@
  *   store commits) with 1 worker (in-process) and N workers, over generated
  *   500x375 JPEGs.
  * The notes give the ratios issue 8 sets targets for. Optional: Debian's
- * PyTorch (python3-torch) forward rate on the same architecture, when
- * `python3 -c "import torch"` works here.
+ * PyTorch (python3-torch) forward rate of full zfnet, when $PYTHON, python3
+ * or /usr/bin/python3 imports torch (and --model is zfnet).
  *
  * Flags: --workers=N --model=zfnet --batch=16 --forward-batches=6 (timed batches per forward case)
  *        --small=16 --large=112 (images of the two top-activations splits) --no-torch
@@ -102,15 +102,35 @@ function toRow(name: string, result: ThroughputCaseResult): BenchRow {
   return { name, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: result.backend, extra: result.detail };
 }
 
-/** Debian PyTorch's forward rate on the same layers (2 threads), or null when torch is not importable. */
+/** Pythons to try for torch: $PYTHON, then the PATH's, then Debian's (python3-torch installs there, not into pyenv). */
+const PYTHON_CANDIDATES = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => p !== undefined && p !== '');
+
+function findTorchPython(): string | null {
+  for (const python of PYTHON_CANDIDATES) {
+    try {
+      execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** PyTorch's CPU forward rate on the same layers (one thread per core), or null when no python has torch. */
 function measureTorch(flags: ThroughputFlags, notes: string[]): BenchRow | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch-forward.py');
+  const python = findTorchPython();
+  if (python === null) {
+    notes.push(`PyTorch comparison skipped: none of ${PYTHON_CANDIDATES.join(', ')} imports torch (Debian: apt-get install python3-torch)`);
+    return null;
+  }
   try {
-    const out = execFileSync('python3', [script, String(flags.batchSize), String(flags.forwardBatches), String(availableParallelism())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(python, [script, String(flags.batchSize), String(flags.forwardBatches), String(availableParallelism())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const result = JSON.parse(out.trim().split('\n').pop()!) as { imagesPerSecond: number; peakRssMiB: number; threads: number; version: string };
     return { name: `forward zfnet 224 PyTorch ${result.version} CPU, ${result.threads} threads, batch ${flags.batchSize}`, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: 'torch' };
   } catch (error) {
-    notes.push(`PyTorch comparison skipped: ${(error as Error).message.split('\n').find((l) => /Error|not found/.test(l)) ?? 'python3 or torch missing'}`);
+    notes.push(`PyTorch comparison failed: ${(error as Error).message.split('\n')[0]}`);
     return null;
   }
 }
@@ -143,7 +163,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     `top-activations rate = (${flags.large} - ${flags.small} images) / (time of the large split - time of the small split): model init and worker start-up cancel out`,
   ];
   const all: BenchRow[] = Object.values(rows);
-  const torch = flags.torch ? measureTorch(flags, notes) : null;
+  const torch = flags.torch && flags.model === 'zfnet' ? measureTorch(flags, notes) : null;
   if (torch !== null) {
     all.push(torch);
     notes.push(`top-activations ${n} workers (decode included) / PyTorch forward = ${ratio(rows.topactN, torch)}x`);
