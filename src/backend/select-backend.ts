@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from '../errors.js';
+import { registerWasmKernels } from '../kernels/register-wasm-kernels.js';
 import type { BackendChoice } from '../cli/common-options.js';
 
 export type { BackendChoice };
@@ -88,8 +89,9 @@ async function startCpu(): Promise<BackendInfo> {
 
 async function startWasm(): Promise<BackendInfo> {
   await activate('wasm');
-  // Call site for the project's extra wasm kernels (Conv2DBackpropFilter):
-  // wired to registerWasmKernels() from src/kernels/register-wasm-kernels.ts.
+  // tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (and a scalar-loop
+  // Conv2DBackpropInput); the project's XNNPACK-based ones replace them.
+  registerWasmKernels();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { name: 'wasm', gpu: false, threads: 1, detail: `XNNPACK${simd ? ', SIMD' : ''}, 1 thread: tfjs-backend-wasm is single-threaded in Node` };
 }

@@ -36,6 +36,7 @@ describe('initBackend', () => {
     assert.equal(tf.getBackend(), 'wasm');
     assert.deepEqual([info.name, info.gpu, info.threads], ['wasm', false, 1]);
     assert.match(info.detail, /^XNNPACK(, SIMD)?, 1 thread: tfjs-backend-wasm is single-threaded in Node$/);
+    assert.notEqual(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined, 'the project registers the conv filter gradient on wasm');
     await initBackend('cpu', { log: out.log });
     assert.equal(tf.getBackend(), 'cpu');
     assert.equal(out.lines.length, 2);
