@@ -41,6 +41,29 @@ function runAllTaps(config: ModelConfig, params: Map<string, tf.Variable>, input
   return values;
 }
 
+/** Runs `work` on cpu, then on wasm; asserts each run releases its tensors. */
+async function onCpuThenWasm<T>(work: () => T): Promise<T[]> {
+  const results: T[] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await initBackend(backend, quiet);
+    const start = tf.memory().numTensors;
+    results.push(work());
+    assert.equal(tf.memory().numTensors, start, `${backend} leaked tensors`);
+  }
+  return results;
+}
+
+/** Every named array of `wasm` is within 1e-4 relative error of `cpu`, and `cpu`'s are not all zero. */
+function assertClose(cpu: Map<string, Float32Array>, wasm: Map<string, Float32Array>): void {
+  assert.deepEqual([...wasm.keys()], [...cpu.keys()]);
+  for (const [name, expected] of cpu) {
+    const actual = wasm.get(name)!;
+    assert.ok(expected.some((v) => v !== 0), `${name} is all zeros on cpu: the comparison would be empty`);
+    assert.equal(actual.length, expected.length, name);
+    assert.ok(relativeError(actual, expected) < 1e-4, `${name}: relative error ${relativeError(actual, expected)}`);
+  }
+}
+
 describe('network forward', () => {
   for (const model of ['zfnet', 'alexnet']) {
     it(`full-size ${model} at batch 1 on wasm gives every tap the shape geometry predicts`, async () => {
@@ -63,32 +86,21 @@ describe('network forward', () => {
   for (const model of ['zfnet-tiny', 'alexnet-tiny']) {
     it(`${model}: wasm equals cpu on every tap within 1e-4 relative error`, async () => {
       const config = buildModelConfig(model, { inputSizePx: 96 });
-      const results: Map<TapName, Float32Array>[] = [];
-      for (const backend of ['cpu', 'wasm'] as const) {
-        await initBackend(backend, quiet);
-        const start = tf.memory().numTensors;
+      const [cpu, wasm] = await onCpuThenWasm(() => {
         const params = initParams(config, 11);
         const input = tf.randomNormal([3, 96, 96, 3], 0, 60, 'float32', 5) as tf.Tensor4D;
-        results.push(runAllTaps(config, params, input));
+        const values = runAllTaps(config, params, input);
         input.dispose();
         disposeParams(params);
-        assert.equal(tf.memory().numTensors, start);
-      }
-      for (const name of TAP_NAMES) {
-        const [cpu, wasm] = [results[0]!.get(name)!, results[1]!.get(name)!];
-        assert.ok(cpu.some((v) => v !== 0), `${name} is all zeros on cpu: the comparison would be empty`);
-        assert.equal(wasm.length, cpu.length, name);
-        assert.ok(relativeError(wasm, cpu) < 1e-4, `${name}: relative error ${relativeError(wasm, cpu)}`);
-      }
+        return values;
+      });
+      assertClose(cpu!, wasm!);
     });
   }
 
   it('zfnet-tiny: gradients of the loss on wasm equal cpu within 1e-4 relative error, for every parameter', async () => {
     const config = buildModelConfig('zfnet-tiny', { inputSizePx: 96 });
-    const results: Map<string, Float32Array>[] = [];
-    for (const backend of ['cpu', 'wasm'] as const) {
-      await initBackend(backend, quiet);
-      const start = tf.memory().numTensors;
+    const [cpu, wasm] = await onCpuThenWasm(() => {
       const params = initParams(config, 13);
       const input = tf.randomNormal([4, 96, 96, 3], 0, 60, 'float32', 9) as tf.Tensor4D;
       // Unbalanced labels: with balanced ones and near-uniform probabilities the fc8.bias gradient cancels to rounding noise.
@@ -97,15 +109,11 @@ describe('network forward', () => {
         const { logits } = forward(config, params, input, { taps: ['logits'], training: true, dropoutSeed: 4 });
         return computeCrossEntropy(logits as tf.Tensor2D, labels);
       }, [...params.values()]);
-      results.push(new Map([...params].map(([name, v]) => [name, grads[v.name]!.dataSync() as Float32Array])));
+      const values = new Map([...params].map(([name, v]) => [name, grads[v.name]!.dataSync() as Float32Array]));
       tf.dispose([value, input, labels, ...Object.values(grads)]);
       disposeParams(params);
-      assert.equal(tf.memory().numTensors, start);
-    }
-    for (const [name, cpu] of results[0]!) {
-      const wasm = results[1]!.get(name)!;
-      assert.ok(cpu.some((v) => v !== 0), `gradient of ${name} is all zeros on cpu: the comparison would be empty`);
-      assert.ok(relativeError(wasm, cpu) < 1e-4, `${name}: relative error ${relativeError(wasm, cpu)}`);
-    }
+      return values;
+    });
+    assertClose(cpu!, wasm!);
   });
 });
