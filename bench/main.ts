@@ -49,6 +49,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   forward: () => import('./forward.js'),
   input: () => import('./input.js'),
   throughput: () => import('./throughput.js'),
+  project: () => import('./project.js'),
 });
 
 function printRows(title: string, report: ChildReport): void {

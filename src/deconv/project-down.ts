@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayerGeometry } from '../model/geometry.js';
 import { getParam, type ModelParams } from '../model/params.js';
 import type { ConvLayerSpec, ModelConfig, Padding4 } from '../model/spec.js';
-import { interleavePhases, unpoolWithSwitches } from './pool-switches.js';
+import { unpoolWithSwitches } from './pool-switches.js';
 
 /** One activation to keep: unit `unit` at cell (y, x) of the examined layer. */
 export interface KeptActivation {
@@ -33,43 +33,20 @@ export function layerInputPx(config: ModelConfig, geometry: LayerGeometry[], ind
 /**
  * Transposed convolution undoing a padded conv: maps [N, ho, wo, Cout] back to
  * the conv's unpadded input grid [N, H, W, Cin] with the same weights
- * ([kh, kw, Cin, Cout], tfjs layout). Equal to tf.conv2dTranspose followed by
- * cropping the padding, but computed as stride-1 convolutions (polyphase):
- * output phase (ry, rx) of a stride-s transposed conv is a full correlation of
- * `y` with the flipped sub-kernel W[ry::s, rx::s]. tfjs-backend-wasm 4.22 runs
- * Conv2DBackpropInput as a scalar loop but conv2d through XNNPACK, so this is
- * the fast way on wasm (figures in bench/project.ts) and costs no extra
- * multiplications anywhere.
+ * ([kh, kw, Cin, Cout], tfjs layout): transposed conv onto the padded grid,
+ * then the padding is cropped. On wasm this is fast only with the project's
+ * Conv2DBackpropInput kernel (src/kernels, registered by initBackend);
+ * tfjs-backend-wasm's own is a scalar loop (figures in bench/project.ts).
  * Ownership: returns a new tensor; inputs are not disposed.
  */
 export function transposeConv(y: tf.Tensor4D, weight: tf.Tensor4D, stride: number, padding: Padding4, inputPx: [number, number]): tf.Tensor4D {
   const [top, bottom, left, right] = padding;
-  const n = y.shape[0];
   const cin = weight.shape[2];
-  const rowsPx = inputPx[0] + top + bottom;
-  const colsPx = inputPx[1] + left + right;
-  const phaseRows = Math.ceil(rowsPx / stride);
-  const phaseCols = Math.ceil(colsPx / stride);
   return tf.tidy(() => {
-    const phases: tf.Tensor4D[] = [];
-    for (let ry = 0; ry < stride; ry++) {
-      for (let rx = 0; rx < stride; rx++) phases.push(convolvePhase(y, weight, stride, ry, rx, phaseRows, phaseCols)); // [N, Qy, Qx, Cin]
-    }
-    const interleaved = interleavePhases(phases, stride); // [N, Qy*s, Qx*s, Cin]
-    return tf.slice(interleaved, [0, top, left, 0], [n, inputPx[0], inputPx[1], cin]);
+    const paddedShape: [number, number, number, number] = [y.shape[0], inputPx[0] + top + bottom, inputPx[1] + left + right, cin];
+    const full = tf.conv2dTranspose(y, weight, paddedShape, stride, 'valid'); // [N, Hp, Wp, Cin]
+    return tf.slice(full, [0, top, left, 0], [y.shape[0], inputPx[0], inputPx[1], cin]);
   });
-}
-
-/** Output phase (ry, rx) of a transposed conv: [N, phaseRows, phaseCols, Cin]. */
-function convolvePhase(y: tf.Tensor4D, weight: tf.Tensor4D, stride: number, ry: number, rx: number, phaseRows: number, phaseCols: number): tf.Tensor4D {
-  const [kh, kw, cin, cout] = weight.shape;
-  const [n, ho, wo] = y.shape;
-  const tapsY = Math.ceil((kh - ry) / stride);
-  const tapsX = Math.ceil((kw - rx) / stride);
-  if (tapsY <= 0 || tapsX <= 0) return tf.zeros([n, phaseRows, phaseCols, cin]);
-  const sub = tf.stridedSlice(weight, [ry, rx, 0, 0], [kh, kw, cin, cout], [stride, stride, 1, 1]) as tf.Tensor4D; // [My, Mx, Cin, Cout]
-  const filter = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [My, Mx, Cout, Cin]
-  return tf.conv2d(y, filter, 1, [[0, 0], [tapsY - 1, phaseRows - ho], [tapsX - 1, phaseCols - wo], [0, 0]]);
 }
 
 /**
