@@ -13,10 +13,10 @@ import { readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
 import {
   computeBandEnergies, computeFilterRms, detectDeadFilters, extractFilterImages, DEFAULT_FREQUENCY_BANDS, type BandEnergy,
 } from '../src/experiments/filter-spectrum.js';
-import { formatCsv, writeTextFile } from '../src/experiments/result-files.js';
+import { formatCsv } from '../src/experiments/result-files.js';
 import { computeMeanAndStd } from '../src/experiments/feature-measures.js';
 import { drawFilterSheet } from '../src/mosaic/draw-sheet.js';
-import { writeSheetPng } from '../src/mosaic/render-sheet.js';
+import { writeSheetPng, writeTextFile } from '../src/mosaic/render-sheet.js';
 import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { convertFromTorch, parameterLayouts } from '../src/checkpoint/torch-layout.js';

@@ -16,7 +16,8 @@ import { parseMaskFile, mapImageRectToInput, clipRect, type MaskFile, type Maske
 import { CORRESPONDENCE_LAYERS, extractFeatureVectors, summariseDelta, type DeltaSummary, type FeatureVectors } from '../src/experiments/correspondence-measure.js';
 import { prepareCentreInput, selectExperimentImages, type ExperimentImage, type PreparedInput } from '../src/experiments/experiment-inputs.js';
 import { applyOccluder, computeFillImage, drawRandomRect, type OccluderFill, type PixelRect } from '../src/experiments/occluder.js';
-import { formatCsv, writeTextFile } from '../src/experiments/result-files.js';
+import { writeTextFile } from '../src/mosaic/render-sheet.js';
+import { formatCsv } from '../src/experiments/result-files.js';
 import type { Store } from '../src/store/open-store.js';
 import { runExperimentSession, type ExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 

@@ -13,7 +13,8 @@ import {
 } from '../src/experiments/experiment-inputs.js';
 import { measureInvariance, type InvarianceRow } from '../src/experiments/invariance-measure.js';
 import { INVARIANCE_KINDS, makeTransform, type InvarianceKind } from '../src/experiments/invariance-transforms.js';
-import { formatCsv, writeTextFile } from '../src/experiments/result-files.js';
+import { writeTextFile } from '../src/mosaic/render-sheet.js';
+import { formatCsv } from '../src/experiments/result-files.js';
 import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import type { Store } from '../src/store/open-store.js';

@@ -16,7 +16,9 @@ import {
 } from '../src/experiments/experiment-inputs.js';
 import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx, type OccluderFill } from '../src/experiments/occluder.js';
 import { createForwardProbe, measureUnoccluded, sweepOccluder, type OcclusionCell, type UnoccludedResult } from '../src/experiments/occlusion-sweep.js';
-import { formatCsv, scaleSignedForDisplay, writeMapOverImage, writeRgbPng, writeTextFile } from '../src/experiments/result-files.js';
+import { stretchSymmetric } from '../src/mosaic/display-scaling.js';
+import { writeTextFile } from '../src/mosaic/render-sheet.js';
+import { formatCsv, writeMapOverImage, writeRgbPng } from '../src/experiments/result-files.js';
 import { categoricalMapSvg, heatmapSvg } from '../src/plot/heatmap.js';
 import type { Store } from '../src/store/open-store.js';
 import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
@@ -162,7 +164,7 @@ function projectStrongest(model: ExperimentModel, input: PreparedInput, u: Unocc
     const values = projections.dataSync();
     projections.dispose();
     activations.dispose();
-    return scaleSignedForDisplay(values);
+    return stretchSymmetric(values);
   } finally {
     batch.dispose();
   }

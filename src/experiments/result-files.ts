@@ -2,7 +2,7 @@
  * Result files of the experiments: CSV text (pure) and the PNG figures that
  * put a map over the image it was measured on (sharp, IO).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
 
@@ -16,23 +16,6 @@ function formatField(value: string | number | boolean | null): string {
 /** RFC 4180 CSV with a header line; every row lists the header's columns in order. */
 export function formatCsv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | boolean | null>>): string {
   return [header, ...rows].map((row) => `${row.map(formatField).join(',')}\r\n`).join('');
-}
-
-/** Writes a text file, creating its folder. */
-export function writeTextFile(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-}
-
-/**
- * Maps signed values (a deconvnet projection) to 0..255 for display: 0 is
- * mid-grey, the largest magnitude reaches 0 or 255 (a common scale for all
- * channels, so colours keep their balance). Pure.
- */
-export function scaleSignedForDisplay(values: ArrayLike<number>): Uint8Array {
-  let peak = 0;
-  for (let i = 0; i < values.length; i++) peak = Math.max(peak, Math.abs(values[i]!));
-  return Uint8Array.from(values, (v) => Math.round(128 + (peak === 0 ? 0 : (127 * v) / peak)));
 }
 
 /** Writes an RGB [S, S, 3] 8-bit image as a PNG, enlarged to `displayPx` (nearest neighbour). */
