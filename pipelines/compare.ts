@@ -128,6 +128,6 @@ async function writeOutputs(outDir: string, stats: FilterStats[]): Promise<strin
     points: s.bands.map((b) => b[band]).sort((x, y) => y - x).map((v, i) => [i / Math.max(1, s.bands.length - 1), v] as [number, number]),
   })));
   const bands = join(outDir, 'bands.png');
-  await writeSvgAndPng(lineChartSvg({ title: 'layer-1 filters: share of energy in the low and high frequency bands (sorted)', xLabel: 'filter rank (fraction of filters)', yLabel: 'share of DFT energy', series, yMin: 0, yMax: 1 }), bands);
+  await writeSvgAndPng(lineChartSvg({ title: 'conv1 filters: low and high band energy share', xLabel: 'filter rank (fraction of filters)', yLabel: 'share of DFT energy', series, yMin: 0, yMax: 1 }), bands);
   return [...files, csv, bands];
 }
