@@ -50,6 +50,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   input: () => import('./input.js'),
   throughput: () => import('./throughput.js'),
   project: () => import('./project.js'),
+  kernels: () => import('./kernels.js'),
 });
 
 function printRows(title: string, report: ChildReport): void {
