@@ -204,7 +204,7 @@ async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
   const pending: SkippedItem[] = [];
   const counts = { position: run.position, imagesProcessed: run.imagesProcessed, imagesSkipped: run.imagesSkipped };
   const commitUpTo = (imageId: number): void => {
-    const skipped = Number.isFinite(imageId) ? takeSkipsUpTo(pending, imageId) : pending.splice(0);
+    const skipped = imageId === Infinity ? pending.splice(0) : takeSkipsUpTo(pending, imageId); // -Infinity: none yet
     counts.imagesSkipped += skipped.length;
     commit(run.runId, state, counts, skipped);
   };
