@@ -14,6 +14,8 @@ import { modelsCommand } from './commands/models.js';
 import { mosaicsCommand } from './commands/mosaics.js';
 import { projectCommand } from './commands/project.js';
 import { trainCommand } from './commands/train.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { runsCommand } from './commands/runs.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
@@ -41,4 +43,6 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   project: projectCommand,
   mosaics: mosaicsCommand,
   train: trainCommand,
+  evaluate: evaluateCommand,
+  runs: runsCommand,
 });

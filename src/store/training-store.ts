@@ -57,6 +57,8 @@ export interface TrainingStore {
   saveEvaluation(record: Omit<EvaluationRecord, 'id'>, classErrors: readonly ClassErrorRecord[]): number;
   listEvaluations(runId?: string): EvaluationRecord[];
   listClassErrors(evaluationId: number): ClassErrorRecord[];
+  /** The newest epoch row of every run that has one, by run id. */
+  listLastEpochs(): Map<string, EpochRecord>;
 }
 
 type Row = Record<string, unknown>;
@@ -97,6 +99,7 @@ export function createTrainingStore(db: Store): TrainingStore {
   const selectEvaluations = db.prepare('SELECT * FROM evaluations ORDER BY id');
   const selectRunEvaluations = db.prepare('SELECT * FROM evaluations WHERE run_id = ? ORDER BY id');
   const selectClassErrors = db.prepare('SELECT label, class_key, images, top1_error, top5_error FROM evaluation_class_errors WHERE evaluation_id = ? ORDER BY label');
+  const selectLastEpochs = db.prepare('SELECT e.* FROM train_epochs e JOIN (SELECT run_id, MAX(epoch) AS epoch FROM train_epochs GROUP BY run_id) m USING (run_id, epoch)');
   const markAll = db.transaction((runId: string, epochs: readonly number[]) => {
     for (const epoch of epochs) markDeleted.run(runId, epoch);
   });
@@ -113,5 +116,6 @@ export function createTrainingStore(db: Store): TrainingStore {
     listEvaluations: (runId) => ((runId === undefined ? selectEvaluations.all() : selectRunEvaluations.all(runId)) as Row[])
       .map((r) => fromRow<EvaluationRecord>(r, ['tenCrop'])),
     listClassErrors: (evaluationId) => (selectClassErrors.all(evaluationId) as Row[]).map((r) => fromRow<ClassErrorRecord>(r, [])),
+    listLastEpochs: () => new Map((selectLastEpochs.all() as Row[]).map((r) => fromRow<EpochRecord>(r, ['checkpointKept'])).map((e) => [e.runId, e])),
   };
 }

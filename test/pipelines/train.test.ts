@@ -22,14 +22,13 @@ before(async () => {
   await initBackend('cpu', { log: quiet });
   tmp = makeTempDir('zfnet-train-');
   data = join(tmp.dir, 'data');
-  const perClass = { a: 5, b: 5, c: 5, d: 5 };
-  await writeFolderTree(data, { train: perClass, val: { a: 2, b: 2, c: 2, d: 2 } });
+  await writeFolderTree(data, { train: { a: 2, b: 2, c: 2, d: 2 }, val: { a: 1, b: 1, c: 1, d: 1 } });
 });
 after(() => tmp.cleanup());
 
 function recipe(name: string, epochs: number): TrainRecipe {
   return {
-    model: 'zfnet-tiny', data, seed: 3, epochs, batchSize: 6, learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005, dropout: 0.5,
+    model: 'zfnet-tiny', data, seed: 3, epochs, batchSize: 4, learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005, dropout: 0.5,
     filterRadius: 0.1, lrSchedule: 'plateau', patience: 1, stepEpochs: 20, lrFactor: 10, crop: 'paper', limit: null,
     valSplit: 'val', valLimit: null, keepEpochs: [], keepAll: true, outDir: join(tmp.dir, name),
   };
@@ -57,7 +56,7 @@ test('2 epochs equal 1 epoch + resume + 1, and a stop mid-epoch + resume, bit fo
   const full = await runTrainPipeline({ db, backend: 'cpu', recipe: recipe('full', 2), log: quiet });
   assert.equal(full.status, 'finished');
   const rows = createTrainingStore(db).listEpochs(full.runId);
-  assert.deepEqual(rows.map((r) => [r.epoch, r.steps, r.trainImages, r.valImages]), [[1, 4, 20, 8], [2, 4, 20, 8]]);
+  assert.deepEqual(rows.map((r) => [r.epoch, r.steps, r.trainImages, r.valImages]), [[1, 2, 8, 4], [2, 2, 8, 4]]);
   assert.ok(rows.every((r) => r.trainLoss !== null && r.valTop1Error !== null && r.imagesPerS! > 0 && existsSync(r.checkpointPath!)));
   assert.equal(getRun(db, full.runId)!.status, 'finished');
   const runDir = join(tmp.dir, 'full', 'runs', full.runId);
@@ -73,13 +72,13 @@ test('2 epochs equal 1 epoch + resume + 1, and a stop mid-epoch + resume, bit fo
   const controller = new AbortController();
   const stopped = await runTrainPipeline({
     db: dbC, backend: 'cpu', recipe: recipe('stopped', 2), signal: controller.signal, log: quiet,
-    onStep: ({ epoch, step }) => { if (epoch === 2 && step === 2) controller.abort(); },
+    onStep: ({ epoch, step }) => { if (epoch === 2 && step === 1) controller.abort(); },
   });
   assert.equal(stopped.status, 'interrupted');
-  assert.match(stopped.checkpointPath!, /partial-epoch-0002-step-000002\.safetensors$/);
+  assert.match(stopped.checkpointPath!, /partial-epoch-0002-step-000001\.safetensors$/);
   assert.equal(getRun(dbC, stopped.runId)!.status, 'interrupted');
   const loaded = loadCheckpoint(stopped.checkpointPath!);
-  assert.deepEqual([loaded.trainingState!.epoch, loaded.trainingState!.step], [1, 2]);
+  assert.deepEqual([loaded.trainingState!.epoch, loaded.trainingState!.step], [1, 1]);
   disposeParams(loaded.params);
   const finished = await runTrainPipeline({ db: dbC, backend: 'cpu', resume: stopped.runId, log: quiet });
   assertSamePair(full.checkpointPath!, finished.checkpointPath!);
@@ -92,7 +91,7 @@ test('2 epochs equal 1 epoch + resume + 1, and a stop mid-epoch + resume, bit fo
 
 test('retention keeps only the listed epochs, the last and the best', async () => {
   const db = openTempStore(tmp.dir, 'r.db');
-  const result = await runTrainPipeline({ db, backend: 'cpu', recipe: { ...recipe('keep', 3), keepAll: false, keepEpochs: [2], limit: 6, valLimit: 4 }, log: quiet });
+  const result = await runTrainPipeline({ db, backend: 'cpu', recipe: { ...recipe('keep', 3), keepAll: false, keepEpochs: [2], limit: 4, valLimit: 4 }, log: quiet });
   const rows = createTrainingStore(db).listEpochs(result.runId);
   const best = rows.reduce((b, r) => (r.valTop1Error! < b.valTop1Error! ? r : b));
   const kept = rows.filter((r) => r.checkpointKept).map((r) => r.epoch);
@@ -105,7 +104,7 @@ test('retention keeps only the listed epochs, the last and the best', async () =
 test('resume refuses a changed recipe option and an unknown run', async () => {
   const db = openTempStore(tmp.dir, 'u.db');
   await assert.rejects(runTrainPipeline({ db, backend: 'cpu', resume: 'train-nope', log: quiet }), { message: 'No training run train-nope in the store (run-pipeline runs lists them)' });
-  const first = await runTrainPipeline({ db, backend: 'cpu', recipe: { ...recipe('refuse', 1), limit: 6, valSplit: null }, log: quiet });
+  const first = await runTrainPipeline({ db, backend: 'cpu', recipe: { ...recipe('refuse', 1), limit: 4, valSplit: null }, log: quiet });
   await assert.rejects(runTrainPipeline({ db, backend: 'cpu', resume: first.runId, resumeOverrides: { learningRate: 0.1 }, log: quiet }),
     { message: `--learning-rate cannot change when resuming run ${first.runId} (recorded 0.01)` });
   db.close();
