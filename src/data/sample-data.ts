@@ -6,10 +6,11 @@
  * fixed seed. Written into a temporary folder and renamed when complete, so
  * an interrupted run never leaves a half dataset that looks finished.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { UsageError } from '../errors.js';
 import sharp from 'sharp';
 import { createRng, deriveSeed, drawPermutation, RNG_PURPOSE } from './seeded-rng.js';
 import { drawSampleSize, renderSampleImage, SAMPLE_PATTERNS, type Canvas } from './sample-patterns.js';
@@ -78,8 +79,9 @@ function writeLabelFiles(dir: string, plan: PlannedImage[], sizes: Map<string, [
 }
 
 /**
- * Generates the sample dataset into `dir` (replacing an incomplete one).
- * @throws RangeError for counts outside 1..10000.
+ * Generates the sample dataset into `dir` (replacing an earlier sample dataset there).
+ * @throws RangeError for counts outside 1..10000; UsageError when `dir` holds
+ *   anything but a sample dataset (it is never deleted).
  */
 export async function writeSampleData(dir: string, options: SampleDataOptions = {}): Promise<SampleDataResult> {
   const trainPerClass = options.trainPerClass ?? 120;
@@ -88,6 +90,9 @@ export async function writeSampleData(dir: string, options: SampleDataOptions = 
     if (!Number.isInteger(n) || n < 1 || n > 10000) throw new RangeError(`Expected integer between 1 and 10000 for ${name} but received ${n}`);
   }
   const target = resolve(dir);
+  if (existsSync(target) && readdirSync(target).length > 0 && !isSampleDataComplete(target)) {
+    throw new UsageError(`${target} exists and is not a sample dataset; choose another --out (it is never overwritten)`);
+  }
   const staging = `${target}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(join(staging, 'val'), { recursive: true });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeSquare } from '../../src/data/decode-image.js';
@@ -28,6 +28,10 @@ test('sample data: ILSVRC2012 layout, 12 labelled classes, indexable, reproducib
     }
     const reused = await ensureSampleData(first.dir);
     assert.deepEqual([reused.created, reused.trainImages], [false, 24]);
+    mkdirSync(join(dir, 'photos'));
+    writeFileSync(join(dir, 'photos', 'keep.jpg'), 'precious');
+    await assert.rejects(writeSampleData(join(dir, 'photos')), { name: 'UsageError', message: `${join(dir, 'photos')} exists and is not a sample dataset; choose another --out (it is never overwritten)` });
+    assert.equal(readFileSync(join(dir, 'photos', 'keep.jpg'), 'utf8'), 'precious');
     await assert.rejects(writeSampleData(join(dir, 's3'), { trainPerClass: 0 }), { message: 'Expected integer between 1 and 10000 for trainPerClass but received 0' });
     db.close();
   } finally { cleanup(); }
