@@ -51,6 +51,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   throughput: () => import('./throughput.js'),
   project: () => import('./project.js'),
   kernels: () => import('./kernels.js'),
+  train: () => import('./train.js'),
 });
 
 function printRows(title: string, report: ChildReport): void {
