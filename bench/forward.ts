@@ -40,12 +40,34 @@ const CPU_MAX_TRAIN_BATCH = 8;
 
 const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
 
-/** Runs `work` `iterations` times after `warmups` untimed runs; returns seconds per iteration. */
-function timeIterations(work: () => void, iterations: number, warmups: number): number {
+/** Wall and process CPU seconds per iteration. */
+interface Timing {
+  wallSeconds: number;
+  cpuSeconds: number;
+}
+
+/**
+ * Runs `work` `iterations` times after `warmups` untimed runs. CPU time is
+ * reported too: on a shared machine, wall time measures the neighbours as
+ * well, while single-threaded backends use about one CPU-second per wall-second when alone.
+ */
+function timeIterations(work: () => void, iterations: number, warmups: number): Timing {
   for (let i = 0; i < warmups; i++) work();
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) work();
-  return Number(process.hrtime.bigint() - start) / 1e9 / iterations;
+  const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9 / iterations;
+  const cpu = process.cpuUsage(cpuStart);
+  return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 / iterations };
+}
+
+/** One images/s row on wall time and one images per CPU-second row. */
+function timingRows(name: string, batch: number, timing: Timing, extra: Record<string, unknown>): BenchRow[] {
+  const peak = peakRssMiB();
+  return [
+    { name, value: batch / timing.wallSeconds, unit: 'images/s', peakRssMiB: peak, extra: { ...extra, msPerBatch: timing.wallSeconds * 1000 } },
+    { name: `${name} (CPU time)`, value: batch / timing.cpuSeconds, unit: 'images/cpu-s', peakRssMiB: peak, extra: { ...extra, cpuMsPerBatch: timing.cpuSeconds * 1000 } },
+  ];
 }
 
 /** The cpu backend compiles nothing, so it gets no warm-up run and one timed iteration. */
@@ -53,7 +75,7 @@ function iterationsFor(backend: BackendName, wanted: number): { iterations: numb
   return backend === 'cpu' ? { iterations: 1, warmups: 0 } : { iterations: wanted, warmups: 1 };
 }
 
-function measureForward(config: ModelConfig, params: ModelParams, batch: number, runs: { iterations: number; warmups: number }): number {
+function measureForward(config: ModelConfig, params: ModelParams, batch: number, runs: { iterations: number; warmups: number }): Timing {
   const input = tf.randomNormal([batch, config.inputSizePx, config.inputSizePx, 3], 0, 60, 'float32', 1) as tf.Tensor4D;
   try {
     return timeIterations(() => {
@@ -66,7 +88,7 @@ function measureForward(config: ModelConfig, params: ModelParams, batch: number,
   }
 }
 
-function measureTraining(config: ModelConfig, params: ModelParams, batch: number, runs: { iterations: number; warmups: number }): number {
+function measureTraining(config: ModelConfig, params: ModelParams, batch: number, runs: { iterations: number; warmups: number }): Timing {
   const size = config.inputSizePx;
   const pixels = Float32Array.from({ length: batch * size * size * 3 }, (_, i) => Math.sin(i) * 60);
   const labels = Array.from({ length: batch }, (_, i) => i % config.numClasses);
@@ -103,8 +125,7 @@ async function benchForward(backends: BackendName[], batches: number[], rows: Be
     const params = initParams(config, 1);
     for (const batch of batches) {
       const runs = iterationsFor(backend, Math.max(2, Math.ceil(32 / batch)));
-      const seconds = measureForward(config, params, batch, runs);
-      rows.push({ name: `forward zfnet 224 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { ...runs, msPerBatch: seconds * 1000 } });
+      rows.push(...timingRows(`forward zfnet 224 ${backend} batch ${batch}`, batch, measureForward(config, params, batch, runs), runs));
     }
     disposeParams(params);
   }
@@ -117,8 +138,8 @@ async function benchTraining(backends: BackendName[], trainBatch: number, rows: 
     await initBackend(backend);
     const params = initParams(config, 1);
     try {
-      const seconds = measureTraining(config, params, batch, iterationsFor(backend, 3));
-      rows.push({ name: `train zfnet-small 112 ${backend} batch ${batch}`, value: batch / seconds, unit: 'images/s', peakRssMiB: peakRssMiB(), extra: { msPerStep: seconds * 1000 } });
+      const runs = iterationsFor(backend, 3);
+      rows.push(...timingRows(`train zfnet-small 112 ${backend} batch ${batch}`, batch, measureTraining(config, params, batch, runs), runs));
     } catch (error) {
       notes.push(`train ${backend}: failed: ${(error as Error).message.split('\n')[0]}`);
     } finally {
