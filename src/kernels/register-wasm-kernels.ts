@@ -1,12 +1,16 @@
 /**
  * Registers the project's wasm kernels: backward kernels that
- * tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter) or implements as a
- * scalar loop (Conv2DBackpropInput), each composed from the backend's fast
- * XNNPACK Conv2D plus data movement. Call after `tf.setBackend('wasm')`.
+ * tfjs-backend-wasm 4.22 lacks (Conv2DBackpropFilter), implements as a
+ * scalar loop (Conv2DBackpropInput) or resolves differently from cpu
+ * (MaxPoolGrad: negative windows, ties), each composed from the backend's fast kernels (XNNPACK
+ * Conv2D, MaxPool, data movement). Call after `tf.setBackend('wasm')`.
+ * Gradient functions are a separate matter: in Node they come from
+ * `src/train/register-gradients.ts`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmConv2DBackpropFilter } from './wasm-conv2d-backprop-filter.js';
 import { wasmConv2DBackpropInput } from './wasm-conv2d-backprop-input.js';
+import { wasmMaxPoolGrad } from './wasm-max-pool-grad.js';
 
 const BACKEND = 'wasm';
 
@@ -14,11 +18,11 @@ const BACKEND = 'wasm';
 const PROJECT_KERNELS: ReadonlyArray<readonly [string, tf.KernelFunc]> = [
   ['Conv2DBackpropInput', wasmConv2DBackpropInput],
   ['Conv2DBackpropFilter', wasmConv2DBackpropFilter],
+  ['MaxPoolGrad', wasmMaxPoolGrad],
 ];
 
 /** Kernels tfjs-backend-wasm had under the names we replaced, to restore them. */
 const replacedKernels = new Map<string, tf.KernelConfig>();
-
 /** True when our kernel for `kernelName` is the one registered on wasm. */
 function isProjectKernelRegistered(kernelName: string, kernelFunc: tf.KernelFunc): boolean {
   return tf.getKernel(kernelName, BACKEND)?.kernelFunc === kernelFunc;
@@ -27,8 +31,7 @@ function isProjectKernelRegistered(kernelName: string, kernelFunc: tf.KernelFunc
 /**
  * Registers the project's wasm kernels, replacing tfjs-backend-wasm's own
  * under the same names (kept, so `unregisterWasmKernels` can restore them).
- * Idempotent. Gradient functions are a separate matter: in Node they come
- * from `src/train/register-gradients.ts`.
+ * Idempotent.
  */
 export function registerWasmKernels(): void {
   for (const [kernelName, kernelFunc] of PROJECT_KERNELS) {

@@ -43,7 +43,7 @@ export function buildPhaseFilter(filter: tf.Tensor4D, strideHeight: number, stri
 }
 
 /** [N, A, B, sh*sw*C] phases -> [N, A*sh, B*sw, C]. */
-function interleavePhases(phases: tf.Tensor4D, strideHeight: number, strideWidth: number): tf.Tensor4D {
+export function interleavePhases(phases: tf.Tensor4D, strideHeight: number, strideWidth: number): tf.Tensor4D {
   if (strideHeight === 1 && strideWidth === 1) return phases;
   if (strideHeight === strideWidth) return tf.depthToSpace(phases, strideHeight, 'NHWC');
   const [n, a, b, depth] = phases.shape;
