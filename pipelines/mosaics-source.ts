@@ -40,6 +40,8 @@ export interface RunModel {
   /** Ownership: the caller disposes them (disposeParams). */
   params: ModelParams;
   description: string;
+  /** The weights' identity: `random-init:<seed>` or the checkpoint's sha256. */
+  fingerprint: string;
 }
 
 /**
@@ -49,7 +51,7 @@ export interface RunModel {
 export function loadRunModel(run: TopActivationRun, checkpointOverride: string | undefined, log: (line: string) => void): RunModel {
   const randomSeed = /^random-init:(\d+)$/.exec(run.weights);
   if (checkpointOverride === undefined && randomSeed !== null) {
-    return { config: run.modelConfig, params: initParams(run.modelConfig, Number(randomSeed[1])), description: `random weights (seed ${randomSeed[1]}), as the run` };
+    return { config: run.modelConfig, params: initParams(run.modelConfig, Number(randomSeed[1])), description: `random weights (seed ${randomSeed[1]}), as the run`, fingerprint: run.weights };
   }
   const path = checkpointOverride ?? run.checkpointPath;
   if (path === null) throw new UsageError(`Run ${run.runId} names no checkpoint file: pass --checkpoint FILE`);
@@ -58,7 +60,7 @@ export function loadRunModel(run: TopActivationRun, checkpointOverride: string |
     throw new UsageError(`Checkpoint ${path} is ${loaded.config.name} at ${loaded.config.inputSizePx} px but run ${run.runId} used ${run.modelConfig.name} at ${run.modelConfig.inputSizePx} px`);
   }
   if (loaded.sha256 !== run.checkpointSha256) log(`checkpoint ${path} differs from the one run ${run.runId} used (sha256 ${loaded.sha256.slice(0, 12)} vs ${String(run.checkpointSha256).slice(0, 12)}): every stored value is checked before drawing`);
-  return { config: loaded.config, params: loaded.params, description: `checkpoint ${path}` };
+  return { config: loaded.config, params: loaded.params, description: `checkpoint ${path}`, fingerprint: loaded.sha256 };
 }
 
 /**

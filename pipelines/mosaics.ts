@@ -5,15 +5,16 @@
  * it is drawn; per unit a PNG, the projections' .npy values and an HTML page;
  * per layer paged sheets (and the conv1 filters); an index.html over all.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { findConvLayer } from '../src/deconv/deconvnet.js';
 import { stretchSymmetric, type RgbImage } from '../src/mosaic/display-scaling.js';
 import { drawFilterSheet, drawUnitSheet, type UnitTiles } from '../src/mosaic/draw-sheet.js';
 import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
-import { renderIndexPage, renderUnitPage, type IndexLayer, type UnitPageEntry } from '../src/mosaic/html-pages.js';
-import { writeSheetPng, writeTextFile } from '../src/mosaic/render-sheet.js';
-import { chooseCellPx, pageUnits } from '../src/mosaic/sheet-layout.js';
+import { renderIndexPage, renderStampMeta, renderUnitPage, type IndexLayer, type UnitPageEntry } from '../src/mosaic/html-pages.js';
+import { writeComposedSheet, writeSheetPng, writeTextFile } from '../src/mosaic/render-sheet.js';
+import { chooseCellPx, layoutSheet, pageUnits } from '../src/mosaic/sheet-layout.js';
 import { resolveUnits, type UnitSelection } from '../src/mosaic/unit-selection.js';
 import { disposeParams, getParam } from '../src/model/params.js';
 import { createProgress } from '../src/progress.js';
@@ -50,22 +51,28 @@ export interface MosaicsResult {
   outDir: string;
   projections: number;
   units: number;
+  /** Units whose pages an earlier call had drawn from the same run and weights (not projected again). */
+  keptUnits: number;
   sheets: string[];
 }
 
 interface LayerContext extends ProjectRowsContext {
   options: MosaicsOptions;
   outDir: string;
+  /** Run, weights and k the pages are drawn from; a page carrying the same stamp is kept by a rerun. */
+  stamp: string;
   /** Entries per unit in the run (9 for top-9). */
   topK: number;
 }
 
-/** The per-unit PNG, .npy files and page; returns the unit's tiles for its sheet. */
-async function writeUnit(ctx: LayerContext, layerName: string, unit: number, projected: Awaited<ReturnType<typeof projectRows>>): Promise<UnitTiles> {
+const unitBase = (unit: number): string => `unit-${String(unit).padStart(4, '0')}`;
+
+/** The per-unit PNG and .npy files, then its page (written last: it marks the unit done for a rerun). */
+async function writeUnit(ctx: LayerContext, layerName: string, unit: number, projected: Awaited<ReturnType<typeof projectRows>>): Promise<void> {
   const layer = findConvLayer(ctx.config, layerName);
   const cellPx = chooseCellPx(layer.geometry.receptiveFieldPx!, ctx.config.inputSizePx);
-  const base = `unit-${String(unit).padStart(4, '0')}`;
-  const tiles: UnitTiles = { label: `${unit}`, projections: [], patches: [] };
+  const base = unitBase(unit);
+  const tiles: UnitTiles = { label: `${layerName} unit ${unit}`, projections: [], patches: [] };
   const entries: UnitPageEntry[] = [];
   for (const p of projected) {
     const t = makeEntryTiles(layer.geometry, p.row.y, p.row.x, ctx.config.inputSizePx, p.projection, p.display, cellPx);
@@ -75,9 +82,8 @@ async function writeUnit(ctx: LayerContext, layerName: string, unit: number, pro
     writeTextFile(join(ctx.outDir, layerName, npy), encodeNpyFloat32(t.projectionValues, [t.box.heightPx, t.box.widthPx, 3]));
     entries.push({ rank: p.row.rank, value: p.row.value, recomputed: p.recomputed, imageId: p.row.imageId, path: p.row.path, className: p.row.className ?? p.row.classKey, y: p.row.y, x: p.row.x, box: t.box, npy });
   }
-  await writeSheetPng(join(ctx.outDir, layerName, 'units', `${base}.png`), drawUnitSheet([{ ...tiles, label: `${layerName} unit ${unit}` }], cellPx, ctx.topK, 1));
-  writeTextFile(join(ctx.outDir, layerName, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layerName, unit, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE] }));
-  return tiles;
+  await writeSheetPng(join(ctx.outDir, layerName, 'units', `${base}.png`), drawUnitSheet([tiles], cellPx, ctx.topK, 1));
+  writeTextFile(join(ctx.outDir, layerName, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layerName, unit, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE], stamp: ctx.stamp }));
 }
 
 /** Layer 1's filters as RGB tiles (each stretched symmetrically on its own). */
@@ -94,27 +100,34 @@ async function writeFilterSheet(ctx: LayerContext): Promise<string> {
   return 'conv1/filters.png';
 }
 
-/** Projects a page's rows in batches and writes each unit as soon as its entries are done. */
-async function renderPage(ctx: LayerContext, layerName: string, units: readonly number[], rowsByUnit: Map<number, TopRowView[]>, tick: (n: number) => void): Promise<UnitTiles[]> {
-  const rows = units.flatMap((u) => rowsByUnit.get(u) ?? []);
+/** True when an earlier call drew this unit's page from the same run and weights (its page is written last). */
+function isUnitDrawn(ctx: LayerContext, layerName: string, unit: number): boolean {
+  const page = join(ctx.outDir, layerName, `${unitBase(unit)}.html`);
+  return existsSync(page) && readFileSync(page, 'utf8').includes(renderStampMeta(ctx.stamp));
+}
+
+/** Projects the rows of the units not drawn yet, in batches; writes each unit as soon as its entries are done. */
+async function renderUnits(ctx: LayerContext, layerName: string, units: readonly number[], rowsByUnit: Map<number, TopRowView[]>, tick: (n: number) => void): Promise<number> {
+  const todo = units.filter((u) => !isUnitDrawn(ctx, layerName, u));
+  tick(units.filter((u) => !todo.includes(u)).reduce((a, u) => a + (rowsByUnit.get(u)?.length ?? 0), 0));
+  for (const unit of todo) if ((rowsByUnit.get(unit) ?? []).length === 0) await writeUnit(ctx, layerName, unit, []);
+  const rows = todo.flatMap((u) => rowsByUnit.get(u) ?? []);
   const pending = new Map<number, Awaited<ReturnType<typeof projectRows>>>();
-  const tilesByUnit = new Map<number, UnitTiles>();
-  for (const unit of units) if ((rowsByUnit.get(unit) ?? []).length === 0) tilesByUnit.set(unit, await writeUnit(ctx, layerName, unit, []));
   for (let start = 0; start < rows.length; start += ctx.options.batchSize) {
     const projected = await projectRows(ctx, layerName, rows.slice(start, start + ctx.options.batchSize));
     for (const p of projected) pending.set(p.row.unit, [...(pending.get(p.row.unit) ?? []), p]);
     for (const [unit, done] of pending) {
       if (done.length < rowsByUnit.get(unit)!.length) continue;
-      tilesByUnit.set(unit, await writeUnit(ctx, layerName, unit, done));
+      await writeUnit(ctx, layerName, unit, done);
       pending.delete(unit);
     }
     tick(projected.length);
   }
-  return units.map((u) => tilesByUnit.get(u)!);
+  return units.length - todo.length;
 }
 
 /** Everything of one layer: unit pages, paged sheets, conv1's filters. */
-async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<IndexLayer & { projections: number }> {
+async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<IndexLayer & { projections: number; keptUnits: number }> {
   const layerName = `conv${layerNumber}`;
   const layer = findConvLayer(ctx.config, layerName);
   const units = resolveUnits(ctx.options.units, layer.spec.filters, layerName, ctx.options.seed);
@@ -127,16 +140,17 @@ async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<Inde
   const progress = createProgress({ label: `mosaics ${layerName}`, total, unit: 'proj' });
   const cellPx = chooseCellPx(layer.geometry.receptiveFieldPx!, ctx.config.inputSizePx);
   const sheets: string[] = [];
+  const keptUnits = await renderUnits(ctx, layerName, units, rowsByUnit, (n) => progress.tick(n));
   for (const [i, page] of pageUnits(units, ctx.options.unitsPerSheet).entries()) {
-    const tiles = await renderPage(ctx, layerName, page, rowsByUnit, (n) => progress.tick(n));
     const sheet = `${layerName}/sheet-${String(i + 1).padStart(2, '0')}.png`;
-    await writeSheetPng(join(ctx.outDir, sheet), drawUnitSheet(tiles, cellPx, ctx.topK, ctx.options.columns));
+    const layout = layoutSheet({ cellPx, entriesPerUnit: ctx.topK, unitCount: page.length, columns: ctx.options.columns });
+    await writeComposedSheet(join(ctx.outDir, sheet), layout, page.map((u) => join(ctx.outDir, layerName, 'units', `${unitBase(u)}.png`)));
     sheets.push(sheet);
   }
   progress.done();
   const filters = layerNumber === 1 ? await writeFilterSheet(ctx) : null;
   const pages = units.map((unit) => ({ unit, page: `${layerName}/unit-${String(unit).padStart(4, '0')}.html` }));
-  return { layer: layerName, sheets, filters, units: pages, projections: total };
+  return { layer: layerName, sheets, filters, units: pages, projections: total, keptUnits };
 }
 
 /**
@@ -154,15 +168,17 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
     if (missing.length > 0) log(`run ${run.runId} has no top-k of conv${missing.join(', conv')}: skipped`);
     const outDir = options.outDir ?? join('out', 'mosaics', run.runId);
     log(`mosaics of ${run.runId} (${model.description}) into ${outDir}`);
-    const ctx: LayerContext = { runId: run.runId, config: model.config, params: model.params, mean, options, outDir, topK: run.topK };
-    const layers: Array<IndexLayer & { projections: number }> = [];
+    const stamp = `${run.runId} ${model.fingerprint} top-${run.topK}`;
+    const ctx: LayerContext = { runId: run.runId, config: model.config, params: model.params, mean, options, outDir, topK: run.topK, stamp };
+    const layers: Array<IndexLayer & { projections: number; keptUnits: number }> = [];
     for (const layer of options.layers.filter((l) => run.layers.includes(l))) layers.push(await renderLayer(ctx, layer));
     const notes = [`Model: ${model.description}.`, DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE];
     writeTextFile(join(outDir, 'index.html'), renderIndexPage(run.runId, layers, notes));
-    return { runId: run.runId, outDir, projections: layers.reduce((a, l) => a + l.projections, 0), units: layers.reduce((a, l) => a + l.units.length, 0), sheets: layers.flatMap((l) => l.sheets) };
+    return { runId: run.runId, outDir, projections: layers.reduce((a, l) => a + l.projections, 0), units: layers.reduce((a, l) => a + l.units.length, 0), keptUnits: layers.reduce((a, l) => a + l.keptUnits, 0), sheets: layers.flatMap((l) => l.sheets) };
   } finally {
     disposeParams(model.params);
   }
 }
 
 export const PROJECT_CHOICES_NOTE = 'Deconvnet (project choices): the examined activation is the rectified conv output; going down, pooling is undone with the image\'s switches (first maximum on ties, shared winners add), normalization is passed as identity, each conv is undone by ReLU then its transposed filters; the pixel output is not rectified.';
+

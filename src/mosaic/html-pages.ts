@@ -24,12 +24,19 @@ export interface UnitPageOptions {
   image: string;
   entries: UnitPageEntry[];
   notes: string[];
+  /** What the page was drawn from (run, weights), kept in a meta tag so a rerun can tell. */
+  stamp: string;
+}
+
+/** The meta tag carrying a page's stamp. */
+export function renderStampMeta(stamp: string): string {
+  return `<meta name="zfnet-mosaic" content="${escapeXml(stamp)}">`;
 }
 
 const STYLE = '<style>body{font-family:sans-serif;margin:16px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}img{image-rendering:pixelated}</style>';
 
-function page(title: string, body: string): string {
-  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeXml(title)}</title>${STYLE}</head><body>${body}</body></html>\n`;
+function page(title: string, body: string, head = ''): string {
+  return `<!doctype html>\n<html><head><meta charset="utf-8">${head}<title>${escapeXml(title)}</title>${STYLE}</head><body>${body}</body></html>\n`;
 }
 
 /** A unit's page: its 3x3 projections and patches, then a table of values, images and classes. */
@@ -40,7 +47,8 @@ export function renderUnitPage(options: UnitPageOptions): string {
   const notes = options.notes.map((n) => `<p>${escapeXml(n)}</p>`).join('');
   return page(`${options.layer} unit ${options.unit}`, `<p><a href="../index.html">index</a></p><h1>${escapeXml(options.layer)} unit ${options.unit}</h1>`
     + `<p>run ${escapeXml(options.runId)}</p><img src="${escapeXml(options.image)}" alt="projections and patches">`
-    + `<table><tr><th>rank</th><th>stored value</th><th>recomputed</th><th>image id</th><th>image</th><th>class</th><th>cell y,x</th><th>patch top,left h x w</th><th>values</th></tr>\n${rows}</table>${notes}`);
+    + `<table><tr><th>rank</th><th>stored value</th><th>recomputed</th><th>image id</th><th>image</th><th>class</th><th>cell y,x</th><th>patch top,left h x w</th><th>values</th></tr>\n${rows}</table>${notes}`,
+    renderStampMeta(options.stamp));
 }
 
 export interface IndexLayer {

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { svgText } from '../plot/svg-text.js';
 import type { RgbImage } from './display-scaling.js';
 import type { DrawnSheet } from './draw-sheet.js';
+import type { SheetLayout } from './sheet-layout.js';
 
 /** Writes an RGB image as PNG (folders created). */
 export async function writeRgbPng(path: string, image: RgbImage): Promise<void> {
@@ -30,4 +31,16 @@ export async function writeSheetPng(path: string, sheet: DrawnSheet): Promise<vo
 export function writeTextFile(path: string, text: string | Buffer): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
+}
+
+/**
+ * Writes a sheet composed of single-unit PNGs (each drawn with the same cell
+ * size, so each is one block plus its margin), at the layout's block positions.
+ */
+export async function writeComposedSheet(path: string, layout: SheetLayout, unitPngs: readonly string[]): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  await sharp({ create: { width: layout.widthPx, height: layout.heightPx, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(unitPngs.map((input, i) => ({ input, left: layout.blocks[i]!.left - layout.gapPx, top: layout.blocks[i]!.top - layout.gapPx })))
+    .png()
+    .toFile(path);
 }

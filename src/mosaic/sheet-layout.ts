@@ -37,6 +37,8 @@ export interface UnitBlock {
 
 export interface SheetLayout {
   widthPx: number;
+  /** Margin around and between blocks. */
+  gapPx: number;
   heightPx: number;
   cellPx: number;
   gridSide: number;
@@ -86,7 +88,7 @@ export function layoutSheet(options: SheetLayoutOptions): SheetLayout {
     };
   });
   return {
-    widthPx: gapPx + cols * (blockWidthPx + gapPx), heightPx: gapPx + rows * (blockHeightPx + gapPx),
+    widthPx: gapPx + cols * (blockWidthPx + gapPx), gapPx, heightPx: gapPx + rows * (blockHeightPx + gapPx),
     cellPx, gridSide: side, blockWidthPx, blockHeightPx, blocks,
   };
 }

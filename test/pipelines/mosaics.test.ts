@@ -80,6 +80,15 @@ test('mosaics writes sheets of the expected size, unit pages, .npy values and an
   for (const row of rows) assert.ok(page.includes(row.path), `page lists ${row.path}`);
   const npy = readFileSync(join(dir, 'out', 'conv5', 'units', 'unit-0002-rank0.npy'));
   assert.equal(npy.subarray(1, 6).toString('latin1'), 'NUMPY');
+  assert.equal(result.keptUnits, 0);
+});
+
+test('a rerun keeps the unit pages drawn from the same run and weights, and redraws the sheets', async () => {
+  rmSync(join(dir, 'out', 'conv2', 'unit-0001.html'));
+  const result = await runMosaics(mosaicOptions());
+  assert.equal(result.keptUnits, 3 * 3 - 1);
+  assert.ok(existsSync(join(dir, 'out', 'conv2', 'unit-0001.html')));
+  assert.equal(result.sheets.length, 6);
 });
 
 test('the stored-value check stops mosaics when the checkpoint changed', async () => {
