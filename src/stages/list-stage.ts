@@ -9,5 +9,5 @@ import type { ImageRecord } from './stage-items.js';
 
 /** Creates the source stream from a lazy iterable. */
 export function createListStage(records: Iterable<ImageRecord>): Highland.Stream<ImageRecord> {
-  return _(records[Symbol.iterator]() as unknown as Iterable<ImageRecord>);
+  return _(records);
 }
