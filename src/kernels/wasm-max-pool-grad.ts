@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wrapTensorInfo } from './kernel-tensors.js';
-import { interleavePhases } from './wasm-conv2d-backprop-input.js';
+import { interleavePhases, splitPhases } from './wasm-conv2d-backprop-input.js';
 
 export interface MaxPoolGradKernelAttrs {
   filterSize: [number, number] | number;
@@ -36,10 +36,14 @@ function padForWindows(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Ten
   return tf.slice(padded, [0, 0, 0, 0], [-1, rows, cols, -1]);
 }
 
-/** Values of tap (u, v) of every window: [N, Ho, Wo, C]. */
-function sliceTap(xp: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, u: number, v: number): tf.Tensor4D {
-  const { strideHeight: sh, strideWidth: sw, outHeight, outWidth, batchSize, inChannels } = info;
-  return tf.stridedSlice(xp, [0, u, v, 0], [batchSize, u + (outHeight - 1) * sh + 1, v + (outWidth - 1) * sw + 1, inChannels], [1, sh, sw, 1]) as tf.Tensor4D;
+/**
+ * Values of tap (u, v) of every window, [N, Ho, Wo, C], from the phase-split
+ * padded input [N, A, B, sh*sw*C] (one channel slice: no strided slice).
+ */
+function sliceTap(phased: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, u: number, v: number): tf.Tensor4D {
+  const { strideHeight: sh, strideWidth: sw, outHeight, outWidth, inChannels } = info;
+  const phase = (u % sh) * sw + (v % sw);
+  return tf.slice(phased, [0, Math.floor(u / sh), Math.floor(v / sw), phase * inChannels], [-1, outHeight, outWidth, inChannels]);
 }
 
 /** The gradient routed to the first maximum of each window, from fast ops. dx: [N, H, W, C]. */
@@ -48,12 +52,12 @@ export function computeMaxPoolGradByTaps(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.
   const mh = Math.ceil(kh / sh);
   const mw = Math.ceil(kw / sw);
   return tf.tidy(() => {
-    const xp = padForWindows(x, info);
+    const phased = splitPhases(padForWindows(x, info), sh, sw);
     const phases: tf.Tensor4D[] = Array.from({ length: sh * sw }, () => tf.zeros([info.batchSize, info.outHeight + mh - 1, info.outWidth + mw - 1, info.inChannels]));
     let unassigned: tf.Tensor = tf.onesLike(y);
     for (let u = 0; u < kh; u++) {
       for (let v = 0; v < kw; v++) {
-        const chosen = tf.mul(tf.cast(tf.equal(sliceTap(xp, info, u, v), y), 'float32'), unassigned);
+        const chosen = tf.mul(tf.cast(tf.equal(sliceTap(phased, info, u, v), y), 'float32'), unassigned);
         unassigned = tf.sub(unassigned, chosen);
         const [m, n] = [Math.floor(u / sh), Math.floor(v / sw)];
         const shifted = tf.pad(tf.mul(dy, chosen), [[0, 0], [m, mh - 1 - m], [n, mw - 1 - n], [0, 0]]);
