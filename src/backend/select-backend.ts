@@ -102,6 +102,9 @@ async function startWasm(): Promise<BackendInfo> {
  */
 async function startTensorflow(required: boolean): Promise<BackendInfo | null> {
   const failures: string[] = [];
+  // libtensorflow logs its CPU-feature and CUDA probing at INFO/WARNING level;
+  // keep errors only, unless the user chose a level.
+  process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '2';
   for (const name of NATIVE_PACKAGES) {
     try {
       await import(name);
