@@ -57,12 +57,16 @@ export function computeMaxPoolGradByTaps(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.
     let unassigned: tf.Tensor = tf.onesLike(y);
     for (let u = 0; u < kh; u++) {
       for (let v = 0; v < kw; v++) {
-        const chosen = tf.mul(tf.cast(tf.equal(sliceTap(phased, info, u, v), y), 'float32'), unassigned);
-        unassigned = tf.sub(unassigned, chosen);
-        const [m, n] = [Math.floor(u / sh), Math.floor(v / sw)];
-        const shifted = tf.pad(tf.mul(dy, chosen), [[0, 0], [m, mh - 1 - m], [n, mw - 1 - n], [0, 0]]);
         const phase = (u % sh) * sw + (v % sw);
-        phases[phase] = tf.add(phases[phase]!, shifted);
+        // One tidy per tap keeps the live set at a few [N, Ho, Wo, C] tensors.
+        const [nextUnassigned, nextPhase] = tf.tidy(() => {
+          const chosen = tf.mul(tf.cast(tf.equal(sliceTap(phased, info, u, v), y), 'float32'), unassigned);
+          const [m, n] = [Math.floor(u / sh), Math.floor(v / sw)];
+          const shifted = tf.pad(tf.mul(dy, chosen), [[0, 0], [m, mh - 1 - m], [n, mw - 1 - n], [0, 0]]);
+          return [tf.sub(unassigned, chosen), tf.add(phases[phase]!, shifted)];
+        });
+        tf.dispose([unassigned, phases[phase]!]);
+        [unassigned, phases[phase]] = [nextUnassigned!, nextPhase as tf.Tensor4D];
       }
     }
     const full = interleavePhases(tf.concat(phases, 3), sh, sw);
