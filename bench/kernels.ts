@@ -8,6 +8,9 @@
  *   project's kernels (wasm has no Conv2DBackpropFilter of its own), as a
  *   multiple of the forward conv's time.
  *
+ * - MaxPoolGrad at pool1: wasm's own (wrong for all-negative windows, last
+ *   maximum on ties) vs the project's (cpu's answer), as a time ratio.
+ *
  * Flags: --batch=4 (images per call)  --reps=3 (timed calls of the project's
  * kernels; the original scalar kernel is timed once: it takes seconds).
  */
@@ -85,6 +88,30 @@ function measureLayer(layer: LayerShape, reps: number): BenchRow[] {
   }
 }
 
+/** MaxPoolGrad at zfnet pool1 (3x3/2 on the ceil-padded 111x111x96 conv1 map): wasm's own vs the project's. */
+function measurePoolGrad(batch: number, reps: number): BenchRow[] {
+  const x = tf.relu(tf.randomNormal([batch, 111, 111, 96], 0, 1, 'float32', 4)) as tf.Tensor4D;
+  const dy = tf.randomNormal([batch, 55, 55, 96], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const grad = (): tf.Tensor => tf.engine().runKernel('MaxPoolGrad', { dy, input: x }, { filterSize: 3, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const at = `zfnet pool1 3x3/2 on 111x111x96, batch ${batch}`;
+  try {
+    unregisterWasmKernels();
+    const originalMs = timeMs(grad, reps, true);
+    registerWasmKernels();
+    const oursMs = timeMs(grad, reps, true);
+    const forwardMs = timeMs(() => tf.maxPool(x, 3, 2, 'valid'), reps, true);
+    return [
+      { name: `MaxPoolGrad wasm original (differs from cpu): ${at}`, value: originalMs, unit: 'ms' },
+      { name: `MaxPoolGrad project kernel: ${at}`, value: oursMs, unit: 'ms', peakRssMiB: peakRssMiB() },
+      { name: `MaxPoolGrad project / original: ${at}`, value: oursMs / originalMs, unit: 'x' },
+      { name: `forward maxPool: ${at}`, value: forwardMs, unit: 'ms' },
+    ];
+  } finally {
+    registerWasmKernels();
+    tf.dispose([x, dy]);
+  }
+}
+
 /** Runs the kernel comparison on wasm. */
 export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const { batch, reps } = parseFlags(args);
@@ -94,11 +121,13 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     const [px, channels] = INPUT_PX[layer.name]!;
     rows.push(...measureLayer({ ...layer, input: [batch, px, px, channels] }, reps));
   }
+  rows.push(...measurePoolGrad(batch, reps));
   return {
     rows,
     notes: [
       'original = tfjs-backend-wasm 4.22 Conv2DBackpropInput (scalar C++ loop), timed once; project = src/kernels (XNNPACK conv + data movement)',
       'wasm has no Conv2DBackpropFilter of its own: without the project kernels, conv gradients fail on wasm',
+      'wasm\'s own MaxPoolGrad sends the gradient of an all-negative window to its first cell and breaks ties by the last maximum; the project kernel matches cpu',
     ],
   };
 }
