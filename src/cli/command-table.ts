@@ -17,6 +17,7 @@ import { trainCommand } from './commands/train.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { runsCommand } from './commands/runs.js';
 import { occlusionCommand } from './commands/occlusion.js';
+import { reportCommand } from './commands/report.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
 import { mergeCommand } from './commands/merge.js';
@@ -45,4 +46,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   train: trainCommand,
   evaluate: evaluateCommand,
   runs: runsCommand,
+  report: reportCommand,
 });

@@ -1,0 +1,103 @@
+/**
+ * Gathers what a report shows for one run from the store and the out/
+ * folder: the run, its training epochs and evaluations, the top-activations
+ * passes over its checkpoints (unit statistics, mosaics) and the experiment
+ * runs (occlusion, invariance, ...) that used those checkpoints.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Store } from '../store/open-store.js';
+import { getRun, listRuns, type RunRecord } from '../store/runs.js';
+import { listTopActivationRuns, queryUnitRows, type TopActivationRun, type UnitRow } from '../store/top-activations-store.js';
+import { createTrainingStore, type EpochRecord, type EvaluationRecord } from '../store/training-store.js';
+
+export interface AnalysisPass {
+  run: TopActivationRun;
+  /** Unit statistics per conv layer (1..5), unit order. */
+  units: Map<number, UnitRow[]>;
+  /** out/mosaics/<run>/ when the mosaics command has drawn it. */
+  mosaicsDir: string | null;
+}
+
+export interface ExperimentRun {
+  run: RunRecord;
+  /** out/<kind>/<run>/ and its PNG files (relative to it), when present. */
+  outDir: string;
+  pngFiles: string[];
+}
+
+export interface ReportData {
+  run: RunRecord;
+  epochs: EpochRecord[];
+  evaluations: EvaluationRecord[];
+  passes: AnalysisPass[];
+  experiments: ExperimentRun[];
+  /** Absolute paths of the checkpoints this report covers. */
+  checkpoints: string[];
+}
+
+const EXPERIMENT_KINDS = ['occlusion', 'invariance', 'correspondence', 'compare', 'evolution'];
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function checkpointsOf(run: RunRecord, epochs: EpochRecord[], db: Store): string[] {
+  if (run.kind === 'train') return epochs.filter((e) => e.checkpointKept && e.checkpointPath !== null).map((e) => resolve(e.checkpointPath!)).filter(existsSync);
+  if (run.kind === 'top-activations') {
+    const pass = listTopActivationRuns(db).find((p) => p.runId === run.id);
+    return pass?.checkpointPath ? [resolve(pass.checkpointPath)] : [];
+  }
+  const weights = run.options['weights'] as { checkpoint?: string } | undefined;
+  return weights?.checkpoint ? [resolve(weights.checkpoint)] : [];
+}
+
+function collectPasses(db: Store, run: RunRecord, checkpoints: string[], outRoot: string): AnalysisPass[] {
+  const shas = new Set(checkpoints.filter(existsSync).map(sha256File));
+  const paths = new Set(checkpoints);
+  const related = listTopActivationRuns(db).filter((p) => p.runId === run.id
+    || (p.checkpointSha256 !== null && shas.has(p.checkpointSha256))
+    || (p.checkpointPath !== null && paths.has(resolve(p.checkpointPath))));
+  return related.filter((p) => p.run.status === 'finished').map((p) => {
+    const units = new Map<number, UnitRow[]>();
+    for (const layer of p.layers) units.set(layer, queryUnitRows(db, p.runId, layer, { sort: 'unit', deadOnly: false, limit: null }));
+    const mosaicsDir = join(outRoot, 'mosaics', p.runId);
+    return { run: p, units, mosaicsDir: existsSync(join(mosaicsDir, 'index.html')) ? mosaicsDir : null };
+  });
+}
+
+function collectExperiments(db: Store, run: RunRecord, checkpoints: string[], outRoot: string): ExperimentRun[] {
+  const paths = new Set(checkpoints);
+  return listRuns(db)
+    .filter((r) => EXPERIMENT_KINDS.includes(r.kind) && r.status === 'finished')
+    .filter((r) => r.id === run.id || checkpointsOf(r, [], db).some((c) => paths.has(c)))
+    .map((r) => {
+      const outDir = join(outRoot, r.kind, r.id);
+      const pngFiles = existsSync(outDir) ? readdirSync(outDir).filter((f) => f.endsWith('.png')).sort() : [];
+      return { run: r, outDir, pngFiles };
+    })
+    .reverse();
+}
+
+/**
+ * Collects the report's data for run `runId`.
+ * @throws UsageError naming the run when the store has no such run.
+ */
+export function collectReport(db: Store, runId: string, outRoot = 'out'): ReportData {
+  const run = getRun(db, runId);
+  if (run === undefined) {
+    const known = listRuns(db).slice(0, 5).map((r) => r.id);
+    throw new UsageError(`No run ${JSON.stringify(runId)} in the store${known.length ? `; newest runs: ${known.join(', ')}` : ''} (run-pipeline runs lists them)`);
+  }
+  const training = createTrainingStore(db);
+  const epochs = training.listEpochs(run.id);
+  const checkpoints = checkpointsOf(run, epochs, db);
+  const evaluations = training.listEvaluations().filter((e) => e.runId === run.id || checkpoints.includes(resolve(e.checkpointPath)));
+  return {
+    run, epochs, evaluations, checkpoints,
+    passes: collectPasses(db, run, checkpoints, outRoot),
+    experiments: collectExperiments(db, run, checkpoints, outRoot),
+  };
+}
