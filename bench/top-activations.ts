@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { createBatchStream, prepareDataset } from '../pipelines/input-stream.js';
-import { runTopActivations } from '../pipelines/top-activations.js';
+import { computeLayerShapes, runTopActivations } from '../pipelines/top-activations.js';
 import { initBackend } from '../src/backend/select-backend.js';
 import { createFallbackMean } from '../src/data/mean-image.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
@@ -23,6 +23,10 @@ import { buildModelConfig } from '../src/model/architectures.js';
 import { forward } from '../src/model/network.js';
 import { disposeParams, initParams } from '../src/model/params.js';
 import { openStore } from '../src/store/open-store.js';
+import type { TapName } from '../src/model/spec.js';
+import { createCommitWriter, deleteTopActivationRun, insertTopActivationRun } from '../src/store/top-activations-store.js';
+import { accumulateBatch, createPassState, type PassState } from '../src/topk/pass-state.js';
+import { reduceConvTap } from '../src/topk/reduce-conv-tap.js';
 import { writeTinyDataset } from '../test/pipelines/top-activations-fixture.js';
 import type { BenchResult } from './main.js';
 
@@ -90,6 +94,57 @@ async function runStage(args: ChildArgs): Promise<number> {
   }
 }
 
+/**
+ * In-process cost per batch of the analysis itself on random input: forward
+ * (to conv5) vs reductions + heaps/statistics, and one commit of the whole
+ * state to SQLite (paid every --commit-every batches). Less exposed to the
+ * noise of a shared machine than whole-stage rates, since the parts alternate.
+ */
+async function measureAnalysisCost(model: string, batch: number): Promise<{ forwardMs: number; analysisMs: number; commitMs: number }> {
+  await initBackend('auto', { log: () => {} });
+  const config = buildModelConfig(model);
+  const params = initParams(config, 1);
+  const layers = [1, 2, 3, 4, 5];
+  const state = createPassState(computeLayerShapes(config, layers), 9);
+  const input = tf.randomUniform([batch, config.inputSizePx, config.inputSizePx, 3], -120, 120, 'float32', 7) as tf.Tensor4D;
+  const totals = { forwardMs: 0, analysisMs: 0 };
+  const rounds = 4;
+  for (let round = 0; round <= rounds; round++) {
+    const t0 = performance.now();
+    const taps = forward(config, params, input, { taps: layers.map((l) => `conv${l}` as TapName) });
+    await taps.conv5!.data();
+    const t1 = performance.now();
+    const reductions = [];
+    for (const l of layers) reductions.push(await reduceConvTap(l, taps[`conv${l}` as TapName]!, 'argmax'));
+    const ids = Array.from({ length: batch }, (_, i) => round * batch + i);
+    accumulateBatch(state, { imageIds: ids, labels: ids.map((i) => i % 10), paths: ids.map((i) => `img-${i}.png`) }, reductions);
+    const t2 = performance.now();
+    tf.dispose(Object.values(taps));
+    if (round > 0) { totals.forwardMs += t1 - t0; totals.analysisMs += t2 - t1; }
+  }
+  const commitMs = measureCommitMs(state, model);
+  input.dispose();
+  disposeParams(params);
+  return { forwardMs: totals.forwardMs / rounds, analysisMs: totals.analysisMs / rounds, commitMs };
+}
+
+/** Time of one commit of a whole pass state into a scratch store. */
+function measureCommitMs(state: PassState, model: string): number {
+  const db = openStore(join('out', 'bench-data', 'topact-commit.db'));
+  const runId = `bench-${Date.now()}`;
+  insertTopActivationRun(db, {
+    runId, passKey: 'bench', weights: 'random-init:1', checkpointPath: null, checkpointSha256: null, model, modelConfig: buildModelConfig(model),
+    datasetRoot: '', imageRoot: '', datasetFingerprint: '', split: 'val', preprocessing: {}, layers: state.layers.map((l) => l.layer), topK: state.k,
+    shardIndex: 0, shardCount: 1, imagesTotal: 0, backend: null, backendInfo: null, options: {},
+  });
+  const t0 = performance.now();
+  createCommitWriter(db)(runId, state, { position: 0, imagesProcessed: 0, imagesSkipped: 0 }, []);
+  const commitMs = performance.now() - t0;
+  deleteTopActivationRun(db, runId);
+  db.close();
+  return commitMs;
+}
+
 /** Runs one measurement in a fresh child process; it prints JSON { images, seconds, maxRssMiB }. */
 function measure(args: ChildArgs): { images: number; seconds: number; maxRssMiB: number } {
   rmSync(args.db, { force: true });
@@ -111,12 +166,17 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const forward2 = measure({ ...base, mode: 'forward', db: join('out', 'bench-data', 'topact-forward.db') });
   const forwardRate = (forward1.images + forward2.images) / (forward1.seconds + forward2.seconds);
   const stageRate = stage.images / stage.seconds;
+  const cost = await measureAnalysisCost(model, batch);
   const largeRun = measure({ data: await ensureBenchData(large), model, batch, mode: 'stage', db: join('out', 'bench-data', 'topact-large.db') });
   return {
     rows: [
       { name: `plain forward ${model} batch ${batch} (decode incl.)`, value: forwardRate, unit: 'img/s', peakRssMiB: Math.max(forward1.maxRssMiB, forward2.maxRssMiB) },
       { name: `top-activations stage ${model} batch ${batch}`, value: stageRate, unit: 'img/s', peakRssMiB: stage.maxRssMiB },
       { name: 'stage overhead vs plain forward', value: (forwardRate / stageRate - 1) * 100, unit: '%' },
+      { name: `forward ${model} batch ${batch}, in process`, value: cost.forwardMs, unit: 'ms/batch' },
+      { name: 'reductions + heaps + statistics, in process', value: cost.analysisMs, unit: 'ms/batch' },
+      { name: 'one commit of the whole state', value: cost.commitMs, unit: 'ms' },
+      { name: 'analysis overhead per batch (commit every 20)', value: ((cost.analysisMs + cost.commitMs / 20) / cost.forwardMs) * 100, unit: '%' },
       { name: `top-activations ${small} images peak RSS`, value: stage.maxRssMiB, unit: 'MiB' },
       { name: `top-activations ${large} images peak RSS`, value: largeRun.maxRssMiB, unit: 'MiB', extra: { imagesPerS: largeRun.images / largeRun.seconds } },
     ],
