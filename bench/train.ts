@@ -16,6 +16,7 @@ import { disposeParams, initParams } from '../src/model/params.js';
 import { createMomentumBuffers, disposeMomentumBuffers, PAPER_SGD } from '../src/train/sgd-momentum.js';
 import { PAPER_FILTER_RADIUS } from '../src/train/filter-renorm.js';
 import { runTrainStep, type StepInput } from '../src/train/train-step.js';
+import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
 import { createRng } from '../src/data/seeded-rng.js';
 import type { BenchResult, BenchRow } from './main.js';
 
@@ -51,7 +52,8 @@ function measure(model: string, backend: BackendName, flags: TrainBenchFlags): B
   const input = makeBatch(config.inputSizePx, flags.batch, config.numClasses);
   const slow = backend === 'cpu' && model === 'zfnet';
   const steps = slow ? 1 : flags.steps;
-  const step = (i: number) => runTrainStep(config, params, buffers, input, { ...PAPER_SGD, filterRadius: PAPER_FILTER_RADIUS, dropoutSeed: i });
+  const microBatchSize = chooseMicroBatchSize(config, flags.batch, backend);
+  const step = (i: number) => runTrainStep(config, params, buffers, input, { ...PAPER_SGD, filterRadius: PAPER_FILTER_RADIUS, dropoutSeed: i, microBatchSize });
   try {
     if (!slow) step(0);
     const tensorsBefore = tf.memory().numTensors;
@@ -59,7 +61,7 @@ function measure(model: string, backend: BackendName, flags: TrainBenchFlags): B
     for (let i = 1; i <= steps; i++) step(i);
     const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
     return {
-      name: `train step ${model} ${config.inputSizePx}px ${backend} batch ${flags.batch}`,
+      name: `train step ${model} ${config.inputSizePx}px ${backend} batch ${flags.batch}${microBatchSize < flags.batch ? ` (passes of ${microBatchSize})` : ''}`,
       value: (flags.batch * steps) / seconds, unit: 'img/s', peakRssMiB: process.resourceUsage().maxRSS / 1024,
       extra: { steps, secondsPerStep: seconds / steps, warmup: !slow, leakedTensors: tf.memory().numTensors - tensorsBefore },
     };
@@ -86,6 +88,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
       'synthetic input (no decode); one step = forward, softmax cross-entropy, gradients, SGD-momentum update, conv filter renormalization',
       'peak RSS is the process maximum so far (rows later in the table include earlier ones)',
       'wasm and cpu compute on one thread in Node; compare ratios measured in one run',
+      'wasm splits a batch into passes that fit its 4 GiB heap (src/train/micro-batch.ts); gradients are summed, one update per batch',
     ],
   };
 }

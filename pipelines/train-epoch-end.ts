@@ -37,6 +37,8 @@ export interface EpochContext {
   params: ModelParams;
   buffers: MomentumBuffers;
   store: TrainingStore;
+  /** Images per forward/backward pass. */
+  microBatchSize: number;
   /** The training split's order without seed and epoch. */
   trainOrder: Omit<ImageOrderOptions, 'seed' | 'epoch'>;
   log: (line: string) => void;

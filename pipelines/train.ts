@@ -22,6 +22,7 @@ import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus } from '.
 import { createTrainingStore, type EpochRecord, type TrainingStore } from '../src/store/training-store.js';
 import { listCheckpoints, loadTrainCheckpoint, type LoadedTrainCheckpoint, type TrainCheckpointState } from '../src/train/checkpoint-folder.js';
 import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-schedule.js';
+import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
 import { trainEpoch } from '../src/train/run-epoch.js';
 import { createMomentumBuffers, disposeMomentumBuffers } from '../src/train/sgd-momentum.js';
 import { createMetricSums } from '../src/train/topk-metrics.js';
@@ -37,6 +38,8 @@ export interface TrainRecipe {
   seed: number;
   epochs: number;
   batchSize: number;
+  /** Images per forward/backward pass; null: chosen for the backend (see micro-batch.ts). */
+  microBatch: number | null;
   learningRate: number;
   momentum: number;
   weightDecay: number;
@@ -183,8 +186,9 @@ export async function runTrainPipeline(options: TrainPipelineOptions): Promise<T
     const train = splitRecords['train']!;
     const ctx: EpochContext = {
       options, recipe, runId, runDir, checkpointDir, dataset, meanImage, log, config: start.config, params: start.params, buffers: start.buffers,
-      store: createTrainingStore(options.db), trainOrder: { baseId: computeSplitBaseId(train.ordinal), imageCount: train.imageCount, order: 'shuffled', limit: recipe.limit ?? undefined },
+      store: createTrainingStore(options.db), microBatchSize: recipe.microBatch ?? chooseMicroBatchSize(start.config, recipe.batchSize, backendInfo.name), trainOrder: { baseId: computeSplitBaseId(train.ordinal), imageCount: train.imageCount, order: 'shuffled', limit: recipe.limit ?? undefined },
     };
+    if (ctx.microBatchSize < recipe.batchSize) log(`train: each batch of ${recipe.batchSize} runs as passes of ${ctx.microBatchSize} images (gradients summed, one update)`);
     try {
       return await runEpochs(ctx, start.state);
     } finally {
@@ -244,7 +248,7 @@ async function trainOneEpoch(ctx: EpochContext, state: TrainCheckpointState, epo
   const lr = state.lrSchedule.learningRate;
   const result = await trainEpoch(batches, {
     config: ctx.config, params: ctx.params, buffers: ctx.buffers, learningRate: lr, momentum: recipe.momentum, weightDecay: recipe.weightDecay,
-    filterRadius: recipe.filterRadius, seed: recipe.seed, epoch, startStep: state.step, sums: state.partial?.sums ?? createMetricSums(),
+    filterRadius: recipe.filterRadius, microBatchSize: ctx.microBatchSize, seed: recipe.seed, epoch, startStep: state.step, sums: state.partial?.sums ?? createMetricSums(),
     shouldStop: () => ctx.options.signal?.aborted === true,
     onStep: ({ step, images, loss }) => {
       progress.tick(images, { step: String(step), loss: loss.toFixed(3), lr: lr.toPrecision(3) });

@@ -7,6 +7,7 @@ import { deriveSeed } from '../data/seeded-rng.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import type { ImageBatch } from '../stages/stage-items.js';
+import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
 import type { MomentumBuffers, SgdHyperParams } from './sgd-momentum.js';
 import { computeProbabilities, runTrainStep } from './train-step.js';
 import { addBatchMetrics, addClassTally, createMetricSums, scoreProbabilities, type ClassTally, type MetricSums } from './topk-metrics.js';
@@ -24,6 +25,8 @@ export interface TrainEpochOptions extends SgdHyperParams {
   params: ModelParams;
   buffers: MomentumBuffers;
   filterRadius: number;
+  /** Images per forward/backward pass (see train-step.ts). */
+  microBatchSize: number;
   seed: number;
   /** 1-based epoch being trained. */
   epoch: number;
@@ -78,6 +81,12 @@ export interface EvaluateBatchesOptions {
   classTally?: ClassTally;
   shouldStop?: () => boolean;
   onBatch?: (images: number) => void;
+  /**
+   * Runs the forward passes here instead of on the main thread (worker threads,
+   * see src/workers). It must hold the same model as config/params; the
+   * probabilities, and so the sums, are the same either way.
+   */
+  executor?: ForwardExecutor;
 }
 
 export interface EvaluateBatchesResult {
@@ -91,12 +100,18 @@ export interface EvaluateBatchesResult {
  */
 export async function evaluateBatches(batches: AsyncIterable<ImageBatch>, options: EvaluateBatchesOptions): Promise<EvaluateBatchesResult> {
   let sums = createMetricSums();
-  for await (const batch of batches) {
-    const probs = computeProbabilities(options.config, options.params, batch.pixels, batch.shape);
+  const addBatch = (batch: ImageBatch, probs: Float32Array): void => {
     const scored = scoreProbabilities(probs, options.config.numClasses, batch.labels, batch.cropsPerImage);
     sums = addBatchMetrics(sums, scored.meanLoss, scored.ranks);
     if (options.classTally) addClassTally(options.classTally, scored.labels, scored.ranks);
     options.onBatch?.(scored.labels.length);
+  };
+  if (options.executor !== undefined) {
+    const { stopped } = await forEachForwardResult(batches, options.executor, { reducer: 'taps', taps: ['probs'] }, (batch, result) => addBatch(batch, result.taps.probs!.data), { stopWhen: options.shouldStop });
+    return { sums, stopped };
+  }
+  for await (const batch of batches) {
+    addBatch(batch, computeProbabilities(options.config, options.params, batch.pixels, batch.shape));
     if (options.shouldStop?.() === true) return { sums, stopped: true };
   }
   return { sums, stopped: false };

@@ -64,16 +64,17 @@ export function disposeMomentumBuffers(buffers: MomentumBuffers): void {
  * @throws RangeError naming a parameter that has no momentum buffer.
  */
 export function applySgdUpdate(params: ModelParams, buffers: MomentumBuffers, grads: ReadonlyMap<string, tf.Tensor>, hyper: SgdHyperParams): void {
-  tf.tidy(() => {
-    for (const [name, weight] of params) {
-      const velocity = buffers.get(name);
-      if (velocity === undefined) throw new RangeError(`Momentum buffers have no tensor ${name}`);
+  for (const [name, weight] of params) {
+    const velocity = buffers.get(name);
+    if (velocity === undefined) throw new RangeError(`Momentum buffers have no tensor ${name}`);
+    // One tidy per parameter: full-size fc6 is 151 MB, so temporaries must not pile up across parameters.
+    tf.tidy(() => {
       const grad = grads.get(name);
       let step: tf.Tensor = grad ?? tf.zerosLike(weight);
       if (hyper.weightDecay !== 0) step = tf.add(step, tf.mul(weight, hyper.weightDecay));
       const next = tf.sub(tf.mul(velocity, hyper.momentum), tf.mul(step, hyper.learningRate));
       velocity.assign(next);
       weight.assign(tf.add(weight, next));
-    }
-  });
+    });
+  }
 }

@@ -4,6 +4,7 @@
  * synchronous tensor work on the backend chosen at start.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { deriveSeed } from '../data/seeded-rng.js';
 import { forward } from '../model/network.js';
 import './register-gradients.js';
 import type { ModelParams } from '../model/params.js';
@@ -36,6 +37,12 @@ export interface TrainStepOptions extends SgdHyperParams {
   dropoutSeed: number;
   /** Filter RMS radius; 0 or less disables renormalization. */
   filterRadius: number;
+  /**
+   * Images per forward/backward pass; a larger batch is split and its
+   * gradients summed (weighted by slice size) before the one update, which
+   * bounds activation memory (wasm's heap is 4 GiB). Default: the whole batch.
+   */
+  microBatchSize?: number;
 }
 
 export interface StepResult {
@@ -45,38 +52,79 @@ export interface StepResult {
   ranks: number[];
 }
 
-function toTensors(input: StepInput): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  return { x: tf.tensor4d(input.pixels, input.shape, 'float32'), y: tf.tensor1d(input.labels as number[], 'int32') };
+interface SliceGradients {
+  /** Loss of the slice, already weighted by its share of the batch. */
+  weightedLoss: number;
+  ranks: number[];
+  /** By parameter name. Ownership: the caller disposes them. */
+  grads: Map<string, tf.Tensor>;
 }
 
-/**
- * Runs one SGD step in place on `params` and `buffers`. Creates no lasting tensors.
- * @throws RangeError when the input shape does not match the model.
- */
-export function runTrainStep(config: ModelConfig, params: ModelParams, buffers: MomentumBuffers, input: StepInput, options: TrainStepOptions): StepResult {
-  const { x, y } = toTensors(input);
+/** Gradients of (slice size / batch size) x the slice's mean cross-entropy. */
+function computeSliceGradients(config: ModelConfig, params: ModelParams, input: StepInput, from: number, to: number, dropoutSeed: number): SliceGradients {
+  const [n, h, w, c] = input.shape;
+  const perImage = h * w * c;
+  const labels = input.labels.slice(from, to);
+  const x = tf.tensor4d(input.pixels.subarray(from * perImage, to * perImage), [to - from, h, w, c], 'float32');
+  const y = tf.tensor1d(labels as number[], 'int32');
   let logits: tf.Tensor | null = null;
   try {
-    const variables = [...params.values()];
     const { value, grads } = tf.variableGrads(() => {
-      const out = forward(config, params, x, { taps: ['logits'], training: true, dropoutSeed: options.dropoutSeed });
+      const out = forward(config, params, x, { taps: ['logits'], training: true, dropoutSeed });
       logits = tf.keep(out.logits!);
-      return computeCrossEntropy(out.logits as tf.Tensor2D, y);
-    }, variables);
+      return tf.mul(computeCrossEntropy(out.logits as tf.Tensor2D, y), (to - from) / n) as tf.Scalar;
+    }, [...params.values()]);
     const byParam = new Map<string, tf.Tensor>();
     for (const [name, variable] of params) {
       const grad = grads[variable.name];
       if (grad !== undefined) byParam.set(name, grad);
     }
-    applySgdUpdate(params, buffers, byParam, options);
-    if (options.filterRadius > 0) renormalizeConvFilters(config, params, options.filterRadius);
-    const loss = value.dataSync()[0]!;
-    tf.dispose([value, ...Object.values(grads)]);
-    return { loss, ranks: rankLabels((logits as unknown as tf.Tensor).dataSync(), config.numClasses, input.labels) };
+    const weightedLoss = value.dataSync()[0]!;
+    value.dispose();
+    return { weightedLoss, ranks: rankLabels((logits as unknown as tf.Tensor).dataSync(), config.numClasses, labels), grads: byParam };
   } finally {
     tf.dispose([x, y]);
     if (logits !== null) tf.dispose(logits);
   }
+}
+
+/** Adds `more` into `total` (both by name), disposing the replaced tensors and `more`. */
+function accumulateGradients(total: Map<string, tf.Tensor>, more: Map<string, tf.Tensor>): void {
+  for (const [name, grad] of more) {
+    const previous = total.get(name);
+    if (previous === undefined) {
+      total.set(name, grad);
+      continue;
+    }
+    total.set(name, tf.add(previous, grad));
+    tf.dispose([previous, grad]);
+  }
+}
+
+/**
+ * Runs one SGD step in place on `params` and `buffers`. Creates no lasting tensors.
+ * Slice k > 0 of a split batch draws its dropout masks from deriveSeed(dropoutSeed, k).
+ * @throws RangeError when the input shape does not match the model.
+ */
+export function runTrainStep(config: ModelConfig, params: ModelParams, buffers: MomentumBuffers, input: StepInput, options: TrainStepOptions): StepResult {
+  const n = input.shape[0];
+  const micro = Math.max(1, Math.min(n, options.microBatchSize ?? n));
+  const grads = new Map<string, tf.Tensor>();
+  let loss = 0;
+  const ranks: number[] = [];
+  try {
+    for (let from = 0, k = 0; from < n; from += micro, k++) {
+      const slice = computeSliceGradients(config, params, input, from, Math.min(n, from + micro), k === 0 ? options.dropoutSeed : deriveSeed(options.dropoutSeed, k));
+      accumulateGradients(grads, slice.grads);
+      loss += slice.weightedLoss;
+      ranks.push(...slice.ranks);
+    }
+    applySgdUpdate(params, buffers, grads, options);
+  } finally {
+    tf.dispose([...grads.values()]);
+  }
+  if (options.filterRadius > 0) renormalizeConvFilters(config, params, options.filterRadius);
+  return { loss, ranks };
 }
 
 /**

@@ -4,6 +4,8 @@ import { FEATURE_EVOLUTION_EPOCHS, findBestEpoch, selectEpochsToDelete, selectEp
 import { advanceLrSchedule, createLrScheduleState, type LrScheduleOptions } from '../../src/train/lr-schedule.js';
 import { addBatchMetrics, addClassTally, createMetricSums, rankLabels, scoreProbabilities, summarizeClassTally, summarizeMetrics, type ClassTally } from '../../src/train/topk-metrics.js';
 import { createRng } from '../../src/data/seeded-rng.js';
+import { buildModelConfig } from '../../src/model/architectures.js';
+import { chooseMicroBatchSize } from '../../src/train/micro-batch.js';
 
 const BASE: LrScheduleOptions = { kind: 'plateau', initialLr: 0.01, patience: 2, stepEpochs: 3, factor: 10 };
 
@@ -76,4 +78,12 @@ test('ten-crop scoring averages each image\'s crop probabilities before ranking'
   assert.deepEqual(scored.ranks, [0, 0]);
   const expected = -(Math.log((0.1 + 0.8 + 0.7) / 3) + Math.log(0.6)) / 2;
   assert.ok(Math.abs(scored.meanLoss - expected) < 1e-6);
+});
+
+test('micro-batches: full zfnet on wasm is split to fit the 4 GiB heap; small models and other backends take whole batches', () => {
+  const zfnet = buildModelConfig('zfnet');
+  assert.equal(chooseMicroBatchSize(zfnet, 128, 'wasm'), 19);
+  assert.equal(chooseMicroBatchSize(zfnet, 128, 'cpu'), 128);
+  assert.equal(chooseMicroBatchSize(buildModelConfig('zfnet-small'), 128, 'wasm'), 128);
+  assert.equal(chooseMicroBatchSize(zfnet, 8, 'wasm'), 8);
 });

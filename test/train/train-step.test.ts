@@ -102,6 +102,34 @@ test('two SGD-momentum steps with weight decay and renormalization equal the han
   assert.equal(tf.memory().numTensors, start);
 });
 
+test('a batch split into micro-batches gives the same update as the whole batch (no dropout)', () => {
+  const start = tf.memory().numTensors;
+  const makeParams = () => {
+    const tensors = new Map<string, tf.Tensor>([
+      ['conv1.weight', tf.tensor4d(WC0.flat(), [1, 1, 3, 2])], ['conv1.bias', tf.tensor1d([0.05, -0.02])], ['fc8.weight', tf.tensor2d(WD0)], ['fc8.bias', tf.tensor1d([0.01, 0])],
+    ]);
+    const params = paramsFromTensors(tensors);
+    tf.dispose([...tensors.values()]);
+    return params;
+  };
+  const input = { pixels: new Float32Array([...X.flat(), 0.2, -0.7, 1.1]), shape: [3, 1, 1, 3] as [number, number, number, number], labels: [1, 0, 1] };
+  const results = [3, 1, 2].map((micro) => {
+    const params = makeParams();
+    const buffers = createMomentumBuffers(params);
+    const step = runTrainStep(CONFIG, params, buffers, input, { ...HYPER, microBatchSize: micro });
+    const values = [...params.values()].flatMap((p) => [...p.dataSync()]);
+    disposeMomentumBuffers(buffers);
+    disposeParams(params);
+    return { step, values };
+  });
+  for (const r of results.slice(1)) {
+    assert.ok(Math.abs(r.step.loss - results[0]!.step.loss) < 1e-6);
+    assert.deepEqual(r.step.ranks, results[0]!.step.ranks);
+    assertClose(r.values, results[0]!.values, 'params');
+  }
+  assert.equal(tf.memory().numTensors, start);
+});
+
 test('cross-entropy of uniform logits is log(C); probabilities leave no tensors', () => {
   const start = tf.memory().numTensors;
   const loss = tf.tidy(() => computeCrossEntropy(tf.zeros([3, 4]) as tf.Tensor2D, tf.tensor1d([0, 1, 3], 'int32')).dataSync()[0]!);

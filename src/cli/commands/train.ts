@@ -13,7 +13,7 @@ import { addDecodeOptions, addTrainCropOption, parseInputOptions } from '../inpu
 import { MAX_SEED } from './init.js';
 
 /** Options that make up the recipe (recorded with the run), by commander key. */
-const RECIPE_KEYS = ['model', 'data', 'seed', 'epochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'dropout', 'filterRadius', 'lrSchedule',
+const RECIPE_KEYS = ['model', 'data', 'seed', 'epochs', 'batchSize', 'microBatch', 'lr', 'momentum', 'weightDecay', 'dropout', 'filterRadius', 'lrSchedule',
   'patience', 'stepEpochs', 'lrFactor', 'crop', 'limit', 'valSplit', 'valLimit', 'keepEpochs', 'keepAll', 'out'] as const;
 
 function parseKeepEpochs(value: unknown): number[] {
@@ -35,6 +35,7 @@ export function parseTrainRecipe(o: Record<string, unknown>): TrainRecipe {
     seed: expectInteger('seed', o['seed'], 0, MAX_SEED),
     epochs: expectInteger('epochs', o['epochs'], 1, 100_000),
     batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
+    microBatch: o['microBatch'] === undefined ? null : expectInteger('microBatch', o['microBatch'], 1, 4096),
     learningRate: expectNumber('lr', o['lr'], 0, 10),
     momentum: expectNumber('momentum', o['momentum'], 0, 0.999999),
     weightDecay: expectNumber('weightDecay', o['weightDecay'], 0, 1),
@@ -108,6 +109,7 @@ export const trainCommand: CommandSpec = {
       .option('--model <name>', `architecture: ${ARCHITECTURE_NAMES.join(', ')}`, 'zfnet')
       .option('--epochs <n>', 'epochs to train (the paper: 70); with --resume, may be raised to train longer', '70')
       .option('--batch-size <n>', 'images per SGD step', '128')
+      .option('--micro-batch <n>', 'images per forward/backward pass; a batch is split and its gradients summed (default: whole batch, or what fits wasm\'s 4 GiB heap)')
       .option('--lr <x>', 'initial learning rate', '0.01')
       .option('--momentum <x>', 'momentum', '0.9')
       .option('--weight-decay <x>', 'L2 weight decay (the paper gives none)', '0')
