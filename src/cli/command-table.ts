@@ -6,6 +6,7 @@ import type { CommandSpec } from './command-spec.js';
 import { compareCommand } from './commands/compare.js';
 import { correspondenceCommand } from './commands/correspondence.js';
 import { evolutionCommand } from './commands/evolution.js';
+import { demoCommand } from './commands/demo.js';
 import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
 import { invarianceCommand } from './commands/invariance.js';
@@ -47,4 +48,5 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   evaluate: evaluateCommand,
   runs: runsCommand,
   report: reportCommand,
+  demo: demoCommand,
 });

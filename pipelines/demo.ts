@@ -1,0 +1,137 @@
+/**
+ * npm run demo: the main job end to end on the built-in sample dataset.
+ * A script of real commands (sample-data, train, top-activations, mosaics,
+ * occlusion, invariance, report), each reusing what an earlier demo finished:
+ * a finished training run is kept, an interrupted one resumed, a finished
+ * top-activations pass or experiment is not run again.
+ *
+ * The demo runs commands through `runCommand` (the CLI passes its own
+ * program), so every step is exactly what a user would type.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Store } from '../src/store/open-store.js';
+import { listRuns, type RunRecord } from '../src/store/runs.js';
+import { listTopActivationRuns } from '../src/store/top-activations-store.js';
+import { createTrainingStore } from '../src/store/training-store.js';
+
+/** The demo's training recipe: the paper's recipe but for the step size and length a small model needs to learn in minutes. */
+export interface DemoRecipe {
+  model: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export const DEMO_RECIPE: Readonly<DemoRecipe> = Object.freeze({ model: 'zfnet-small', epochs: 8, batchSize: 32, learningRate: 0.02, seed: 1 });
+
+export interface DemoOptions {
+  db: Store;
+  /** The --db path given to every step. */
+  dbPath: string;
+  backend: string;
+  recipe: DemoRecipe;
+  /** --data for every step; undefined: the built-in sample dataset. */
+  data?: string;
+  /** Mosaic units per layer (`all`, `0-15`, ...). */
+  mosaicUnits: string;
+  /** Val images for occlusion and invariance. */
+  experimentImages: number;
+  /** Runs one command line (argv without the program name); rejects as the command would fail. */
+  runCommand: (argv: string[]) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+export interface DemoResult {
+  trainRunId: string;
+  checkpoint: string;
+  topActivationsRunId: string;
+  reportPath: string;
+  valTop1Error: number | null;
+  deadUnits: number;
+  totalUnits: number;
+  elapsedS: number;
+}
+
+function sameRecipe(run: RunRecord, recipe: DemoRecipe, data: string | undefined): boolean {
+  const o = run.options;
+  return o['model'] === recipe.model && o['epochs'] === recipe.epochs && o['batchSize'] === recipe.batchSize
+    && o['learningRate'] === recipe.learningRate && o['seed'] === recipe.seed && (o['data'] ?? null) === (data === undefined ? null : resolve(data));
+}
+
+/** The newest training run of this recipe (finished or resumable), if any. */
+function findTrainRun(db: Store, recipe: DemoRecipe, data: string | undefined): RunRecord | undefined {
+  return listRuns(db, 'train').find((r) => r.status !== 'failed' && sameRecipe(r, recipe, data));
+}
+
+function common(options: DemoOptions): string[] {
+  return ['--db', options.dbPath, '--backend', options.backend, ...(options.data === undefined ? [] : ['--data', options.data])];
+}
+
+async function trainStep(options: DemoOptions, log: (line: string) => void): Promise<string> {
+  const { recipe } = options;
+  const existing = findTrainRun(options.db, recipe, options.data);
+  if (existing?.status === 'finished') {
+    log(`demo: training run ${existing.id} is finished; reusing it`);
+    return existing.id;
+  }
+  if (existing !== undefined) {
+    log(`demo: resuming training run ${existing.id}`);
+    await options.runCommand(['train', '--resume', existing.id, '--db', options.dbPath, '--backend', options.backend]);
+    return existing.id;
+  }
+  await options.runCommand(['train', ...common(options), '--model', recipe.model, '--epochs', String(recipe.epochs), '--batch-size', String(recipe.batchSize),
+    '--lr', String(recipe.learningRate), '--lr-schedule', 'fixed', '--seed', String(recipe.seed)]);
+  const run = findTrainRun(options.db, recipe, options.data);
+  if (run === undefined) throw new Error('demo: the training step recorded no run');
+  return run.id;
+}
+
+function lastCheckpoint(db: Store, trainRunId: string): string {
+  const epochs = createTrainingStore(db).listEpochs(trainRunId).filter((e) => e.checkpointKept && e.checkpointPath !== null);
+  const path = epochs.at(-1)?.checkpointPath;
+  if (path === undefined || path === null || !existsSync(path)) throw new Error(`demo: training run ${trainRunId} has no checkpoint on disk; delete it from the store (or db/) and rerun`);
+  return path;
+}
+
+function experimentDone(db: Store, kind: string, checkpoint: string): boolean {
+  return listRuns(db, kind).some((r) => r.status === 'finished' && (r.options['weights'] as { checkpoint?: string } | undefined)?.checkpoint !== undefined
+    && resolve((r.options['weights'] as { checkpoint: string }).checkpoint) === resolve(checkpoint));
+}
+
+/**
+ * Runs the demo's steps in order and returns what the summary reports.
+ * @throws whatever a step throws (usage errors name the step's bad value).
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const startedMs = Date.now();
+  const step = (name: string) => log(`\n== demo: ${name} (${Math.round((Date.now() - startedMs) / 1000)} s so far)`);
+  if (options.data === undefined) {
+    step('sample dataset');
+    await options.runCommand(['sample-data']);
+  }
+  step(`train ${options.recipe.model} for ${options.recipe.epochs} epochs`);
+  const trainRunId = await trainStep(options, log);
+  const checkpoint = lastCheckpoint(options.db, trainRunId);
+  step('top-9 activations of every conv unit over val');
+  await options.runCommand(['top-activations', ...common(options), '--split', 'val', '--checkpoint', checkpoint]);
+  const pass = listTopActivationRuns(options.db).filter((p) => p.checkpointPath !== null && resolve(p.checkpointPath) === resolve(checkpoint) && p.run.status === 'finished').at(-1);
+  if (pass === undefined) throw new Error('demo: the top-activations step recorded no finished run');
+  step('deconvnet mosaics of layers 1-5');
+  await options.runCommand(['mosaics', '--db', options.dbPath, '--backend', options.backend, '--run', pass.runId, '--layers', '1-5', '--units', options.mosaicUnits]);
+  for (const kind of ['occlusion', 'invariance']) {
+    step(`${kind} on ${options.experimentImages} val images`);
+    if (experimentDone(options.db, kind, checkpoint)) log(`demo: a finished ${kind} run of this checkpoint exists; reusing it`);
+    else await options.runCommand([kind, ...common(options), '--checkpoint', checkpoint, '--split', 'val', '--limit', String(options.experimentImages)]);
+  }
+  step('report');
+  await options.runCommand(['report', '--db', options.dbPath, '--run', trainRunId]);
+  const units = options.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(dead), 0) AS dead FROM unit_stats WHERE run_id = ?').get(pass.runId) as { total: number; dead: number };
+  const last = createTrainingStore(options.db).listEpochs(trainRunId).at(-1);
+  return {
+    trainRunId, checkpoint, topActivationsRunId: pass.runId, reportPath: resolve('out', 'reports', trainRunId, 'index.html'),
+    valTop1Error: last?.valTop1Error ?? null, deadUnits: units.dead, totalUnits: units.total, elapsedS: (Date.now() - startedMs) / 1000,
+  };
+}

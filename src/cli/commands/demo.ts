@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { DEMO_RECIPE, runDemo } from '../../../pipelines/demo.js';
+import { expectChoice, expectInteger, expectNumber } from '../../errors.js';
+import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
+import { openStore, resolveDbPath } from '../../store/open-store.js';
+import { parseUnitSelection } from '../../mosaic/unit-selection.js';
+import { formatDuration } from '../../progress.js';
+import { addBackendOption, addDbOption } from '../common-options.js';
+import type { CommandSpec } from '../command-spec.js';
+
+export const demoCommand: CommandSpec = {
+  name: 'demo',
+  summary: 'the main job end to end on the sample dataset: train, top-activations, mosaics, occlusion, invariance, report (reuses finished steps)',
+  configure(command: Command) {
+    command
+      .option('--model <name>', `architecture to train: ${ARCHITECTURE_NAMES.join(', ')}`, DEMO_RECIPE.model)
+      .option('--epochs <n>', 'training epochs', String(DEMO_RECIPE.epochs))
+      .option('--batch-size <n>', 'training batch size', String(DEMO_RECIPE.batchSize))
+      .option('--lr <x>', 'learning rate (fixed schedule)', String(DEMO_RECIPE.learningRate))
+      .option('--seed <n>', 'seed of the training run', String(DEMO_RECIPE.seed))
+      .option('--data <dir>', 'dataset root instead of the built-in sample dataset')
+      .option('--mosaic-units <sel>', 'units per layer to draw: all, 0-15, random:16', 'all')
+      .option('--experiment-images <n>', 'val images for occlusion and invariance', '3');
+    addDbOption(command);
+    addBackendOption(command);
+  },
+  async run(o) {
+    const recipe = {
+      model: expectChoice('model', o['model'], ARCHITECTURE_NAMES),
+      epochs: expectInteger('epochs', o['epochs'], 1, 10000),
+      batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
+      learningRate: expectNumber('lr', o['lr'], 1e-9, 10),
+      seed: expectInteger('seed', o['seed'], 0, 2 ** 31 - 1),
+    };
+    const mosaicUnits = String(o['mosaicUnits']);
+    parseUnitSelection(mosaicUnits);
+    const experimentImages = expectInteger('experimentImages', o['experimentImages'], 1, 1000);
+    const dbPath = resolveDbPath(o['db'] as string | undefined);
+    const db = openStore(dbPath);
+    const { buildProgram } = await import('../program.js');
+    try {
+      const result = await runDemo({
+        db, dbPath, backend: String(o['backend']), recipe, data: o['data'] as string | undefined, mosaicUnits, experimentImages,
+        runCommand: async (argv) => { await buildProgram().parseAsync(argv, { from: 'user' }); },
+      });
+      const error = result.valTop1Error === null ? 'not measured' : `${(result.valTop1Error * 100).toFixed(1)}%`;
+      process.stdout.write(`\nDemo finished in ${formatDuration(result.elapsedS)}. ${recipe.model} trained ${recipe.epochs} epochs (run ${result.trainRunId}); `
+        + `validation top-1 error ${error}. Top-9 activations of ${result.totalUnits} conv units over val (run ${result.topActivationsRunId}): `
+        + `${result.deadUnits} dead units. Mosaics, occlusion and invariance figures are linked from the report:\n${result.reportPath}\n`);
+    } finally {
+      db.close();
+    }
+  },
+};

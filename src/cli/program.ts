@@ -1,0 +1,45 @@
+/**
+ * The commander program built from the command table, and the one error
+ * handler that maps errors to exit codes: usage errors print one line and
+ * exit 2, anything else prints its stack and exits 1. Bad data items never
+ * reach here: stages record and skip them (unless --strict, which turns them
+ * into a DataError, exit 2).
+ */
+import { Command, CommanderError } from 'commander';
+import { DataError, isUsageError } from '../errors.js';
+import { COMMANDS } from './command-table.js';
+
+/** Builds the commander program from the command table. */
+export function buildProgram(): Command {
+  const program = new Command('run-pipeline')
+    .description('ZFNet (Zeiler & Fergus 2013) at dataset scale: train, top-9 activations in SQLite, deconvnet mosaics, the paper\'s experiments')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  for (const spec of Object.values(COMMANDS)) {
+    const command = program.command(spec.name).description(spec.summary).exitOverride();
+    spec.configure(command);
+    command.action(async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      await spec.run(cmd.opts(), cmd);
+    });
+  }
+  return program;
+}
+
+/** Prints an error the way the CLI promises and returns the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (error.code === 'commander.unknownCommand') {
+      process.stderr.write(`valid commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    }
+    return 2;
+  }
+  if (isUsageError(error) || error instanceof DataError) {
+    process.stderr.write(`run-pipeline: ${error.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`run-pipeline: unexpected error (a bug; please report it with this trace)\n${(error as Error)?.stack ?? String(error)}\n`);
+  return 1;
+}
