@@ -19,6 +19,8 @@ export interface AnalysisPass {
   units: Map<number, UnitRow[]>;
   /** out/mosaics/<run>/ when the mosaics command has drawn it. */
   mosaicsDir: string | null;
+  /** Units with a drawn page, keyed `layer:unit` (mosaics may cover only some units). */
+  unitPages: Set<string>;
 }
 
 export interface ExperimentRun {
@@ -64,7 +66,16 @@ function collectPasses(db: Store, run: RunRecord, checkpoints: string[], outRoot
     const units = new Map<number, UnitRow[]>();
     for (const layer of p.layers) units.set(layer, queryUnitRows(db, p.runId, layer, { sort: 'unit', deadOnly: false, limit: null }));
     const mosaicsDir = join(outRoot, 'mosaics', p.runId);
-    return { run: p, units, mosaicsDir: existsSync(join(mosaicsDir, 'index.html')) ? mosaicsDir : null };
+    const unitPages = new Set<string>();
+    for (const layer of p.layers) {
+      const dir = join(mosaicsDir, `conv${layer}`);
+      if (!existsSync(dir)) continue;
+      for (const f of readdirSync(dir)) {
+        const m = /^unit-(\d{4})\.html$/.exec(f);
+        if (m) unitPages.add(`${layer}:${Number(m[1])}`);
+      }
+    }
+    return { run: p, units, mosaicsDir: existsSync(join(mosaicsDir, 'index.html')) ? mosaicsDir : null, unitPages };
   });
 }
 

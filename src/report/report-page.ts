@@ -53,7 +53,7 @@ function evaluationSection(data: ReportData): string {
 
 function unitTable(pass: AnalysisPass, layer: number, link: LinkFn): string {
   const rows = pass.units.get(layer) ?? [];
-  const unitCell = (unit: number): CellValue => pass.mosaicsDir === null
+  const unitCell = (unit: number): CellValue => pass.mosaicsDir === null || !pass.unitPages.has(`${layer}:${unit}`)
     ? unit
     : { text: String(unit), href: link(`${pass.mosaicsDir}/conv${layer}/unit-${String(unit).padStart(4, '0')}.html`) };
   return sortableTable(`units-${pass.run.runId}-conv${layer}`,
