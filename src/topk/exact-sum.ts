@@ -42,8 +42,12 @@ export function addToExactSum(sum: ExactSum, value: number): void {
     if (lo !== 0) sum[kept++] = lo;
     x = hi;
   }
-  sum[kept] = x;
-  sum.length = kept + 1;
+  if (kept === sum.length) sum.push(x);
+  else {
+    sum[kept] = x;
+    // Shrinking the array is rare; leaving length alone keeps V8's fast elements path.
+    if (sum.length !== kept + 1) sum.length = kept + 1;
+  }
 }
 
 /** Adds every partial of `from` into `into`: afterwards `into` holds the exact sum of both. */
