@@ -22,6 +22,7 @@ import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus } from '.
 import { createTrainingStore, type EpochRecord, type TrainingStore } from '../src/store/training-store.js';
 import { listCheckpoints, loadTrainCheckpoint, type LoadedTrainCheckpoint, type TrainCheckpointState } from '../src/train/checkpoint-folder.js';
 import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-schedule.js';
+import { applyScaledInit, type InitScheme } from '../src/train/init-scale.js';
 import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
 import { trainEpoch } from '../src/train/run-epoch.js';
 import { createMomentumBuffers, disposeMomentumBuffers } from '../src/train/sgd-momentum.js';
@@ -36,6 +37,8 @@ export interface TrainRecipe {
   /** Absolute dataset root; null: the built-in sample dataset. */
   data: string | null;
   seed: number;
+  /** paper: N(0, 0.01^2); scaled: fan-in scaled (see init-scale.ts). */
+  init: InitScheme;
   epochs: number;
   batchSize: number;
   /** Images per forward/backward pass; null: chosen for the backend (see micro-batch.ts). */
@@ -128,6 +131,7 @@ function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: stri
     return loaded;
   }
   const params = initParams(config, recipe.seed);
+  if (recipe.init === 'scaled') applyScaledInit(config, params);
   const lrOptions = { kind: recipe.lrSchedule, initialLr: recipe.learningRate, patience: recipe.patience, stepEpochs: recipe.stepEpochs, factor: recipe.lrFactor };
   const state: TrainCheckpointState = {
     kind: 'train', runId, epoch: 0, step: 0, position: 0, seed: recipe.seed,

@@ -28,7 +28,7 @@ after(() => tmp.cleanup());
 
 function recipe(name: string, epochs: number): TrainRecipe {
   return {
-    model: 'zfnet-tiny', data, seed: 3, epochs, batchSize: 4, microBatch: null, learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005, dropout: 0.5,
+    model: 'zfnet-tiny', data, seed: 3, init: 'paper', epochs, batchSize: 4, microBatch: null, learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005, dropout: 0.5,
     filterRadius: 0.1, lrSchedule: 'plateau', patience: 1, stepEpochs: 20, lrFactor: 10, crop: 'paper', limit: null,
     valSplit: 'val', valLimit: null, keepEpochs: [], keepAll: true, outDir: join(tmp.dir, name),
   };

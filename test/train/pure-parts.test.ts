@@ -87,3 +87,25 @@ test('micro-batches: full zfnet on wasm is split to fit the 4 GiB heap; small mo
   assert.equal(chooseMicroBatchSize(buildModelConfig('zfnet-small'), 128, 'wasm'), 128);
   assert.equal(chooseMicroBatchSize(zfnet, 8, 'wasm'), 8);
 });
+
+test('scaled init: He std for ReLU layers (conv1 divided by the input RMS), 0.001 for the classifier', async () => {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { initBackend } = await import('../../src/backend/select-backend.js');
+  const { disposeParams, initParams } = await import('../../src/model/params.js');
+  const { applyScaledInit, computeScaledInitStd, INPUT_RMS } = await import('../../src/train/init-scale.js');
+  await initBackend('cpu', { log: () => {} });
+  const config = buildModelConfig('zfnet-tiny');
+  const params = initParams(config, 2);
+  const stds = computeScaledInitStd(config, params);
+  assert.equal(stds.get('conv1.weight'), Math.sqrt(2 / (7 * 7 * 3)) / INPUT_RMS);
+  assert.equal(stds.get('conv3.weight'), Math.sqrt(2 / (3 * 3 * 16)));
+  assert.equal(stds.get('fc8.weight'), 0.001);
+  assert.equal(stds.has('conv1.bias'), false);
+  const before = params.get('fc6.weight')!.dataSync().slice();
+  applyScaledInit(config, params);
+  const after = params.get('fc6.weight')!.dataSync();
+  const ratio = stds.get('fc6.weight')! / 0.01;
+  assert.ok(before.every((v, i) => Math.abs(after[i]! - v * ratio) <= 1e-6 * Math.abs(v * ratio) + 1e-12));
+  disposeParams(params);
+  assert.equal(tf.memory().numTensors, 0);
+});

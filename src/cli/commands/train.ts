@@ -5,6 +5,7 @@ import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { DEFAULT_DB_PATH, openStore, resolveDbPath } from '../../store/open-store.js';
 import { FEATURE_EVOLUTION_EPOCHS } from '../../train/checkpoint-retention.js';
 import { LR_SCHEDULE_KINDS } from '../../train/lr-schedule.js';
+import { INIT_SCHEMES } from '../../train/init-scale.js';
 import { describeEpoch } from '../../../pipelines/train-epoch-end.js';
 import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train.js';
 import type { CommandSpec } from '../command-spec.js';
@@ -13,7 +14,7 @@ import { addDecodeOptions, addTrainCropOption, parseInputOptions } from '../inpu
 import { MAX_SEED } from './init.js';
 
 /** Options that make up the recipe (recorded with the run), by commander key. */
-const RECIPE_KEYS = ['model', 'data', 'seed', 'epochs', 'batchSize', 'microBatch', 'lr', 'momentum', 'weightDecay', 'dropout', 'filterRadius', 'lrSchedule',
+const RECIPE_KEYS = ['model', 'data', 'seed', 'init', 'epochs', 'batchSize', 'microBatch', 'lr', 'momentum', 'weightDecay', 'dropout', 'filterRadius', 'lrSchedule',
   'patience', 'stepEpochs', 'lrFactor', 'crop', 'limit', 'valSplit', 'valLimit', 'keepEpochs', 'keepAll', 'out'] as const;
 
 function parseKeepEpochs(value: unknown): number[] {
@@ -33,6 +34,7 @@ export function parseTrainRecipe(o: Record<string, unknown>): TrainRecipe {
     model: expectChoice('model', o['model'], ARCHITECTURE_NAMES),
     data: o['data'] === undefined ? null : resolve(String(o['data'])),
     seed: expectInteger('seed', o['seed'], 0, MAX_SEED),
+    init: expectChoice('init', o['init'], INIT_SCHEMES),
     epochs: expectInteger('epochs', o['epochs'], 1, 100_000),
     batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
     microBatch: o['microBatch'] === undefined ? null : expectInteger('microBatch', o['microBatch'], 1, 4096),
@@ -107,6 +109,7 @@ export const trainCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--model <name>', `architecture: ${ARCHITECTURE_NAMES.join(', ')}`, 'zfnet')
+      .option('--init <scheme>', "paper: weights N(0, 0.01^2); scaled: N(0, 2/fan_in), classifier N(0, 0.001^2), for the small models (see docs)", 'paper')
       .option('--epochs <n>', 'epochs to train (the paper: 70); with --resume, may be raised to train longer', '70')
       .option('--batch-size <n>', 'images per SGD step', '128')
       .option('--micro-batch <n>', 'images per forward/backward pass; a batch is split and its gradients summed (default: whole batch, or what fits wasm\'s 4 GiB heap)')
