@@ -21,7 +21,7 @@ import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { convertFromTorch, parameterLayouts } from '../src/checkpoint/torch-layout.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, makeRunId, setRunStatus } from '../src/store/runs.js';
+import { createRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 
 export interface ComparePipelineOptions {
   db: Store;
@@ -85,7 +85,7 @@ function summarise(s: FilterStats): CheckpointFilterSummary {
 export async function runComparePipeline(options: ComparePipelineOptions): Promise<ComparePipelineResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stats = options.checkpoints.map((path, i) => analyseCheckpoint(String.fromCharCode(65 + i), path, options.deadRatio));
-  const runId = makeRunId('compare', new Date(), stats.map((s) => s.model).join('-vs-'));
+  const runId = uniqueRunId(options.db, makeRunId('compare', new Date(), stats.map((s) => s.model).join('-vs-')));
   const outDir = options.outDir ?? join('out', 'compare', runId);
   createRun(options.db, { id: runId, kind: 'compare', model: stats.map((s) => s.model).join(','), options: { checkpoints: stats.map((s) => ({ label: s.label, path: s.path, sha256: s.sha256 })), deadRatio: options.deadRatio, bands: DEFAULT_FREQUENCY_BANDS } });
   try {

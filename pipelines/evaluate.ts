@@ -16,10 +16,11 @@ import { disposeParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus } from '../src/store/runs.js';
+import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createTrainingStore, type ClassErrorRecord, type EvaluationRecord } from '../src/store/training-store.js';
 import { evaluateBatches } from '../src/train/run-epoch.js';
 import { summarizeClassTally, summarizeMetrics, type ClassTally } from '../src/train/topk-metrics.js';
+import { createForwardExecutor, resolveWorkerCount } from '../src/workers/forward-executor.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
 
 export interface EvaluatePipelineOptions {
@@ -37,6 +38,8 @@ export interface EvaluatePipelineOptions {
   perClassCsv?: string;
   decodeConcurrency?: number;
   strict?: boolean;
+  /** Forward worker threads; undefined: one per core on wasm/cpu, 1 on tensorflow. The result does not depend on it. */
+  workers?: number;
   log?: (line: string) => void;
 }
 
@@ -89,7 +92,7 @@ export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Pro
     checkClasses(loaded.config, dataset, checkpointPath);
     const meanImage = loadMeanImage(options.db, dataset.id, computeSquareSizePx(loaded.config.inputSizePx));
     if (meanImage.source === 'fallback') log(`evaluate: no computed mean image for this dataset at ${meanImage.sizePx} px; subtracting the ImageNet RGB mean (run-pipeline mean computes it)`);
-    const runId = makeRunId('evaluate', new Date(), options.split);
+    const runId = uniqueRunId(options.db, makeRunId('evaluate', new Date(), options.split));
     createRun(options.db, { id: runId, kind: 'evaluate', model: loaded.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: { checkpoint: checkpointPath, split: options.split, tenCrop: options.tenCrop, data: dataset.root, limit: options.limit ?? null } });
     try {
       const batches = createBatchStream({
@@ -99,7 +102,9 @@ export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Pro
       });
       const progress = createProgress({ label: `evaluate ${options.split}${options.tenCrop ? ' ten-crop' : ''}`, total: batches.total });
       const tally: ClassTally = new Map();
-      const { sums } = await evaluateBatches(batches, { config: loaded.config, params: loaded.params, classTally: tally, onBatch: (n) => progress.tick(n) });
+      const executor = await createForwardExecutor({ workers: resolveWorkerCount(options.workers, backendInfo), backend: options.backend, model: { kind: 'params', config: loaded.config, params: loaded.params } });
+      const { sums } = await evaluateBatches(batches, { config: loaded.config, params: loaded.params, classTally: tally, onBatch: (n) => progress.tick(n), executor })
+        .finally(() => executor.close());
       progress.done();
       if (sums.images === 0) throw new UsageError(`No image of split ${options.split} could be evaluated`);
       const result = storeEvaluation(options, runId, checkpointPath, loaded.sha256, loaded.config.name, sums, tally, dataset);

@@ -26,7 +26,7 @@ import { disposeParams, type ModelParams } from '../src/model/params.js';
 import type { ModelConfig, TapName } from '../src/model/spec.js';
 import { svgText } from '../src/plot/svg-text.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, setRunStatus } from '../src/store/runs.js';
+import { createRun, getRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createTrainingStore } from '../src/store/training-store.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
 
@@ -71,7 +71,7 @@ export async function runEvolutionPipeline(options: EvolutionPipelineOptions): P
   const backendInfo = await initBackend(options.backend, { log });
   const recordedData = (trainRun.options['data'] as string | null | undefined) ?? undefined;
   const { dataset } = await prepareDataset({ db: options.db, data: options.data ?? recordedData, splits: [options.split], log });
-  const runId = makeRunId('evolution', new Date(), options.trainRunId);
+  const runId = uniqueRunId(options.db, makeRunId('evolution', new Date(), options.trainRunId));
   const outDir = options.outDir ?? join('out', 'evolution', runId);
   createRun(options.db, { id: runId, kind: 'evolution', model: trainRun.model, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: { trainRunId: options.trainRunId, split: options.split, limit: options.limit ?? null, layers: options.layers, units: options.units, seed: options.seed } });
   const columns = new Map<string, Array<{ epoch: number; entries: Array<StrongestActivation & { tile: Uint8Array; tileWidthPx: number; tileHeightPx: number }> }>>();

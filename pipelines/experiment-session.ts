@@ -12,7 +12,7 @@ import { loadMeanImage } from '../src/data/mean-store.js';
 import { listNeededSplits, loadExperimentModel, type ExperimentModel, type SelectImagesOptions } from '../src/experiments/experiment-inputs.js';
 import { disposeParams } from '../src/model/params.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, makeRunId, setRunStatus } from '../src/store/runs.js';
+import { createRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { prepareDataset } from './input-stream.js';
 
 /** Options every image experiment takes. */
@@ -63,7 +63,7 @@ export async function runExperimentSession<T>(
   try {
     const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(model.config.inputSizePx));
     const base = { backendInfo, dataset, model, mean, log };
-    const runId = makeRunId(kind, new Date(), model.config.name);
+    const runId = uniqueRunId(options.db, makeRunId(kind, new Date(), model.config.name));
     const recorded = { ...settings(base), mean: mean.source, weights: model.source };
     createRun(options.db, { id: runId, kind, model: model.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: recorded });
     log(`${kind} ${runId}: ${describeWeights(model)}`);

@@ -18,7 +18,7 @@ import { disposeParams, initParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus } from '../src/store/runs.js';
+import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createTrainingStore, type EpochRecord, type TrainingStore } from '../src/store/training-store.js';
 import { listCheckpoints, loadTrainCheckpoint, type LoadedTrainCheckpoint, type TrainCheckpointState } from '../src/train/checkpoint-folder.js';
 import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-schedule.js';
@@ -160,7 +160,7 @@ function openRun(options: TrainPipelineOptions, backendInfo: Record<string, unkn
     return { runId: options.resume, recipe };
   }
   if (options.recipe === undefined) throw new RangeError('runTrainPipeline needs a recipe or a run to resume');
-  const runId = makeRunId('train', new Date(), options.recipe.model);
+  const runId = uniqueRunId(options.db, makeRunId('train', new Date(), options.recipe.model));
   createRun(options.db, { id: runId, kind: 'train', model: options.recipe.model, backend: String(backendInfo['name']), backendInfo, options: { ...options.recipe } });
   return { runId, recipe: options.recipe };
 }

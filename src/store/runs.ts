@@ -34,6 +34,14 @@ export function makeRunId(kind: string, date = new Date(), suffix?: string): str
   return suffix ? `${kind}-${stamp}-${suffix}` : `${kind}-${stamp}`;
 }
 
+/** `id`, or `id-2`, `id-3`, ... when the store already has a run of that id (two runs started in the same second). */
+export function uniqueRunId(db: Store, id: string): string {
+  const exists = db.prepare('SELECT 1 FROM runs WHERE id = ?').pluck();
+  let candidate = id;
+  for (let n = 2; exists.get(candidate) !== undefined; n++) candidate = `${id}-${n}`;
+  return candidate;
+}
+
 /** Inserts a run row with status `running`. */
 export function createRun(db: Store, run: CreateRunOptions): RunRecord {
   const nowIso = new Date().toISOString();
