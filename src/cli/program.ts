@@ -13,7 +13,6 @@ import { COMMANDS } from './command-table.js';
 export function buildProgram(): Command {
   const program = new Command('run-pipeline')
     .description('ZFNet (Zeiler & Fergus 2013) at dataset scale: train, top-9 activations in SQLite, deconvnet mosaics, the paper\'s experiments')
-    .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
     .exitOverride();
   for (const spec of Object.values(COMMANDS)) {
