@@ -66,8 +66,13 @@ test('rerunning a finished pass does nothing; --force recomputes the same result
   assert.deepEqual([again.result.status, again.result.runId], ['already-finished', first.result.runId]);
   const forced = await runPass('rerun.db', { force: true });
   assert.equal(forced.result.status, 'finished');
-  assert.notEqual(forced.result.runId, first.result.runId);
   assert.deepEqual(forced.results, first.results);
+  // The old run was deleted and computed again (a new id, unless both started within the same second).
+  const db = openStore(join(dir, 'rerun.db'));
+  const rows = db.prepare('SELECT run_id, commits FROM top_activation_runs').all() as Array<{ run_id: string; commits: number }>;
+  db.close();
+  assert.deepEqual(rows, [{ run_id: forced.result.runId, commits: forced.run.commits }]);
+  assert.equal(forced.run.commits, first.run.commits);
 });
 
 /** Runs a pass that aborts once `commits` commits are in the store (0: right away, after the first batch). */
