@@ -5,6 +5,7 @@ import { runEvaluatePipeline } from '../../../pipelines/evaluate.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, addTenCropOption, parseInputOptions } from '../input-options.js';
+import { addWorkersOption, parseWorkersOption } from '../../workers/workers-option.js';
 
 /**
  * `run-pipeline evaluate`: top-1/top-5 error of a checkpoint on a split,
@@ -25,6 +26,7 @@ export const evaluateCommand: CommandSpec = {
     addDbOption(command);
     addBackendOption(command);
     addDecodeOptions(command);
+    addWorkersOption(command);
   },
   async run(options) {
     const input = parseInputOptions(options);
@@ -37,6 +39,7 @@ export const evaluateCommand: CommandSpec = {
         tenCrop: input.crop === 'ten', data: options['data'] as string | undefined, batchSize: expectInteger('batchSize', options['batchSize'], 1, 4096),
         limit: options['limit'] === undefined ? undefined : expectInteger('limit', options['limit'], 1, Number.MAX_SAFE_INTEGER),
         perClassCsv: options['perClass'] as string | undefined, decodeConcurrency: input.decodeConcurrency, strict: input.strict,
+        workers: parseWorkersOption(options),
       });
       const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
       process.stdout.write(`${evaluation.split}${evaluation.tenCrop ? ' ten-crop' : ' centre crop'}: ${evaluation.images} images, top-1 error ${pct(evaluation.top1Error)}, top-5 error ${pct(evaluation.top5Error)}, loss ${evaluation.loss?.toFixed(4) ?? 'n/a'} (evaluation ${evaluation.id}, run ${evaluation.runId})\n`);
