@@ -15,16 +15,25 @@ import { listRuns, type RunRecord } from '../src/store/runs.js';
 import { listTopActivationRuns } from '../src/store/top-activations-store.js';
 import { createTrainingStore } from '../src/store/training-store.js';
 
-/** The demo's training recipe: the paper's recipe but for the step size and length a small model needs to learn in minutes. */
+/**
+ * The demo's training recipe: the paper's recipe (SGD, momentum 0.9, dropout
+ * 0.5, filter renormalisation) except for what a small model needs to learn
+ * in minutes: the fan-in-scaled init (the paper's N(0, 0.01^2) leaves
+ * zfnet-small's logits near 1e-5 and the loss flat for epochs), batch 32 and a
+ * fixed rate of 0.001 (0.01 and 0.003 diverged or stalled with this init).
+ * Measured on the sample dataset: val top-1 error 84% after epoch 1, 35% after 5, 22% after 8.
+ */
 export interface DemoRecipe {
   model: string;
+  /** Weight initialisation (`paper` or `scaled`, see src/train/init-scale.ts). */
+  init: string;
   epochs: number;
   batchSize: number;
   learningRate: number;
   seed: number;
 }
 
-export const DEMO_RECIPE: Readonly<DemoRecipe> = Object.freeze({ model: 'zfnet-small', epochs: 8, batchSize: 32, learningRate: 0.02, seed: 1 });
+export const DEMO_RECIPE: Readonly<DemoRecipe> = Object.freeze({ model: 'zfnet-small', init: 'scaled', epochs: 8, batchSize: 32, learningRate: 0.001, seed: 1 });
 
 export interface DemoOptions {
   db: Store;
@@ -56,7 +65,7 @@ export interface DemoResult {
 
 function sameRecipe(run: RunRecord, recipe: DemoRecipe, data: string | undefined): boolean {
   const o = run.options;
-  return o['model'] === recipe.model && o['epochs'] === recipe.epochs && o['batchSize'] === recipe.batchSize
+  return o['model'] === recipe.model && o['init'] === recipe.init && o['epochs'] === recipe.epochs && o['batchSize'] === recipe.batchSize
     && o['learningRate'] === recipe.learningRate && o['seed'] === recipe.seed && (o['data'] ?? null) === (data === undefined ? null : resolve(data));
 }
 
@@ -81,7 +90,7 @@ async function trainStep(options: DemoOptions, log: (line: string) => void): Pro
     await options.runCommand(['train', '--resume', existing.id, '--db', options.dbPath, '--backend', options.backend]);
     return existing.id;
   }
-  await options.runCommand(['train', ...common(options), '--model', recipe.model, '--epochs', String(recipe.epochs), '--batch-size', String(recipe.batchSize),
+  await options.runCommand(['train', ...common(options), '--model', recipe.model, '--init', recipe.init, '--epochs', String(recipe.epochs), '--batch-size', String(recipe.batchSize),
     '--lr', String(recipe.learningRate), '--lr-schedule', 'fixed', '--seed', String(recipe.seed)]);
   const run = findTrainRun(options.db, recipe, options.data);
   if (run === undefined) throw new Error('demo: the training step recorded no run');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEMO_RECIPE, runDemo } from '../../../pipelines/demo.js';
 import { expectChoice, expectInteger, expectNumber } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
+import { INIT_SCHEMES } from '../../train/init-scale.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { formatDuration } from '../../progress.js';
@@ -14,12 +15,13 @@ export const demoCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--model <name>', `architecture to train: ${ARCHITECTURE_NAMES.join(', ')}`, DEMO_RECIPE.model)
+      .option('--init <scheme>', 'weight initialisation: paper or scaled (for the small models)', DEMO_RECIPE.init)
       .option('--epochs <n>', 'training epochs', String(DEMO_RECIPE.epochs))
       .option('--batch-size <n>', 'training batch size', String(DEMO_RECIPE.batchSize))
       .option('--lr <x>', 'learning rate (fixed schedule)', String(DEMO_RECIPE.learningRate))
       .option('--seed <n>', 'seed of the training run', String(DEMO_RECIPE.seed))
       .option('--data <dir>', 'dataset root instead of the built-in sample dataset')
-      .option('--mosaic-units <sel>', 'units per layer to draw: all, 0-15, random:16', 'all')
+      .option('--mosaic-units <sel>', 'units per layer to draw: all, 0-15, random:16 (the first 16 keep the demo within 10 minutes)', '0-15')
       .option('--experiment-images <n>', 'val images for occlusion and invariance', '3');
     addDbOption(command);
     addBackendOption(command);
@@ -27,6 +29,7 @@ export const demoCommand: CommandSpec = {
   async run(o) {
     const recipe = {
       model: expectChoice('model', o['model'], ARCHITECTURE_NAMES),
+      init: expectChoice('init', o['init'], INIT_SCHEMES),
       epochs: expectInteger('epochs', o['epochs'], 1, 10000),
       batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
       learningRate: expectNumber('lr', o['lr'], 1e-9, 10),
