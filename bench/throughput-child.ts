@@ -38,6 +38,12 @@ export interface ThroughputCaseResult {
 
 const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
 
+/** CPU seconds this process (all its threads, workers included) used since `start`. */
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 function makeBatch(sizePx: number, batchSize: number, seed: number): BatchPixels {
   const pixels = new Float32Array(batchSize * sizePx * sizePx * 3); // [N, S, S, 3]
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.37 + seed) * 60;
@@ -53,27 +59,30 @@ async function measureForward(c: Extract<ThroughputCase, { kind: 'forward' }>): 
     await forEachForwardResult(warmUp, pool, { reducer: 'logits' }, () => undefined);
     const timed = Array.from({ length: c.batches }, (_, i) => makeBatch(config.inputSizePx, c.batchSize, 100 + i));
     const startMs = performance.now();
+    const startCpu = process.cpuUsage();
     await forEachForwardResult(timed, pool, { reducer: 'logits' }, () => undefined);
     const seconds = (performance.now() - startMs) / 1000;
-    return { imagesPerSecond: (c.batches * c.batchSize) / seconds, peakRssMiB: peakRssMiB(), backend: info.name, detail: { seconds, images: c.batches * c.batchSize } };
+    const coresUsed = cpuSecondsSince(startCpu) / seconds;
+    return { imagesPerSecond: (c.batches * c.batchSize) / seconds, peakRssMiB: peakRssMiB(), backend: info.name, detail: { seconds, images: c.batches * c.batchSize, coresUsed } };
   } finally {
     await pool.close();
     disposeParams(params);
   }
 }
 
-async function timePass(c: Extract<ThroughputCase, { kind: 'top-activations' }>, split: string): Promise<{ seconds: number; images: number }> {
+async function timePass(c: Extract<ThroughputCase, { kind: 'top-activations' }>, split: string): Promise<{ seconds: number; cpuSeconds: number; images: number }> {
   const dbPath = join(c.dbDir, `topact-${c.workers}-${split}-${process.pid}.db`);
   mkdirSync(c.dbDir, { recursive: true });
   const db = openStore(dbPath);
   try {
     const startMs = performance.now();
+    const startCpu = process.cpuUsage();
     const result = await runTopActivations({
       db, data: c.data, split, checkpoint: c.checkpoint, initSeed: 1, layers: [1, 2, 3, 4, 5], topK: 9, batchSize: c.batchSize, commitEvery: 20,
       shard: { index: 0, count: 1 }, backend: c.backend, force: true, decodeConcurrency: 2, strict: false, workers: c.workers,
       resumeCommand: '', log: () => undefined,
     });
-    return { seconds: (performance.now() - startMs) / 1000, images: result.imagesProcessed };
+    return { seconds: (performance.now() - startMs) / 1000, cpuSeconds: cpuSecondsSince(startCpu), images: result.imagesProcessed };
   } finally {
     db.close();
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
@@ -88,7 +97,7 @@ async function measureTopActivations(c: Extract<ThroughputCase, { kind: 'top-act
   const imagesPerSecond = (large.images - small.images) / (large.seconds - small.seconds);
   return {
     imagesPerSecond, peakRssMiB: peakRssMiB(), backend: info.name,
-    detail: { smallImages: small.images, smallSeconds: small.seconds, largeImages: large.images, largeSeconds: large.seconds, wholeRunImagesPerSecond: large.images / large.seconds },
+    detail: { coresUsed: (large.cpuSeconds - small.cpuSeconds) / (large.seconds - small.seconds), smallImages: small.images, smallSeconds: small.seconds, largeImages: large.images, largeSeconds: large.seconds, wholeRunImagesPerSecond: large.images / large.seconds },
   };
 }
 

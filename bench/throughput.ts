@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/select-backend.js';
 import { saveCheckpoint } from '../src/checkpoint/checkpoint-file.js';
@@ -135,6 +136,20 @@ function measureTorch(flags: ThroughputFlags, notes: string[]): BenchRow | null 
   }
 }
 
+/**
+ * Cores `threads` spinning JavaScript threads actually get right now (CPU
+ * seconds / wall seconds): on a machine shared with other work this is the
+ * ceiling for any N-worker speed-up measured next to it.
+ */
+async function measureAvailableCores(threads: number): Promise<number> {
+  const spin = 'let x = 0; for (let i = 0; i < 4e8; i++) x += i % 7; require("node:worker_threads").parentPort.postMessage(x);';
+  const startMs = performance.now();
+  const startCpu = process.cpuUsage();
+  await Promise.all(Array.from({ length: threads }, () => new Promise((done, fail) => new Worker(spin, { eval: true }).once('message', done).once('error', fail))));
+  const cpu = process.cpuUsage(startCpu);
+  return (cpu.user + cpu.system) / 1e3 / (performance.now() - startMs);
+}
+
 function ratio(a: BenchRow | undefined, b: BenchRow | undefined): string {
   return a !== undefined && b !== undefined ? (a.value / b.value).toFixed(2) : 'n/a';
 }
@@ -148,6 +163,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const base = { checkpoint: await ensureCheckpoint(flags.model), backend: 'wasm' as const, batchSize: flags.batchSize };
   const forwardCase = (workers: number, inProcess: boolean): ThroughputCase => ({ kind: 'forward', ...base, workers, inProcess, batches: flags.forwardBatches });
   const topactCase = (workers: number): ThroughputCase => ({ kind: 'top-activations', ...base, workers, data: DATA_DIR, smallSplit: 'val', largeSplit: 'train', dbDir: join(DATA_DIR, 'db') });
+  const coresBefore = await measureAvailableCores(n);
   const label = `${flags.model} ${buildModelConfig(flags.model).inputSizePx} wasm batch ${flags.batchSize}`;
   const rows = {
     inProcess: toRow(`forward ${label}, in-process (1 thread)`, runCase(forwardCase(1, true))),
@@ -162,6 +178,9 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     `top-activations ${n} workers / plain forward ${n} workers = ${ratio(rows.topactN, rows.poolN)} (target >= 0.85)`,
     `top-activations rate = (${flags.large} - ${flags.small} images) / (time of the large split - time of the small split): model init and worker start-up cancel out`,
   ];
+  const cores = Object.entries(rows).map(([key, row]) => `${key} ${Number(row.extra?.['coresUsed'] ?? NaN).toFixed(2)}`).join(', ');
+  notes.push(`cores busy (CPU seconds / wall seconds, worker threads included): ${cores}; below the worker count means the machine did not give the cores`);
+  notes.push(`cores that ${n} spinning threads got: ${coresBefore.toFixed(2)} before the cases, ${(await measureAvailableCores(n)).toFixed(2)} after (other work on the machine takes the rest)`);
   const all: BenchRow[] = Object.values(rows);
   const torch = flags.torch && flags.model === 'zfnet' ? measureTorch(flags, notes) : null;
   if (torch !== null) {
