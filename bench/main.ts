@@ -48,6 +48,7 @@ type BenchModule = { runBenchmark(args: string[]): Promise<BenchResult> };
 const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.freeze({
   forward: () => import('./forward.js'),
   input: () => import('./input.js'),
+  'top-activations': () => import('./top-activations.js'),
   throughput: () => import('./throughput.js'),
   project: () => import('./project.js'),
   kernels: () => import('./kernels.js'),
