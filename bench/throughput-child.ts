@@ -10,10 +10,9 @@
  *   worker) through a forward executor with the `logits` reducer: the plain
  *   forward rate with 1 (in-process or one pool worker) or N workers.
  * - top-activations: the real pipeline (decode, crop, forward, reductions,
- *   heaps, store commits) over a small and a large split of the same images;
- *   the rate is (large - small images) / (large - small seconds), so model
- *   loading and worker start-up, equal in both, cancel out (after one
- *   discarded warm-up pass over the small split).
+ *   heaps, store commits) over a split, timed from its first progress line
+ *   (after the first batch) to its last: model loading, worker start-up and
+ *   the first batch's one-time costs stay out, the final commit stays in.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import { runTopActivations } from '../pipelines/top-activations.js';
 
 export type ThroughputCase =
   | { kind: 'forward'; checkpoint: string; backend: BackendChoice; workers: number; inProcess: boolean; batchSize: number; batches: number }
-  | { kind: 'top-activations'; checkpoint: string; backend: BackendChoice; workers: number; batchSize: number; data: string; smallSplit: string; largeSplit: string; dbDir: string };
+  | { kind: 'top-activations'; checkpoint: string; backend: BackendChoice; workers: number; batchSize: number; data: string; split: string; dbDir: string };
 
 export interface ThroughputCaseResult {
   imagesPerSecond: number;
@@ -70,34 +69,52 @@ async function measureForward(c: Extract<ThroughputCase, { kind: 'forward' }>): 
   }
 }
 
-async function timePass(c: Extract<ThroughputCase, { kind: 'top-activations' }>, split: string): Promise<{ seconds: number; cpuSeconds: number; images: number }> {
-  const dbPath = join(c.dbDir, `topact-${c.workers}-${split}-${process.pid}.db`);
-  mkdirSync(c.dbDir, { recursive: true });
-  const db = openStore(dbPath);
-  try {
-    const startMs = performance.now();
-    const startCpu = process.cpuUsage();
-    const result = await runTopActivations({
-      db, data: c.data, split, checkpoint: c.checkpoint, initSeed: 1, layers: [1, 2, 3, 4, 5], topK: 9, batchSize: c.batchSize, commitEvery: 20,
-      shard: { index: 0, count: 1 }, backend: c.backend, force: true, decodeConcurrency: 2, strict: false, workers: c.workers,
-      resumeCommand: '', log: () => undefined,
-    });
-    return { seconds: (performance.now() - startMs) / 1000, cpuSeconds: cpuSecondsSince(startCpu), images: result.imagesProcessed };
-  } finally {
-    db.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
-  }
+/** A progress line of the pass: when, how many images done, CPU used so far. */
+interface Tick { ms: number; images: number; cpu: NodeJS.CpuUsage }
+
+/**
+ * Watches the pass's progress lines on stderr (printed after the first batch,
+ * every 5 s, and at the end) and keeps them, time-stamped, instead of printing.
+ * Returns the function that restores stderr.
+ */
+function captureProgress(ticks: Tick[]): () => void {
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    for (const line of String(chunk).split('\n')) {
+      const m = /^top-activations \S+ (\d+)\//.exec(line);
+      if (m !== null) ticks.push({ ms: performance.now(), images: Number(m[1]), cpu: process.cpuUsage() });
+    }
+    return true;
+  }) as typeof process.stderr.write;
+  return () => { process.stderr.write = write; };
 }
 
 async function measureTopActivations(c: Extract<ThroughputCase, { kind: 'top-activations' }>): Promise<ThroughputCaseResult> {
   const info = await initBackend(c.backend, { log: () => undefined });
-  await timePass(c, c.smallSplit); // warm-up: first-use costs (JIT, wasm compilation caches) stay out of the difference
-  const small = await timePass(c, c.smallSplit);
-  const large = await timePass(c, c.largeSplit);
-  const imagesPerSecond = (large.images - small.images) / (large.seconds - small.seconds);
+  const dbPath = join(c.dbDir, `topact-${c.workers}-${process.pid}.db`);
+  mkdirSync(c.dbDir, { recursive: true });
+  const db = openStore(dbPath);
+  const ticks: Tick[] = [];
+  const restore = captureProgress(ticks);
+  const startMs = performance.now();
+  try {
+    await runTopActivations({
+      db, data: c.data, split: c.split, checkpoint: c.checkpoint, initSeed: 1, layers: [1, 2, 3, 4, 5], topK: 9, batchSize: c.batchSize, commitEvery: 20,
+      shard: { index: 0, count: 1 }, backend: c.backend, force: true, decodeConcurrency: 2, strict: false, workers: c.workers,
+      resumeCommand: '', log: () => undefined,
+    });
+  } finally {
+    restore();
+    db.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
+  }
+  const [first, last] = [ticks[0], ticks.at(-1)];
+  if (first === undefined || last === undefined || last.images <= first.images) throw new Error(`too few progress lines to time the pass (${ticks.length}); use a larger split`);
+  const seconds = (last.ms - first.ms) / 1000;
+  const cpuSeconds = (last.cpu.user + last.cpu.system - first.cpu.user - first.cpu.system) / 1e6;
   return {
-    imagesPerSecond, peakRssMiB: peakRssMiB(), backend: info.name,
-    detail: { coresUsed: (large.cpuSeconds - small.cpuSeconds) / (large.seconds - small.seconds), smallImages: small.images, smallSeconds: small.seconds, largeImages: large.images, largeSeconds: large.seconds, wholeRunImagesPerSecond: large.images / large.seconds },
+    imagesPerSecond: (last.images - first.images) / seconds, peakRssMiB: peakRssMiB(), backend: info.name,
+    detail: { coresUsed: cpuSeconds / seconds, timedImages: last.images - first.images, timedSeconds: seconds, wholeRunSeconds: (performance.now() - startMs) / 1000 },
   };
 }
 

@@ -12,7 +12,7 @@
  * or /usr/bin/python3 imports torch (and --model is zfnet).
  *
  * Flags: --workers=N --model=zfnet --batch=16 --forward-batches=6 (timed batches per forward case)
- *        --small=16 --large=112 (images of the two top-activations splits) --no-torch
+ *        --images=112 (of the top-activations split) --no-torch
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,8 +35,7 @@ interface ThroughputFlags {
   model: string;
   batchSize: number;
   forwardBatches: number;
-  small: number;
-  large: number;
+  images: number;
   torch: boolean;
 }
 
@@ -47,8 +46,7 @@ function parseFlags(args: string[]): ThroughputFlags {
     model: flag('model', 'zfnet'),
     batchSize: Number(flag('batch', 16)),
     forwardBatches: Number(flag('forward-batches', 6)),
-    small: Number(flag('small', 16)),
-    large: Number(flag('large', 112)),
+    images: Number(flag('images', 112)),
     torch: !args.includes('--no-torch'),
   };
 }
@@ -158,11 +156,10 @@ function ratio(a: BenchRow | undefined, b: BenchRow | undefined): string {
 export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const flags = parseFlags(args);
   const n = flags.workers;
-  await ensureSplit('val', flags.small);
-  await ensureSplit('train', flags.large);
+  await ensureSplit('train', flags.images);
   const base = { checkpoint: await ensureCheckpoint(flags.model), backend: 'wasm' as const, batchSize: flags.batchSize };
   const forwardCase = (workers: number, inProcess: boolean): ThroughputCase => ({ kind: 'forward', ...base, workers, inProcess, batches: flags.forwardBatches });
-  const topactCase = (workers: number): ThroughputCase => ({ kind: 'top-activations', ...base, workers, data: DATA_DIR, smallSplit: 'val', largeSplit: 'train', dbDir: join(DATA_DIR, 'db') });
+  const topactCase = (workers: number): ThroughputCase => ({ kind: 'top-activations', ...base, workers, data: DATA_DIR, split: 'train', dbDir: join(DATA_DIR, 'db') });
   const coresBefore = await measureAvailableCores(n);
   const label = `${flags.model} ${buildModelConfig(flags.model).inputSizePx} wasm batch ${flags.batchSize}`;
   const rows = {
@@ -176,7 +173,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     `forward: ${n} workers / in-process = ${ratio(rows.poolN, rows.inProcess)}x; pool of 1 / in-process = ${ratio(rows.pool1, rows.inProcess)}x`,
     `top-activations: ${n} workers / 1 worker = ${ratio(rows.topactN, rows.topact1)}x (target >= 1.8 on 2 cores)`,
     `top-activations ${n} workers / plain forward ${n} workers = ${ratio(rows.topactN, rows.poolN)} (target >= 0.85)`,
-    `top-activations rate = (${flags.large} - ${flags.small} images) / (time of the large split - time of the small split): model init and worker start-up cancel out`,
+    `top-activations rate: ${flags.images} images, timed from the first progress line (after batch 1) to the last, so model loading and worker start-up stay out`,
   ];
   const cores = Object.entries(rows).map(([key, row]) => `${key} ${Number(row.extra?.['coresUsed'] ?? NaN).toFixed(2)}`).join(', ');
   notes.push(`cores busy (CPU seconds / wall seconds, worker threads included): ${cores}; below the worker count means the machine did not give the cores`);
