@@ -5,8 +5,11 @@
  * the share of each filter's energy in low / mid / high spatial-frequency
  * bands of its 2-D DFT. Numbers go to the store (filter_stats) and
  * filters.csv; pictures to filters-A.png, filters-B.png and bands.png.
- * Layer-2 top-9 sheets come from `top-activations` + `mosaics` runs of each
- * checkpoint (see docs/readme/experiments.md); this command does not make them.
+ * Unless `layer2` is null, also the layer-2 top-9 sheets of each model
+ * (compare-layer2.ts): a conv2 top-activations pass per checkpoint (reused
+ * when an identical one finished), its mosaics in layer2-<label>-<model>/,
+ * and layer2-side-by-side.png; the pass run ids go to the run's options and
+ * summary.json.
  */
 import { join } from 'node:path';
 import { readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
@@ -22,6 +25,7 @@ import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { convertFromTorch, parameterLayouts } from '../src/checkpoint/torch-layout.js';
 import type { Store } from '../src/store/open-store.js';
 import { createRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { runLayer2Passes, writeLayer2Sheets, type Layer2Options, type Layer2Pass, type Layer2Result } from './compare-layer2.js';
 
 export interface ComparePipelineOptions {
   db: Store;
@@ -31,6 +35,8 @@ export interface ComparePipelineOptions {
   deadRatio: number;
   /** Default out/compare/<run id>. */
   outDir?: string;
+  /** The layer-2 top-9 sheets of each model; null for the filter-only comparison. */
+  layer2: Layer2Options | null;
   log?: (line: string) => void;
 }
 
@@ -52,6 +58,8 @@ export interface ComparePipelineResult {
   runId: string;
   outDir: string;
   summaries: CheckpointFilterSummary[];
+  /** Null when layer 2 was not asked for. */
+  layer2: Layer2Result | null;
   files: string[];
 }
 
@@ -79,29 +87,45 @@ function summarise(s: FilterStats): CheckpointFilterSummary {
 }
 
 /**
- * Compares the layer-1 filters of checkpoints.
- * @throws UsageError naming a checkpoint that cannot be read.
+ * Compares the layer-1 filters of checkpoints and, unless `layer2` is null, their layer-2 top-9 sheets.
+ * @throws UsageError naming a checkpoint that cannot be read, or an unusable dataset, split or unit selection.
  */
 export async function runComparePipeline(options: ComparePipelineOptions): Promise<ComparePipelineResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stats = options.checkpoints.map((path, i) => analyseCheckpoint(String.fromCharCode(65 + i), path, options.deadRatio));
+  // The passes are runs of their own, so they go first and the compare run can name them in its options.
+  const passes = options.layer2 === null ? null : await runLayer2Passes(options.db, stats.map(({ label, path, model }) => ({ label, path, model })), options.layer2, log);
   const runId = uniqueRunId(options.db, makeRunId('compare', new Date(), stats.map((s) => s.model).join('-vs-')));
   const outDir = options.outDir ?? join('out', 'compare', runId);
-  createRun(options.db, { id: runId, kind: 'compare', model: stats.map((s) => s.model).join(','), options: { checkpoints: stats.map((s) => ({ label: s.label, path: s.path, sha256: s.sha256 })), deadRatio: options.deadRatio, bands: DEFAULT_FREQUENCY_BANDS } });
+  createRun(options.db, { id: runId, kind: 'compare', model: stats.map((s) => s.model).join(','), options: {
+    checkpoints: stats.map((s) => ({ label: s.label, path: s.path, sha256: s.sha256 })), deadRatio: options.deadRatio, bands: DEFAULT_FREQUENCY_BANDS,
+    layer2: describeLayer2(options.layer2, passes),
+  } });
   try {
     storeStats(options.db, runId, stats);
     const files = await writeOutputs(outDir, stats);
+    const layer2 = options.layer2 === null || passes === null ? null : await writeLayer2Sheets(options.db, passes, options.layer2, outDir, log);
+    if (layer2 !== null) files.push(join(outDir, layer2.sideBySide));
     setRunStatus(options.db, runId, 'finished');
     const summaries = stats.map(summarise);
     for (const s of summaries) {
       log(`compare ${s.label} ${s.model} (${s.kernelPx}x${s.kernelPx} conv1): ${(100 * s.deadFraction).toFixed(1)}% dead; bands low/mid/high ${s.meanBands.low.toFixed(2)}/${s.meanBands.mid.toFixed(2)}/${s.meanBands.high.toFixed(2)}`);
     }
-    writeTextFile(join(outDir, 'summary.json'), `${JSON.stringify({ runId, summaries }, null, 2)}\n`);
-    return { runId, outDir, summaries, files: [...files, join(outDir, 'summary.json')] };
+    writeTextFile(join(outDir, 'summary.json'), `${JSON.stringify({ runId, summaries, layer2 }, null, 2)}\n`);
+    return { runId, outDir, summaries, layer2, files: [...files, join(outDir, 'summary.json')] };
   } catch (error) {
     setRunStatus(options.db, runId, 'failed');
     throw error;
   }
+}
+
+/** The layer-2 part of the run's options: its settings and the top-activations run of each checkpoint. */
+function describeLayer2(layer2: Layer2Options | null, passes: Layer2Pass[] | null): Record<string, unknown> | null {
+  if (layer2 === null || passes === null) return null;
+  return {
+    data: layer2.data ?? null, split: layer2.split, units: layer2.units, seed: layer2.seed,
+    topActivationsRuns: passes.map((p) => ({ label: p.label, model: p.model, runId: p.topActivationsRunId, status: p.status })),
+  };
 }
 
 function storeStats(db: Store, runId: string, stats: FilterStats[]): void {
