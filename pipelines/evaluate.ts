@@ -16,7 +16,7 @@ import { disposeParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { createRun, getRun, makeRunId, recordSkippedItem, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createTrainingStore, type ClassErrorRecord, type EvaluationRecord } from '../src/store/training-store.js';
 import { evaluateBatches } from '../src/train/run-epoch.js';
 import { summarizeClassTally, summarizeMetrics, type ClassTally } from '../src/train/topk-metrics.js';
@@ -94,7 +94,7 @@ export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Pro
     if (meanImage.source === 'fallback') log(`evaluate: no computed mean image for this dataset at ${meanImage.sizePx} px; subtracting the ImageNet RGB mean (run-pipeline mean computes it)`);
     const runId = uniqueRunId(options.db, makeRunId('evaluate', new Date(), options.split));
     createRun(options.db, { id: runId, kind: 'evaluate', model: loaded.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: { checkpoint: checkpointPath, split: options.split, tenCrop: options.tenCrop, data: dataset.root, limit: options.limit ?? null } });
-    try {
+    return await trackRunStatus(options.db, runId, async () => {
       const batches = createBatchStream({
         db: options.db, dataset, split: options.split, inputSizePx: loaded.config.inputSizePx, meanImage, crop: options.tenCrop ? 'ten' : 'centre',
         order: 'sorted', limit: options.limit, batchSize: options.batchSize, decodeConcurrency: options.decodeConcurrency, strict: options.strict,
@@ -107,13 +107,8 @@ export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Pro
         .finally(() => executor.close());
       progress.done();
       if (sums.images === 0) throw new UsageError(`No image of split ${options.split} could be evaluated`);
-      const result = storeEvaluation(options, runId, checkpointPath, loaded.sha256, loaded.config.name, sums, tally, dataset);
-      setRunStatus(options.db, runId, 'finished');
-      return result;
-    } catch (error) {
-      setRunStatus(options.db, runId, 'failed');
-      throw error;
-    }
+      return storeEvaluation(options, runId, checkpointPath, loaded.sha256, loaded.config.name, sums, tally, dataset);
+    });
   } finally {
     disposeParams(loaded.params);
   }

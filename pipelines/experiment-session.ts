@@ -12,7 +12,7 @@ import { loadMeanImage } from '../src/data/mean-store.js';
 import { listNeededSplits, loadExperimentModel, type ExperimentModel, type SelectImagesOptions } from '../src/experiments/experiment-inputs.js';
 import { disposeParams } from '../src/model/params.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { createRun, makeRunId, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { prepareDataset } from './input-stream.js';
 
 /** Options every image experiment takes. */
@@ -67,14 +67,7 @@ export async function runExperimentSession<T>(
     const recorded = { ...settings(base), mean: mean.source, weights: model.source };
     createRun(options.db, { id: runId, kind, model: model.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: recorded });
     log(`${kind} ${runId}: ${describeWeights(model)}`);
-    try {
-      const result = await work({ ...base, runId, outDir: options.outDir ?? join('out', kind, runId) });
-      setRunStatus(options.db, runId, 'finished');
-      return result;
-    } catch (error) {
-      setRunStatus(options.db, runId, 'failed');
-      throw error;
-    }
+    return await trackRunStatus(options.db, runId, () => work({ ...base, runId, outDir: options.outDir ?? join('out', kind, runId) }));
   } finally {
     disposeParams(model.params);
   }

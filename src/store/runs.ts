@@ -92,6 +92,21 @@ export function setRunStatus(db: Store, id: string, status: RunStatus): void {
     .run(status, nowIso, status, nowIso, id);
 }
 
+/**
+ * Runs `work` for a run already recorded as running, then marks it finished,
+ * or failed when `work` throws (the error is rethrown).
+ */
+export async function trackRunStatus<T>(db: Store, runId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    const result = await work();
+    setRunStatus(db, runId, 'finished');
+    return result;
+  } catch (error) {
+    setRunStatus(db, runId, 'failed');
+    throw error;
+  }
+}
+
 /** Records one skipped bad data item. */
 export function recordSkippedItem(db: Store, runId: string | null, item: { path: string; stage: string; reason: string }): void {
   db.prepare('INSERT INTO skipped_items (run_id, path, stage, reason, recorded_at) VALUES (?, ?, ?, ?, ?)')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStore } from '../../src/store/open-store.js';
-import { createRun, getRun, listRuns, makeRunId, recordSkippedItem, setRunStatus, uniqueRunId } from '../../src/store/runs.js';
+import { createRun, getRun, listRuns, makeRunId, recordSkippedItem, setRunStatus, trackRunStatus, uniqueRunId } from '../../src/store/runs.js';
 
 test('run ids sort by time and stay unique within a second', () => {
   const db = openStore(':memory:');
@@ -38,5 +38,16 @@ test('the schema files are applied once, in order', () => {
   assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
   assert.equal(versions[0], 1);
   assert.equal(db.pragma('user_version', { simple: true }), versions.at(-1));
+  db.close();
+});
+
+test('trackRunStatus marks the run finished, or failed and rethrows', async () => {
+  const db = openStore(':memory:');
+  createRun(db, { id: 'ok', kind: 'evaluate' });
+  createRun(db, { id: 'bad', kind: 'evaluate' });
+  assert.equal(await trackRunStatus(db, 'ok', async () => 42), 42);
+  await assert.rejects(trackRunStatus(db, 'bad', async () => { throw new Error('boom'); }), { message: 'boom' });
+  assert.equal(getRun(db, 'ok')!.status, 'finished');
+  assert.equal(getRun(db, 'bad')!.status, 'failed');
   db.close();
 });
