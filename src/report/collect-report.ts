@@ -57,11 +57,13 @@ function checkpointsOf(run: RunRecord, epochs: EpochRecord[], db: Store): string
 }
 
 function collectPasses(db: Store, run: RunRecord, checkpoints: string[], outRoot: string): AnalysisPass[] {
-  const shas = new Set(checkpoints.filter(existsSync).map(sha256File));
   const paths = new Set(checkpoints);
+  // Hashing reads every checkpoint (250 MB each at full size): only when a pass is not matched by path.
+  let shas: Set<string> | null = null;
+  const sameWeights = (sha: string) => (shas ??= new Set(checkpoints.filter(existsSync).map(sha256File))).has(sha);
   const related = listTopActivationRuns(db).filter((p) => p.runId === run.id
-    || (p.checkpointSha256 !== null && shas.has(p.checkpointSha256))
-    || (p.checkpointPath !== null && paths.has(resolve(p.checkpointPath))));
+    || (p.checkpointPath !== null && paths.has(resolve(p.checkpointPath)))
+    || (p.checkpointSha256 !== null && sameWeights(p.checkpointSha256)));
   return related.filter((p) => p.run.status === 'finished').map((p) => {
     const units = new Map<number, UnitRow[]>();
     for (const layer of p.layers) units.set(layer, queryUnitRows(db, p.runId, layer, { sort: 'unit', deadOnly: false, limit: null }));
