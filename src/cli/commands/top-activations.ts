@@ -4,6 +4,7 @@ import type { ShardSpec } from '../../data/image-order.js';
 import { expectChoice, expectInteger, invalidParameterError, parseLayerList } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
+import { withStopSignals } from '../../stop-signals.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, parseInputOptions } from '../input-options.js';
@@ -25,19 +26,6 @@ export function parseShard(value: unknown): ShardSpec {
 function formatResumeCommand(argv: readonly string[]): string {
   const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
   return ['run-pipeline', ...argv.filter((arg) => arg !== '--force').map(quote)].join(' ');
-}
-
-/** Aborts on the first SIGINT/SIGTERM (finish the batch, commit, exit 0); a second one exits at once. */
-function installStopHandler(log: (line: string) => void): { signal: AbortSignal; remove(): void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(130);
-    log(`${name}: finishing the current batch and committing (press Ctrl-C again to quit at once, losing work since the last commit)`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return { signal: controller.signal, remove: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
 }
 
 /** `run-pipeline top-activations`: the per-unit top-9 and unit statistics of a split, resumable and shardable. */
@@ -80,16 +68,14 @@ export const topActivationsCommand: CommandSpec = {
     };
     const log = (line: string): void => { process.stderr.write(`${line}\n`); };
     const db = openStore(resolveDbPath(options['db'] as string | undefined));
-    const stop = installStopHandler(log);
     try {
-      const result = await runTopActivations({
+      const result = await withStopSignals({ stopping: 'finishing the current batch and committing', quitting: 'losing work since the last commit', log }, (signal) => runTopActivations({
         ...parsed, db, data: options['data'] as string | undefined, force: options['force'] === true, runId: options['run'] as string | undefined,
-        decodeConcurrency: input.decodeConcurrency, strict: input.strict, signal: stop.signal,
+        decodeConcurrency: input.decodeConcurrency, strict: input.strict, signal,
         resumeCommand: formatResumeCommand(process.argv.slice(2)), log,
-      });
+      }));
       process.stdout.write(`${result.runId} ${result.status} ${result.imagesProcessed} images ${result.imagesSkipped} skipped (${result.position}/${result.imagesTotal})\n`);
     } finally {
-      stop.remove();
       db.close();
     }
   },

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { expectChoice, expectInteger, expectNumber, UsageError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { DEFAULT_DB_PATH, openStore, resolveDbPath } from '../../store/open-store.js';
+import { withStopSignals } from '../../stop-signals.js';
 import { FEATURE_EVOLUTION_EPOCHS } from '../../train/checkpoint-retention.js';
 import { LR_SCHEDULE_KINDS } from '../../train/lr-schedule.js';
 import { INIT_SCHEMES } from '../../train/init-scale.js';
@@ -70,24 +71,6 @@ function explicitRecipeFields(options: Record<string, unknown>, command: Command
   return fields;
 }
 
-/** SIGINT/SIGTERM: the first asks the run to stop after the current step and save; a second quits at once. */
-function installStopHandlers(controller: AbortController): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`\n${signal} again: quitting without saving the epoch in progress\n`);
-      process.exit(130);
-    }
-    process.stderr.write(`\n${signal}: finishing the current step, then saving (${signal} again quits at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-}
-
 function reportResult(result: TrainPipelineResult, dbOption: string | undefined): void {
   if (result.lastEpoch !== null) process.stdout.write(`${describeEpoch(result.lastEpoch)}\n`);
   if (result.status === 'finished') {
@@ -144,15 +127,12 @@ export const trainCommand: CommandSpec = {
     const recipe = resume === undefined ? parseTrainRecipe(options) : undefined;
     const resumeOverrides = resume === undefined ? undefined : explicitRecipeFields(options, command);
     const db = openStore(resolveDbPath(options['db'] as string | undefined));
-    const controller = new AbortController();
-    const removeHandlers = installStopHandlers(controller);
     try {
-      const result = await runTrainPipeline({
-        db, backend, recipe, resume, resumeOverrides, decodeConcurrency: input.decodeConcurrency, strict: input.strict, signal: controller.signal,
-      });
+      const result = await withStopSignals({ stopping: 'finishing the current step, then saving', quitting: 'without saving the epoch in progress' }, (signal) => runTrainPipeline({
+        db, backend, recipe, resume, resumeOverrides, decodeConcurrency: input.decodeConcurrency, strict: input.strict, signal,
+      }));
       reportResult(result, options['db'] as string | undefined);
     } finally {
-      removeHandlers();
       db.close();
     }
   },
