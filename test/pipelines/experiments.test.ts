@@ -14,6 +14,14 @@ import { runCorrespondencePipeline } from '../../pipelines/correspondence.js';
 import { runInvariancePipeline } from '../../pipelines/invariance.js';
 import { runOcclusionPipeline } from '../../pipelines/occlusion.js';
 import { runCli } from '../cli/run-cli.js';
+import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
+import { loadMeanImage } from '../../src/data/mean-store.js';
+import { createRng, deriveSeed } from '../../src/data/seeded-rng.js';
+import { extractFeatureVectors } from '../../src/experiments/correspondence-measure.js';
+import { prepareCentreInput } from '../../src/experiments/experiment-inputs.js';
+import { drawRandomRect } from '../../src/experiments/occluder.js';
+import { buildModelConfig } from '../../src/model/architectures.js';
+import { disposeParams, initParams } from '../../src/model/params.js';
 
 let dir: string;
 let data: string;
@@ -72,9 +80,68 @@ test('correspondence runs end to end and stores Delta_l per part and layer', asy
   writeFileSync(maskFile, JSON.stringify({ boxSpace: 'input', images: ids.map((imageId) => ({ imageId, parts: { centre: [24, 24, 16, 16] } })) }));
   const result = await runCorrespondencePipeline({ ...source(), outDir: join(dir, 'corr'), maskFile, draws: 2, fill: 'mean', batchSize: 4 });
   assert.deepEqual(result.summary.map((s) => `${s.layer}/${s.part}/${s.pairs}`), ['conv5/centre/3', 'conv5/random/6', 'fc7/centre/3', 'fc7/random/6']);
-  for (const s of result.summary) assert.ok(s.deltaMean >= 0 && s.deltaMean <= 1 && Math.abs(s.deltaSum - (s.part === 'random' ? s.deltaSum : 6 * s.deltaMean)) < 1e-9);
+  for (const s of result.summary) assert.ok(s.deltaMean >= 0 && s.deltaMean <= 1 && Math.abs(s.deltaSum - 6 * s.deltaMean) < 1e-9);
   assert.equal(db.prepare('SELECT COUNT(*) FROM correspondence_pairs WHERE run_id = ?').pluck().get(result.runId), 2 * (3 + 6));
+  const expected = await computeControlDeltaIndependently(ids, [16, 16], 2);
+  for (const layer of ['conv5', 'fc7'] as const) {
+    const control = result.summary.find((s) => s.layer === layer && s.part === 'random')!;
+    assert.ok(expected[layer].deltaSum > 0, `${layer}: the control changes some signs`);
+    assert.ok(Math.abs(control.deltaSum - expected[layer].deltaSum) < 1e-9, `${layer} random Delta ${control.deltaSum}, independently ${expected[layer].deltaSum}`);
+    assert.ok(Math.abs(control.deltaMean - expected[layer].pairMean) < 1e-9, `${layer} random pair mean ${control.deltaMean}, independently ${expected[layer].pairMean}`);
+  }
 });
+
+/**
+ * The random control's Delta_l computed apart from the pipeline: the same
+ * images, the draw-d box of image i from seed (3, d, i) as the pipeline
+ * documents, the box zeroed by hand (fill 'mean' is 0 after mean subtraction),
+ * then D_l = sum over i != j of the fraction of differing signs of
+ * e = original - masked, written out in loops; averaged over draws.
+ */
+async function computeControlDeltaIndependently(ids: number[], boxPx: [number, number], draws: number): Promise<Record<'conv5' | 'fc7', { deltaSum: number; pairMean: number }>> {
+  const datasetId = db.prepare('SELECT id FROM datasets').pluck().get() as number;
+  const classCount = db.prepare('SELECT COUNT(*) FROM classes WHERE dataset_id = ?').pluck().get(datasetId) as number;
+  const config = buildModelConfig('zfnet-tiny', { numClasses: classCount });
+  const params = initParams(config, 3);
+  const S = config.inputSizePx;
+  const mean = loadMeanImage(db, datasetId, computeSquareSizePx(S));
+  const imageRoot = db.prepare('SELECT image_root FROM datasets WHERE id = ?').pluck().get(datasetId) as string;
+  const paths = ids.map((id) => join(imageRoot, db.prepare('SELECT rel_path FROM images WHERE dataset_id = ? AND id = ?').pluck().get(datasetId, id) as string));
+  const originals: Float32Array[] = [];
+  for (const path of paths) originals.push((await prepareCentreInput(path, S, mean)).input);
+  const copies: Float32Array[] = [];
+  for (let d = 0; d < draws; d++) {
+    originals.forEach((original, i) => {
+      const rect = drawRandomRect(createRng(deriveSeed(3, d, i)), S, boxPx[0], boxPx[1]);
+      const copy = Float32Array.from(original);
+      for (let y = rect.yPx; y < rect.yPx + rect.heightPx; y++) for (let x = rect.xPx; x < rect.xPx + rect.widthPx; x++) copy.fill(0, (y * S + x) * 3, (y * S + x) * 3 + 3);
+      copies.push(copy);
+    });
+  }
+  try {
+    const features = await extractFeatureVectors(config, params, [...originals, ...copies], 1);
+    const n = ids.length;
+    const out = { conv5: { deltaSum: 0, pairMean: 0 }, fc7: { deltaSum: 0, pairMean: 0 } };
+    for (const layer of ['conv5', 'fc7'] as const) {
+      let total = 0;
+      for (let d = 0; d < draws; d++) {
+        const e = Array.from({ length: n }, (_, i) => features[layer][i]!.map((v, k) => v - features[layer][n + d * n + i]![k]!));
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            if (i === j) continue;
+            let differ = 0;
+            for (let k = 0; k < e[i]!.length; k++) if (Math.sign(e[i]![k]!) !== Math.sign(e[j]![k]!)) differ += 1;
+            total += differ / e[i]!.length;
+          }
+        }
+      }
+      out[layer] = { deltaSum: total / draws, pairMean: total / (draws * n * (n - 1)) };
+    }
+    return out;
+  } finally {
+    disposeParams(params);
+  }
+}
 
 test('experiment commands reject bad input with one line naming the value', () => {
   const env = { ZFNET_DB: join(dir, 'cli.db') };

@@ -21,6 +21,7 @@ const CHROMIUM = process.env['ZFNET_CHROMIUM'] ?? '/usr/bin/chromium';
 
 let work = '';
 let reportPath = '';
+let firstRun = '';
 let secondRun = '';
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -42,7 +43,10 @@ before(() => {
   const m = /\n(\/.*index\.html)\n/.exec(first.stdout);
   assert.ok(m, `demo printed no report path: ${first.stdout}`);
   reportPath = m[1]!;
-  secondRun = cli(DEMO_ARGS).stderr;
+  firstRun = first.stderr + first.stdout;
+  const second = cli(DEMO_ARGS);
+  assert.equal(second.status, 0, second.stderr);
+  secondRun = second.stderr + second.stdout;
 });
 
 after(() => {
@@ -52,7 +56,13 @@ after(() => {
 test('the demo writes a report and a second run reuses every finished step', () => {
   assert.ok(existsSync(reportPath));
   assert.match(secondRun, /training run train-\S+ is finished; reusing it/);
-  assert.match(secondRun, /already finished|is finished/);
+  // Each step reports its own reuse: top-activations finds its finished pass, mosaics finds every unit page drawn (3 units x 5 layers).
+  const topActivationsReused = /run top-activations-\S+ is already finished \(\d+ images, \d+ skipped\); nothing to do/;
+  const mosaicsReused = /mosaics of top-activations-\S+: \d+ projections, 15 units \(15 already drawn by an earlier call with the same run and weights; reused\)/;
+  assert.match(secondRun, topActivationsReused);
+  assert.match(secondRun, mosaicsReused);
+  assert.doesNotMatch(firstRun, topActivationsReused);
+  assert.doesNotMatch(firstRun, mosaicsReused);
   assert.match(secondRun, /a finished occlusion run of this checkpoint exists; reusing it/);
   assert.match(secondRun, /a finished invariance run of this checkpoint exists; reusing it/);
 });

@@ -40,7 +40,8 @@ export const mosaicsCommand: CommandSpec = {
         checkpoint: typeof options['checkpoint'] === 'string' ? options['checkpoint'] : undefined,
         outDir: typeof options['out'] === 'string' ? options['out'] : undefined,
       });
-      process.stdout.write(`mosaics of ${result.runId}: ${result.projections} projections, ${result.units} units, ${result.sheets.length} sheets; open ${result.outDir}/index.html\n`);
+      const reused = result.keptUnits === 0 ? '' : ` (${result.keptUnits} already drawn by an earlier call with the same run and weights; reused)`;
+      process.stdout.write(`mosaics of ${result.runId}: ${result.projections} projections, ${result.units} units${reused}, ${result.sheets.length} sheets; open ${result.outDir}/index.html\n`);
     } finally {
       db.close();
     }
