@@ -10,10 +10,10 @@ import sharp from 'sharp';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { accumulateSquare, computeMeanFromSum, quantizeMean } from '../src/data/mean-image.js';
-import { loadMeanImage, readMeanProgress, saveMeanImage, saveMeanProgress, type MeanProgress } from '../src/data/mean-store.js';
+import { loadMeanImage, readMeanProgress, readStoredMeanCounts, saveMeanImage, saveMeanProgress, type MeanProgress } from '../src/data/mean-store.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus } from '../src/store/runs.js';
+import { createRun, makeRunId, recordSkippedItem, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createSquareStream, prepareDataset } from './input-stream.js';
 
 export interface MeanPipelineOptions {
@@ -44,12 +44,12 @@ export interface MeanPipelineResult {
   reused: boolean;
 }
 
-/** A run id not yet in the store (ids have one-second resolution; a second run in the same second gets -2, -3 ...). */
-function makeUniqueRunId(db: Store, suffix: string): string {
-  const id = makeRunId('mean', new Date(), suffix);
-  let candidate = id;
-  for (let n = 2; getRun(db, candidate) !== undefined; n++) candidate = `${id}-${n}`;
-  return candidate;
+/** The saved partial pass to resume, unless --strict must not inherit the files it skipped. */
+function readResumableProgress(options: MeanPipelineOptions, datasetId: number, sizePx: number, log: (line: string) => void): MeanProgress | undefined {
+  const saved = readMeanProgress(options.db, datasetId, options.split, sizePx);
+  if (saved === undefined || options.strict !== true || saved.position === saved.imageCount) return saved;
+  log(`mean: the saved partial pass skipped ${saved.position - saved.imageCount} bad files; --strict starts over`);
+  return undefined;
 }
 
 /** Writes the mean as an 8-bit PNG. */
@@ -70,18 +70,22 @@ export async function runMeanPipeline(options: MeanPipelineOptions): Promise<Mea
   mkdirSync(outDir, { recursive: true });
   const pngPath = join(outDir, `${basename(dataset.root)}-${options.split}-${sizePx}px.png`);
   const existing = loadMeanImage(options.db, dataset.id, sizePx);
-  if (!options.force && existing.source === 'computed' && existing.split === options.split) {
+  const stored = readStoredMeanCounts(options.db, dataset.id, options.split, sizePx);
+  const recheck = options.strict === true && stored !== undefined && stored.skipped > 0;
+  if (recheck) log(`mean: the stored ${sizePx} px mean of ${options.split} skipped ${stored.skipped} bad files; --strict re-checks them: recomputing`);
+  if (!options.force && !recheck && stored !== undefined && existing.source === 'computed' && existing.split === options.split) {
     await writeMeanPng(existing.pixels, sizePx, pngPath);
-    log(`mean: reusing the stored ${sizePx} px mean of ${options.split} (${existing.imageCount} images); --force recomputes`);
-    return { runId: null, datasetId: dataset.id, sizePx, imageCount: existing.imageCount, skipped: 0, pngPath, reused: true };
+    log(`mean: reusing the stored ${sizePx} px mean of ${options.split} (${stored.imageCount} images, ${stored.skipped} skipped); --force recomputes`);
+    return { runId: null, datasetId: dataset.id, sizePx, imageCount: stored.imageCount, skipped: stored.skipped, pngPath, reused: true };
   }
-  const runId = makeUniqueRunId(options.db, `${options.split}-${sizePx}px`);
+  const runId = uniqueRunId(options.db, makeRunId('mean', new Date(), `${options.split}-${sizePx}px`));
   createRun(options.db, { id: runId, kind: 'mean', options: { data: dataset.root, split: options.split, sizePx, strict: options.strict === true } });
   try {
-    const saved = options.force ? undefined : readMeanProgress(options.db, dataset.id, options.split, sizePx);
+    const saved = options.force || recheck ? undefined : readResumableProgress(options, dataset.id, sizePx, log);
     const state = saved ?? { position: 0, imageCount: 0, sum: new Float64Array(sizePx * sizePx * 3) };
     if (saved) log(`mean: resuming after ${saved.position} images`);
-    const skipped = await sumSquares(options, dataset, computeSplitBaseId(splits[options.split]!.ordinal), state, runId);
+    await sumSquares(options, dataset, computeSplitBaseId(splits[options.split]!.ordinal), state, runId);
+    const skipped = state.position - state.imageCount;
     const mean = computeMeanFromSum(state.sum, state.imageCount);
     saveMeanImage(options.db, dataset.id, options.split, sizePx, state.position, state.imageCount, mean);
     await writeMeanPng(mean, sizePx, pngPath);
@@ -93,8 +97,8 @@ export async function runMeanPipeline(options: MeanPipelineOptions): Promise<Mea
   }
 }
 
-/** The streaming pass: adds every decoded square into `state`, saving it periodically. Returns the skip count. */
-async function sumSquares(options: MeanPipelineOptions, dataset: DatasetRecord, baseId: number, state: MeanProgress, runId: string): Promise<number> {
+/** The streaming pass: adds every decoded square into `state`, saving it periodically; at the end `state.position` is the whole split. */
+async function sumSquares(options: MeanPipelineOptions, dataset: DatasetRecord, baseId: number, state: MeanProgress, runId: string): Promise<void> {
   const { db, split } = options;
   let skipped = 0;
   const squares = createSquareStream({
@@ -104,6 +108,7 @@ async function sumSquares(options: MeanPipelineOptions, dataset: DatasetRecord, 
     onSkip: (item) => { skipped++; recordSkippedItem(db, runId, item); },
   });
   const sizePx = squares.squarePx;
+  const endPosition = state.position + squares.total;
   const progress = createProgress({ label: `mean ${split} ${sizePx}px`, total: squares.total });
   const saveEvery = options.saveEveryImages ?? 5000;
   let sinceSave = 0;
@@ -115,6 +120,7 @@ async function sumSquares(options: MeanPipelineOptions, dataset: DatasetRecord, 
     progress.tick(1);
     if (++sinceSave >= saveEvery) { saveMeanProgress(db, dataset.id, split, sizePx, state); sinceSave = 0; }
   }
-  progress.done(`mean ${split}: ${state.imageCount} images averaged, ${skipped} skipped`);
-  return skipped;
+  // Trailing bad files leave no decoded item behind them; the pass still consumed them.
+  state.position = endPosition;
+  progress.done(`mean ${split}: ${state.imageCount} images averaged, ${skipped} skipped in this pass, ${state.position - state.imageCount} in all`);
 }

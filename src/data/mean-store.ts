@@ -52,3 +52,17 @@ export function loadMeanImage(db: Store, datasetId: number, sizePx: number): Mea
   if (row === undefined) return createFallbackMean(sizePx);
   return { pixels: toF32(row.mean_f32), sizePx, source: 'computed', imageCount: row.image_count, split: row.split };
 }
+
+/** How a complete mean was built: images of the split's order consumed, images averaged (the difference was skipped). */
+export interface StoredMeanCounts {
+  position: number;
+  imageCount: number;
+  skipped: number;
+}
+
+/** The counts of the complete mean of (dataset, split, size), or undefined when there is none. */
+export function readStoredMeanCounts(db: Store, datasetId: number, split: string, sizePx: number): StoredMeanCounts | undefined {
+  const row = db.prepare("SELECT position, image_count FROM mean_images WHERE dataset_id = ? AND split = ? AND size_px = ? AND status = 'complete'")
+    .get(datasetId, split, sizePx) as { position: number; image_count: number } | undefined;
+  return row === undefined ? undefined : { position: row.position, imageCount: row.image_count, skipped: row.position - row.image_count };
+}

@@ -77,3 +77,42 @@ test('a file deleted after indexing is skipped at the read stage', async () => {
     db.close();
   } finally { cleanup(); }
 });
+
+test('a stored mean that skipped files reports its count; --strict re-checks it instead of reusing it', async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const root = join(dir, 'd');
+    await writeMeanTree(root);
+    const db = openTempStore(dir);
+    const first = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual([first.imageCount, first.skipped], [5, 1]);
+    const lines: string[] = [];
+    const reused = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: (l) => lines.push(l), outDir: join(dir, 'out') });
+    assert.deepEqual([reused.reused, reused.imageCount, reused.skipped], [true, 5, 1]);
+    assert.ok(lines.includes('mean: reusing the stored 18 px mean of train (5 images, 1 skipped); --force recomputes'), lines.join('\n'));
+    lines.length = 0;
+    await assert.rejects(runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, log: (l) => lines.push(l), outDir: join(dir, 'out') }), { name: 'DataError' });
+    assert.equal(lines[0], 'mean: the stored 18 px mean of train skipped 1 bad files; --strict re-checks them: recomputing');
+    await writeSolidImage(join(root, 'train', 'b', '0-bad.jpg'), [60, 100, 200], 24, 16, 'jpeg');
+    const strict = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual([strict.reused, strict.imageCount, strict.skipped], [false, 6, 0]);
+    const strictAgain = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual([strictAgain.reused, strictAgain.skipped], [true, 0]);
+    db.close();
+  } finally { cleanup(); }
+});
+
+test('bad files at the end of the split count as skipped in the stored mean', async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const root = join(dir, 'd');
+    await writeMeanTree(root);
+    writeBytes(join(root, 'train', 'b', '9-bad.jpg'), 'not an image either');
+    const db = openTempStore(dir);
+    const result = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual([result.imageCount, result.skipped], [5, 2]);
+    const reused = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual([reused.reused, reused.skipped], [true, 2]);
+    db.close();
+  } finally { cleanup(); }
+});
