@@ -15,6 +15,9 @@ export const SCHEMA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 
 export const DEFAULT_DB_PATH = 'db/zfnet.db';
 
+/** How long a statement waits for another process's write lock before failing with SQLITE_BUSY. */
+export const STORE_BUSY_TIMEOUT_MS = 30_000;
+
 /** The store path from --db, else ZFNET_DB, else db/zfnet.db (relative to the working directory). */
 export function resolveDbPath(option: string | undefined): string {
   return resolve(option ?? process.env['ZFNET_DB'] ?? DEFAULT_DB_PATH);
@@ -35,20 +38,27 @@ export function readSchemaFiles(dir = SCHEMA_DIR): SchemaFile[] {
     .sort((a, b) => a.version - b.version);
 }
 
-/** Applies the schema files the store has not recorded yet; returns the store's version after. */
+/**
+ * Applies the schema files the store has not recorded yet; returns the store's version after.
+ * Several processes may open one fresh store at once: the versions are read
+ * inside the same `BEGIN IMMEDIATE` transaction that applies the missing
+ * files, so the second process waits for the first (busy timeout) and then
+ * finds every file applied.
+ */
 export function migrateStore(db: Store, files: SchemaFile[] = readSchemaFiles()): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
-  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const file of files) {
-    if (applied.has(file.version)) continue;
-    db.transaction(() => {
+  const apply = db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const file of files) {
+      if (applied.has(file.version)) continue;
       db.exec(file.sql);
       record.run(file.version, file.name, new Date().toISOString());
-    })();
-  }
-  const version = (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
-  db.pragma(`user_version = ${version}`);
+    }
+    return (db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+  });
+  const version = apply.immediate();
+  if (db.pragma('user_version', { simple: true }) !== version) db.pragma(`user_version = ${version}`);
   return version;
 }
 
@@ -70,12 +80,13 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   } catch (error) {
     throw new UsageError(`Cannot open store ${path}: ${(error as Error).message}`);
   }
+  // The busy timeout first: switching a fresh file to WAL and migrating both wait for another opener.
+  db.pragma(`busy_timeout = ${STORE_BUSY_TIMEOUT_MS}`);
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
   }
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 10000');
   if (!options.readonly) migrateStore(db);
   return db;
 }
