@@ -11,6 +11,7 @@ import type { ModelParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { createProgress } from '../src/progress.js';
+import { recordSkippedItem } from '../src/store/runs.js';
 import type { EpochRecord, TrainingStore } from '../src/store/training-store.js';
 import { selectEpochsToDelete } from '../src/train/checkpoint-retention.js';
 import {
@@ -44,20 +45,26 @@ export interface EpochContext {
   log: (line: string) => void;
 }
 
-/** Validation top-1/top-5 on centre crops, no dropout; null when aborted, undefined when there is no validation split. */
+/**
+ * Validation top-1/top-5 on centre crops, no dropout; null when aborted, undefined when there is no validation split.
+ * Bad images are recorded in skipped_items under the training run (each epoch's pass records its own) and counted.
+ */
 async function validate(ctx: EpochContext, epoch: number): Promise<MetricSummary | null | undefined> {
   const { recipe } = ctx;
   if (recipe.valSplit === null) return undefined;
+  let skipped = 0;
   const batches = createBatchStream({
     db: ctx.options.db, dataset: ctx.dataset, split: recipe.valSplit, inputSizePx: ctx.config.inputSizePx, meanImage: ctx.meanImage,
     crop: 'centre', order: 'sorted', limit: recipe.valLimit ?? undefined, batchSize: recipe.batchSize,
     decodeConcurrency: ctx.options.decodeConcurrency, strict: ctx.options.strict,
+    onSkip: (item) => { skipped++; recordSkippedItem(ctx.options.db, ctx.runId, item); },
   });
   const progress = createProgress({ label: `val epoch ${epoch}`, total: batches.total });
   const result = await evaluateBatches(batches, {
-    config: ctx.config, params: ctx.params, onBatch: (n) => progress.tick(n), shouldStop: () => ctx.options.signal?.aborted === true,
+    config: ctx.config, params: ctx.params, onBatch: (n) => progress.tick(n, { skipped: String(skipped) }), shouldStop: () => ctx.options.signal?.aborted === true,
   });
   progress.done();
+  if (skipped > 0) ctx.log(`val epoch ${epoch}: skipped ${skipped} bad images of ${recipe.valSplit} (recorded in skipped_items of run ${ctx.runId})`);
   return result.stopped ? null : summarizeMetrics(result.sums);
 }
 
