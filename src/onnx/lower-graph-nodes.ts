@@ -1,0 +1,188 @@
+/**
+ * The forward part every ONNX builder shares: the nodes of a ModelGraph
+ * (src/graph/model-graph.ts) as ONNX nodes, one lowering per op in a frozen
+ * table, with the weights they read as initializers. Pure.
+ *
+ * Conventions of the graphs built here:
+ * - The ONNX input is `pixels`, [N, S, S, C] float32 as the project's batches
+ *   hold it (NHWC, mean-subtracted, 0..255); one Transpose gives the NCHW
+ *   value GRAPH_INPUT that the graph's nodes read.
+ * - Each IR node's output is the ONNX value of the same name; helper values
+ *   of a multi-node lowering are named `<node>/<step>`.
+ * - Max pooling: the ceil-mode rows and columns become explicit bottom/right
+ *   padding (never winning a max), so the output size is the IR's (PyTorch's
+ *   rule) whatever ceil rule the runtime follows.
+ * - LRN: the project's formula (alpha not divided by size). `lrn: 'pool'`
+ *   (default) computes the window sum of squares with an AveragePool across
+ *   the channel axis, which is faster than onnxruntime's LRN kernel;
+ *   `lrn: 'onnx'` uses ONNX LRN with alpha * size (ONNX divides by size).
+ */
+import { inferGraphShapes } from '../graph/graph-shapes.js';
+import { GRAPH_INPUT, weightNamesOf, type GraphNode, type GraphOp, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
+import type { OnnxNode, OnnxTensor } from './onnx-codec.js';
+import { float32Tensor, int64Tensor, makeNode } from './onnx-values.js';
+
+/** The ONNX graph input every builder uses. */
+export const PIXELS_INPUT = 'pixels';
+
+export type LrnForm = 'pool' | 'onnx';
+export const LRN_FORMS: readonly LrnForm[] = Object.freeze(['pool', 'onnx']);
+
+export interface LowerOptions {
+  lrn: LrnForm;
+}
+
+/** Nodes and initializers of a lowered graph part. */
+export interface LoweredNodes {
+  nodes: OnnxNode[];
+  initializers: OnnxTensor[];
+}
+
+interface LowerContext {
+  node: GraphNode;
+  /** N-less input shape of the first input. */
+  inputShape: number[];
+  outputShape: number[];
+  options: LowerOptions;
+  /** Adds a constant initializer and returns its name. */
+  constant: (name: string, tensor: OnnxTensor) => string;
+}
+
+type Lowering<O extends GraphOp> = (op: O, ctx: LowerContext) => OnnxNode[];
+type LoweringTable = { readonly [K in GraphOp['op']]: Lowering<Extract<GraphOp, { op: K }>> };
+
+/** ONNX pads [top, left, bottom, right] from Padding4 [top, bottom, left, right]. */
+function onnxPads(p: readonly number[]): number[] {
+  return [p[0]!, p[2]!, p[1]!, p[3]!];
+}
+
+/** Padding that makes a floor-mode window op give `outPx` cells: ceil mode's extra cells go bottom/right. */
+function extraPadPx(inPx: number, before: number, after: number, window: number, stride: number, outPx: number): number {
+  return Math.max(0, (outPx - 1) * stride + window - (inPx + before + after));
+}
+
+function windowPads(ctx: LowerContext, window: readonly number[], stride: readonly number[], padding: readonly number[]): number[] {
+  const [, h, w] = ctx.inputShape as [number, number, number];
+  const [, oh, ow] = ctx.outputShape as [number, number, number];
+  const bottom = padding[1]! + extraPadPx(h, padding[0]!, padding[1]!, window[0]!, stride[0]!, oh);
+  const right = padding[3]! + extraPadPx(w, padding[2]!, padding[3]!, window[1]!, stride[1]!, ow);
+  return onnxPads([padding[0]!, bottom, padding[2]!, right]);
+}
+
+function lowerLrn(op: Extract<GraphOp, { op: 'lrn' }>, ctx: LowerContext): OnnxNode[] {
+  const { name, inputs } = ctx.node;
+  const x = inputs[0]!;
+  if (ctx.options.lrn === 'onnx') {
+    return [makeNode('LRN', name, [x], [name], { size: { int: op.size }, alpha: { float: op.alpha * op.size }, beta: { float: op.beta }, bias: { float: op.k } })];
+  }
+  const [c, h, w] = ctx.inputShape as [number, number, number];
+  const half = Math.floor((op.size - 1) / 2);
+  const s = (step: string): string => `${name}/${step}`;
+  const planes = ctx.constant(s('planes'), int64Tensor(s('planes'), [4], [-1, 1, c, h * w]));
+  const back = ctx.constant(s('shape'), int64Tensor(s('shape'), [4], [-1, c, h, w]));
+  const scale = ctx.constant(s('alpha'), float32Tensor(s('alpha'), [], new Float32Array([op.alpha * op.size])));
+  const bias = ctx.constant(s('k'), float32Tensor(s('k'), [], new Float32Array([op.k])));
+  const nodes = [
+    makeNode('Mul', s('square'), [x, x], [s('square')]),
+    makeNode('Reshape', s('planes'), [s('square'), planes], [s('squares')]), // [N, 1, C, H*W]
+    // Mean over `size` channels, the missing ones counted as zeros: sum / size.
+    makeNode('AveragePool', s('window'), [s('squares')], [s('mean')], {
+      kernel_shape: { ints: [op.size, 1] }, pads: { ints: [half, 0, op.size - 1 - half, 0] }, count_include_pad: { int: 1 },
+    }),
+    makeNode('Reshape', s('unplane'), [s('mean'), back], [s('meanmap')]),
+    makeNode('Mul', s('scale'), [s('meanmap'), scale], [s('scaled')]),
+    makeNode('Add', s('bias'), [s('scaled'), bias], [s('base')]),
+  ];
+  if (op.beta === 0.75) {
+    // base^0.75 = sqrt(base) * sqrt(sqrt(base)): two correctly rounded square roots instead of exp/log.
+    nodes.push(
+      makeNode('Sqrt', s('sqrt'), [s('base')], [s('root')]),
+      makeNode('Sqrt', s('sqrt2'), [s('root')], [s('root4')]),
+      makeNode('Mul', s('pow'), [s('root'), s('root4')], [s('denominator')]),
+    );
+  } else {
+    const beta = ctx.constant(s('beta'), float32Tensor(s('beta'), [], new Float32Array([op.beta])));
+    nodes.push(makeNode('Pow', s('pow'), [s('base'), beta], [s('denominator')]));
+  }
+  nodes.push(makeNode('Div', name, [x, s('denominator')], [name]));
+  return nodes;
+}
+
+const LOWERINGS: LoweringTable = {
+  conv: (op, ctx) => [makeNode('Conv', ctx.node.name, [ctx.node.inputs[0]!, op.weight, ...(op.bias === null ? [] : [op.bias])], [ctx.node.name], {
+    kernel_shape: { ints: [...op.kernel] }, strides: { ints: [...op.stride] }, pads: { ints: onnxPads(op.padding) },
+    dilations: { ints: [...op.dilation] }, group: { int: op.groups },
+  })],
+  relu: (_op, ctx) => [makeNode('Relu', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
+  'leaky-relu': (op, ctx) => [makeNode('LeakyRelu', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], { alpha: { float: op.alpha } })],
+  maxpool: (op, ctx) => [makeNode('MaxPool', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], {
+    kernel_shape: { ints: [...op.window] }, strides: { ints: [...op.stride] }, pads: { ints: windowPads(ctx, op.window, op.stride, op.padding) },
+  })],
+  // As torch.onnx exports it: ONNX's own ceil_mode and count_include_pad (opset 19 ceil rule, as PyTorch's).
+  avgpool: (op, ctx) => [makeNode('AveragePool', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], {
+    kernel_shape: { ints: [...op.window] }, strides: { ints: [...op.stride] }, pads: { ints: onnxPads(op.padding) },
+    ceil_mode: { int: op.ceilMode ? 1 : 0 }, count_include_pad: { int: op.countIncludePad ? 1 : 0 },
+  })],
+  'global-avgpool': (_op, ctx) => [makeNode('GlobalAveragePool', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
+  batchnorm: (op, ctx) => [makeNode('BatchNormalization', ctx.node.name, [ctx.node.inputs[0]!, op.scale, op.bias, op.mean, op.variance], [ctx.node.name], { epsilon: { float: op.epsilon } })],
+  lrn: lowerLrn,
+  dense: (op, ctx) => [makeNode('Gemm', ctx.node.name, [ctx.node.inputs[0]!, op.weight, ...(op.bias === null ? [] : [op.bias])], [ctx.node.name], { transB: { int: 1 } })],
+  add: (_op, ctx) => [makeNode('Sum', ctx.node.name, ctx.node.inputs.slice(), [ctx.node.name])],
+  concat: (op, ctx) => [makeNode('Concat', ctx.node.name, ctx.node.inputs.slice(), [ctx.node.name], { axis: { int: op.axis + 1 } })],
+  flatten: (_op, ctx) => [makeNode('Flatten', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], { axis: { int: 1 } })],
+  dropout: (_op, ctx) => [makeNode('Identity', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
+  identity: (_op, ctx) => [makeNode('Identity', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
+  softmax: (_op, ctx) => [makeNode('Softmax', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], { axis: { int: -1 } })],
+};
+
+/** The lowering of each IR op, by op name. */
+export const ONNX_LOWERINGS: LoweringTable = Object.freeze(LOWERINGS);
+
+/** The IR nodes `outputs` depend on, in graph order. */
+export function nodesNeededFor(graph: ModelGraph, outputs: readonly string[]): GraphNode[] {
+  const byName = new Map(graph.nodes.map((node) => [node.name, node]));
+  const needed = new Set<string>();
+  const stack = outputs.filter((name) => name !== GRAPH_INPUT);
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    const node = byName.get(name);
+    if (node === undefined) throw new RangeError(`Graph ${graph.name} has no node named ${name}`);
+    needed.add(name);
+    stack.push(...node.inputs.filter((input) => input !== GRAPH_INPUT));
+  }
+  return graph.nodes.filter((node) => needed.has(node.name));
+}
+
+/**
+ * The ONNX nodes computing `outputs` (IR node names) from PIXELS_INPUT, and
+ * the weights they read (copied into initializers).
+ * @throws RangeError naming the node or weight that is missing or has the wrong size.
+ */
+export function lowerGraphNodes(graph: ModelGraph, weights: GraphWeights, outputs: readonly string[], options: LowerOptions): LoweredNodes {
+  const shapes = inferGraphShapes(graph);
+  const nodes: OnnxNode[] = [makeNode('Transpose', 'pixels/nchw', [PIXELS_INPUT], [GRAPH_INPUT], { perm: { ints: [0, 3, 1, 2] } })];
+  const initializers: OnnxTensor[] = [];
+  const seenWeights = new Set<string>();
+  const constant = (name: string, tensor: OnnxTensor): string => {
+    initializers.push(tensor);
+    return name;
+  };
+  for (const node of nodesNeededFor(graph, outputs)) {
+    for (const weight of weightNamesOf(node.op)) {
+      if (seenWeights.has(weight)) continue;
+      seenWeights.add(weight);
+      initializers.push(weightTensor(graph, weights, weight));
+    }
+    const ctx: LowerContext = { node, inputShape: shapes.get(node.inputs[0]!)!, outputShape: shapes.get(node.name)!, options, constant };
+    const lowering = ONNX_LOWERINGS[node.op.op] as Lowering<GraphOp>;
+    nodes.push(...lowering(node.op, ctx));
+  }
+  return { nodes, initializers };
+}
+
+function weightTensor(graph: ModelGraph, weights: GraphWeights, name: string): OnnxTensor {
+  const data = weights.get(name);
+  if (data === undefined) throw new RangeError(`Weights for ${graph.name} have no tensor ${name}`);
+  return float32Tensor(name, graph.weightShapes[name]!, data);
+}
