@@ -19,6 +19,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { runsCommand } from './commands/runs.js';
 import { occlusionCommand } from './commands/occlusion.js';
 import { reportCommand } from './commands/report.js';
+import { serveCommand } from './commands/serve.js';
 import { sampleDataCommand } from './commands/sample-data.js';
 import { topActivationsCommand } from './commands/top-activations.js';
 import { mergeCommand } from './commands/merge.js';
@@ -48,5 +49,6 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   evaluate: evaluateCommand,
   runs: runsCommand,
   report: reportCommand,
+  serve: serveCommand,
   demo: demoCommand,
 });

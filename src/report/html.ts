@@ -18,13 +18,15 @@ export interface TableColumn {
   digits?: number;
 }
 
-function formatNumber(value: number, digits: number | undefined): string {
+/** A number as the report prints it: integers as they are, others to 4 significant digits (or `digits` after the point). */
+export function formatNumber(value: number, digits: number | undefined): string {
   if (!Number.isFinite(value)) return String(value);
   if (Number.isInteger(value) && digits === undefined) return String(value);
   return digits === undefined ? Number(value.toPrecision(4)).toString() : value.toFixed(digits);
 }
 
-function cellHtml(value: CellValue, column: TableColumn): string {
+/** One <td> of a table, carrying its sort key. */
+export function cellHtml(value: CellValue, column: TableColumn): string {
   if (value === null) return '<td data-sort="">&ndash;</td>';
   if (typeof value === 'number') return `<td class="num" data-sort="${value}">${formatNumber(value, column.digits)}</td>`;
   if (typeof value === 'string') return `<td data-sort="${escapeHtml(value)}">${escapeHtml(value)}</td>`;

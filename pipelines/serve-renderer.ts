@@ -1,0 +1,178 @@
+/**
+ * The explorer's renderer on the project's own model code: deconvnet
+ * projections of a unit's top-k (projectRows, as `mosaics` draws them, each
+ * recomputed activation checked against the stored one), an image's
+ * strongest units per layer (forward taps), and its occlusion map (the
+ * occlusion experiment's sweep and heat map). One backend, chosen once from
+ * --backend; models are loaded per run and the last few kept.
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
+import { createImageReader, findDataset } from '../src/data/image-index.js';
+import type { MeanImage } from '../src/data/mean-image.js';
+import { findConvLayer } from '../src/deconv/deconvnet.js';
+import { UsageError } from '../src/errors.js';
+import { mapLabelToLogit, nameLogit, prepareCentreInput } from '../src/experiments/experiment-inputs.js';
+import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx } from '../src/experiments/occluder.js';
+import { createForwardProbe, findArgMax, measureUnoccluded, sweepOccluder } from '../src/experiments/occlusion-sweep.js';
+import { writeMapOverImage } from '../src/experiments/result-files.js';
+import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
+import { writeRgbPng } from '../src/mosaic/render-sheet.js';
+import { chooseCellPx } from '../src/mosaic/sheet-layout.js';
+import { forward } from '../src/model/network.js';
+import { disposeParams } from '../src/model/params.js';
+import type { TapName } from '../src/model/spec.js';
+import { heatmapSvg } from '../src/plot/heatmap.js';
+import type { Store } from '../src/store/open-store.js';
+import { getTopActivationRun, queryTopRows, type TopActivationRun } from '../src/store/top-activations-store.js';
+import type { ImageActivations, ImageOcclusion } from '../src/serve/pages-image.js';
+import { layerLabel } from '../src/serve/page-kit.js';
+import type { RenderJob, RenderOutput, Renderer } from '../src/serve/render-engine.js';
+import { loadRunMean, loadRunModel, projectRows, type RunModel } from './mosaics-source.js';
+
+export interface ModelRendererOptions {
+  /** The store, read only. */
+  db: Store;
+  backend: BackendChoice;
+  /** Models kept loaded (one per run). */
+  keepModels?: number;
+  log?: (line: string) => void;
+}
+
+/** Entries projected per forward and backward pass. */
+const PROJECTION_BATCH = 3;
+/** Strongest units listed per layer on an image's page. */
+const UNITS_PER_LAYER = 12;
+const MAP_PX = 320;
+
+interface LoadedRun { pass: TopActivationRun; model: RunModel; mean: MeanImage }
+
+/** Starts the backend and returns the renderer. @throws UsageError when the backend cannot start */
+export async function createModelRenderer(options: ModelRendererOptions): Promise<Renderer> {
+  const log = options.log ?? (() => undefined);
+  const info = await initBackend(options.backend, { log });
+  const loaded = new Map<string, LoadedRun>();
+  const load = (runId: string): LoadedRun => {
+    const hit = loaded.get(runId);
+    if (hit !== undefined) {
+      loaded.delete(runId);
+      loaded.set(runId, hit);
+      return hit;
+    }
+    const pass = getTopActivationRun(options.db, runId);
+    if (pass === undefined) throw new UsageError(`No top-activations run ${runId} in the store`);
+    const run = { pass, model: loadRunModel(pass, undefined, log), mean: loadRunMean(options.db, pass) };
+    loaded.set(runId, run);
+    while (loaded.size > (options.keepModels ?? 2)) {
+      const [oldest, old] = loaded.entries().next().value!;
+      disposeParams(old.model.params);
+      loaded.delete(oldest);
+    }
+    return run;
+  };
+  const renderers = {
+    projections: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderProjections(options.db, job, run, onProgress),
+    activations: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderActivations(options.db, job, run, onProgress),
+    occlusion: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderOcclusion(options.db, job, run, onProgress),
+  };
+  return {
+    engine: `tfjs ${info.name}`,
+    render: async (job, onProgress) => renderers[job.kind](job, load(job.runId), onProgress),
+    close: async () => {
+      for (const run of loaded.values()) disposeParams(run.model.params);
+      loaded.clear();
+    },
+  };
+}
+
+type ProgressFn = (done: number, total: number) => void;
+
+async function renderProjections(db: Store, job: RenderJob, run: LoadedRun, onProgress: ProgressFn): Promise<RenderOutput> {
+  const { config, params } = run.model;
+  const layerName = layerLabel(job.layer!);
+  const geometry = findConvLayer(config, layerName).geometry;
+  const cellPx = chooseCellPx(geometry.receptiveFieldPx!, config.inputSizePx);
+  const rows = queryTopRows(db, job.runId, job.layer!, job.unit!);
+  const files: Record<string, string> = {};
+  const recomputed: number[] = [];
+  onProgress(0, rows.length);
+  for (let start = 0; start < rows.length; start += PROJECTION_BATCH) {
+    const projected = await projectRows({ runId: job.runId, config, params, mean: run.mean }, layerName, rows.slice(start, start + PROJECTION_BATCH));
+    for (const p of projected) {
+      const tiles = makeEntryTiles(geometry, p.row.y, p.row.x, config.inputSizePx, p.projection, p.display, cellPx);
+      const file = join(job.outDir, `projection-${p.row.rank}.png`);
+      await writeRgbPng(file, tiles.projection.image);
+      files[`projection-${p.row.rank}`] = file;
+      recomputed[p.row.rank] = p.recomputed;
+    }
+    onProgress(Math.min(rows.length, start + PROJECTION_BATCH), rows.length);
+  }
+  return { files, result: { layer: job.layer, unit: job.unit, recomputed, weights: run.model.description } };
+}
+
+async function readImage(db: Store, pass: TopActivationRun, imageId: number) {
+  const dataset = findDataset(db, pass.datasetRoot);
+  if (dataset === undefined) throw new UsageError(`Dataset ${pass.datasetRoot} of run ${pass.runId} is not registered in this store`);
+  const image = createImageReader(db, dataset)([imageId])[0];
+  if (image === undefined) throw new UsageError(`Image id ${imageId} is not in the dataset ${dataset.root}`);
+  return { dataset, image };
+}
+
+async function renderActivations(db: Store, job: RenderJob, run: LoadedRun, onProgress: ProgressFn): Promise<RenderOutput> {
+  const { config, params } = run.model;
+  const { dataset, image } = await readImage(db, run.pass, job.imageId!);
+  const input = await prepareCentreInput(image.path, config.inputSizePx, run.mean);
+  const taps = [...run.pass.layers.map((l) => layerLabel(l) as TapName), 'probs' as TapName];
+  onProgress(0, 1);
+  const batch = tf.tensor4d(input.input, [1, config.inputSizePx, config.inputSizePx, 3]);
+  const outputs = forward(config, params, batch, { taps });
+  batch.dispose();
+  try {
+    const layers: ImageActivations['layers'] = [];
+    for (const layer of run.pass.layers) {
+      const tap = outputs[layerLabel(layer) as TapName]!; // [1, h, w, C]
+      const maxima = (await tf.tidy(() => tf.max(tap, [0, 1, 2])).data()) as Float32Array; // [C]
+      const order = Array.from(maxima.keys()).sort((a, b) => maxima[b]! - maxima[a]! || a - b);
+      layers.push({ layer, unitCount: maxima.length, firing: maxima.filter((v) => v > 0).length,
+        units: order.slice(0, UNITS_PER_LAYER).map((unit) => ({ unit, value: maxima[unit]! })) });
+    }
+    const [index, prob] = findArgMax((await outputs.probs!.data()) as Float32Array);
+    onProgress(1, 1);
+    const result: ImageActivations = { layers, prediction: { index, prob, name: nameLogit(config, dataset.classes, index) } };
+    return { files: {}, result };
+  } finally {
+    tf.dispose(Object.values(outputs));
+  }
+}
+
+async function renderOcclusion(db: Store, job: RenderJob, run: LoadedRun, onProgress: ProgressFn): Promise<RenderOutput> {
+  const { config, params } = run.model;
+  const S = config.inputSizePx;
+  const { dataset, image } = await readImage(db, run.pass, job.imageId!);
+  const input = await prepareCentreInput(image.path, S, run.mean);
+  const layer = Math.max(...run.pass.layers);
+  const probe = createForwardProbe(config, params, layerLabel(layer) as TapName);
+  const [sizePx, stridePx] = [defaultOccluderSizePx(S), defaultOccluderStridePx(S)];
+  const placements = computeOccluderPlacements(S, sizePx, stridePx);
+  const trueClass = mapLabelToLogit(config, dataset.classes, image.label);
+  const unoccluded = await measureUnoccluded(probe, input.input, S);
+  onProgress(0, placements.length);
+  const cells = await sweepOccluder({
+    probe, input: input.input, sizePx: S, placements, fill: computeFillImage('mean', S, input.meanCrop), unit: unoccluded.unit, trueClass,
+    batchSize: 16, onBatch: (done) => onProgress(done, placements.length),
+  });
+  const rows = Math.ceil(S / stridePx);
+  const trueName = trueClass === null ? null : nameLogit(config, dataset.classes, trueClass);
+  const svg = trueClass === null
+    ? heatmapSvg({ title: `${layerLabel(layer)} unit ${unoccluded.unit}: summed activation`, values: cells.map((c) => c.featureSum), rows, cols: rows, sizePx: MAP_PX, valueLabel: 'sum' })
+    : heatmapSvg({ title: `p(${trueName})`, values: cells.map((c) => c.trueProb ?? Number.NaN), rows, cols: rows, sizePx: MAP_PX, min: 0, valueLabel: 'probability' });
+  const file = join(job.outDir, 'occlusion.png');
+  await writeMapOverImage(svg, input.display, S, { mapPx: MAP_PX, coveredPx: rows * stridePx }, file);
+  const probs = cells.map((c) => c.trueProb).filter((p): p is number => p !== null);
+  const result: ImageOcclusion = {
+    layer, unit: unoccluded.unit, map: trueClass === null ? 'feature-sum' : 'true-class-prob', trueClass: trueName,
+    unoccludedTrueProb: trueClass === null ? null : unoccluded.probs[trueClass]!, minTrueProb: probs.length === 0 ? null : Math.min(...probs), sizePx, stridePx,
+  };
+  return { files: { occlusion: file }, result };
+}

@@ -1,0 +1,72 @@
+/**
+ * A layer's unit table: sorted, filtered and paged by the server (the query
+ * string is the state, so every view has a stable URL and the back button
+ * returns to it). Pure.
+ */
+import { cellHtml, escapeHtml, type CellValue, type TableColumn } from '../report/html.js';
+import type { ServeClass, ServeRunRow, ServeUnitRow } from '../store/serve-queries.js';
+import type { UnitTableSort } from '../store/serve-queries.js';
+import { explorerPage, formatClass, layerLabel, link, urls } from './page-kit.js';
+import { defaultDescending, formatUnitTableQuery, type UnitTableParams } from './request-params.js';
+
+interface UnitColumn extends TableColumn { sort: UnitTableSort | null; cell: (u: ServeUnitRow) => CellValue }
+
+function columns(runId: string, layer: number): UnitColumn[] {
+  return [
+    { label: 'unit', sort: 'unit', cell: (u) => ({ text: String(u.unit), href: urls.unit(runId, layer, u.unit) }) },
+    { label: 'firing rate', sort: 'firing-rate', cell: (u) => u.firingRate },
+    { label: 'mean max', sort: 'mean', cell: (u) => u.meanMax },
+    { label: 'std max', sort: null, cell: (u) => u.stdMax },
+    { label: 'mean activation', sort: null, cell: (u) => u.meanActivation },
+    { label: 'max', sort: 'max', cell: (u) => u.maxValue },
+    { label: 'dead', sort: 'dead', cell: (u) => (u.dead ? 'dead' : '') },
+    { label: 'top class', sort: 'top-class', cell: (u) => (u.topLabel === null ? null : formatClass(u.topClassName, u.topClassKey)) },
+    { label: 'class purity', sort: 'purity', cell: (u) => u.classPurity },
+  ];
+}
+
+function headerCell(runId: string, layer: number, params: UnitTableParams, column: UnitColumn): string {
+  if (column.sort === null) return `<th>${escapeHtml(column.label)}</th>`;
+  const active = params.sort === column.sort;
+  // A click on the active column reverses it; on another column it starts in that column's natural direction.
+  const descending = active ? !params.descending : defaultDescending(column.sort);
+  const href = urls.layer(runId, layer, formatUnitTableQuery(params, { sort: column.sort, descending, page: 1 }));
+  const cls = active ? ` class="${params.descending ? 'desc' : 'asc'}"` : '';
+  return `<th${cls} data-sort-key="${column.sort}"><a href="${escapeHtml(href)}">${escapeHtml(column.label)}</a></th>`;
+}
+
+function filterForm(runId: string, layer: number, params: UnitTableParams, classes: readonly ServeClass[]): string {
+  const selected = (on: boolean) => (on ? ' selected' : '');
+  const dead = `<select name="dead"><option value="any"${selected(params.dead === null)}>all units</option><option value="live"${selected(params.dead === false)}>live only</option>`
+    + `<option value="dead"${selected(params.dead === true)}>dead only</option></select>`;
+  const classOptions = classes.map((c) => `<option value="${c.label}"${selected(params.topLabel === c.label)}>${escapeHtml(formatClass(c.name, c.key))}</option>`).join('');
+  const number = (name: string, value: number | null, label: string) =>
+    `<label>${label} <input type="number" name="${name}" min="0" max="1" step="any" size="6" value="${value === null ? '' : value}"></label>`;
+  return `<form class="filters" method="get" action="${escapeHtml(urls.layer(runId, layer))}">`
+    + `<input type="hidden" name="sort" value="${params.sort}"><input type="hidden" name="dir" value="${params.descending ? 'desc' : 'asc'}">`
+    + `<label>${dead}</label><label>top class <select name="class"><option value="">any</option>${classOptions}</select></label>`
+    + number('min-rate', params.minFiringRate, 'firing rate from') + number('max-rate', params.maxFiringRate, 'to') + number('min-purity', params.minPurity, 'purity from')
+    + `<label>per page <input type="number" name="per" min="1" max="1000" size="5" value="${params.perPage}"></label>`
+    + `<button type="submit">filter</button> ${link(urls.layer(runId, layer), 'reset')}</form>`;
+}
+
+function pager(runId: string, layer: number, params: UnitTableParams, total: number, shown: number): string {
+  const pages = Math.max(1, Math.ceil(total / params.perPage));
+  const from = total === 0 ? 0 : params.offset + 1;
+  const pageLink = (page: number, text: string) => link(urls.layer(runId, layer, formatUnitTableQuery(params, { page })), text, ` rel="${text}"`);
+  const previous = params.page > 1 ? pageLink(params.page - 1, 'prev') : '';
+  const next = params.page < pages ? pageLink(params.page + 1, 'next') : '';
+  return `<p class="pager" id="pager">units ${from}\u2013${params.offset + shown} of ${total} (page ${params.page} of ${pages}) ${previous} ${next}</p>`;
+}
+
+/** The unit table page of one layer of a run. */
+export function renderLayerPage(run: ServeRunRow, layer: number, params: UnitTableParams, rows: readonly ServeUnitRow[], total: number, classes: readonly ServeClass[]): string {
+  const cols = columns(run.id, layer);
+  const head = cols.map((c) => headerCell(run.id, layer, params, c)).join('');
+  const body = rows.map((u) => `<tr data-unit="${u.unit}">${cols.map((c) => cellHtml(c.cell(u), c)).join('')}</tr>`).join('\n');
+  const layers = run.layers.map((l) => (l === layer ? `<b>${layerLabel(l)}</b>` : link(urls.layer(run.id, l), layerLabel(l)))).join(' ');
+  const content = `<p>layers: ${layers}</p>${filterForm(run.id, layer, params, classes)}${pager(run.id, layer, params, total, rows.length)}`
+    + `<table class="units" id="units"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
+    + (rows.length === 0 ? '<p class="note">No unit matches these filters.</p>' : '');
+  return explorerPage(`${layerLabel(layer)} of ${run.id}`, [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(layer) }], content);
+}

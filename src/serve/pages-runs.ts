@@ -1,0 +1,111 @@
+/** The explorer's runs page, a run's layers page and two runs side by side. Pure. */
+import { escapeHtml, section, sortableTable, type CellValue } from '../report/html.js';
+import type { LayerSummary, ServeRunRow, ServeTopEntry, ServeUnitRow } from '../store/serve-queries.js';
+import { explorerPage, formatPercent, formatStat, layerLabel, link, urls } from './page-kit.js';
+
+const baseName = (path: string | null): string | null => (path === null ? null : path.replace(/^.*[\\/]/, ''));
+
+/** What a run is computed from: its checkpoint file, or its random init. */
+export function describeWeights(run: ServeRunRow): string {
+  if (run.checkpointPath !== null) return baseName(run.checkpointPath)!;
+  return run.weights ?? '\u2013';
+}
+
+/** Status, with progress for a run still going (images of the pass, epochs of training, heartbeat age). */
+export function describeState(run: ServeRunRow, nowMs: number): string {
+  const parts = [run.status];
+  if (run.kind === 'top-activations' && run.imagesTotal !== null && run.position !== null && (run.status !== 'finished' || run.position < run.imagesTotal)) {
+    parts.push(`${run.position} of ${run.imagesTotal} images (${formatPercent(run.imagesTotal === 0 ? 1 : run.position / run.imagesTotal)})`);
+  }
+  if (run.kind === 'train' && run.epochs !== null) parts.push(`${run.epochs} epochs`);
+  if (run.status === 'running' && run.heartbeatAt !== null) parts.push(`heartbeat ${Math.max(0, Math.round((nowMs - Date.parse(run.heartbeatAt)) / 1000))} s ago`);
+  return parts.join(', ');
+}
+
+/** Share of a top-activations pass done, in percent (null for other runs). */
+function progressPercent(run: ServeRunRow): number | null {
+  if (run.kind !== 'top-activations' || run.imagesTotal === null || run.position === null) return null;
+  return run.imagesTotal === 0 ? 100 : Math.round((1000 * run.position) / run.imagesTotal) / 10;
+}
+
+/** The runs page: every run of the store, newest first; top-activations runs link to their layers. */
+export function renderRunsPage(runs: readonly ServeRunRow[], nowMs: number): string {
+  const passes = runs.filter((r) => r.kind === 'top-activations');
+  const rows: CellValue[][] = passes.map((r) => [
+    { text: r.id, href: urls.run(r.id) }, r.model, describeWeights(r), baseName(r.datasetRoot), r.split, r.shard ?? '', describeState(r, nowMs),
+    progressPercent(r), r.startedAt,
+  ]);
+  const table = sortableTable('runs', ['run', 'model', 'checkpoint', 'dataset', 'split', 'shard', 'state', 'done %', 'started'].map((label) => ({ label })), rows);
+  const others = runs.filter((r) => r.kind !== 'top-activations');
+  const otherTable = sortableTable('other-runs', ['run', 'kind', 'model', 'state', 'started'].map((label) => ({ label })),
+    others.map((r) => [r.id, r.kind, r.model, describeState(r, nowMs), r.startedAt]));
+  const options = passes.map((r) => `<option value="${escapeHtml(r.id)}">${escapeHtml(r.id)}</option>`).join('');
+  const compare = passes.length < 2 ? '' : `<form method="get" action="/compare" class="filters"><label>left <select name="a">${options}</select></label>`
+    + `<label>right <select name="b">${options.replace('<option ', '<option selected ')}</select></label><button type="submit">side by side</button></form>`;
+  const refresh = runs.some((r) => r.status === 'running') ? '<meta http-equiv="refresh" content="10">' : '';
+  const body = [
+    refresh,
+    section('passes', 'Top-activations runs', passes.length === 0 ? '<p class="note">No top-activations run in this store yet: run-pipeline top-activations makes one.</p>' : table),
+    compare === '' ? '' : section('compare', 'Two runs side by side', compare),
+    others.length === 0 ? '' : section('others', 'Other runs', otherTable),
+  ].join('\n');
+  return explorerPage('zfnet-pipeline explorer', [], body);
+}
+
+/** The fields of one run, for its page and the side-by-side page. */
+function runFacts(run: ServeRunRow, nowMs: number): string {
+  const rows: CellValue[][] = [
+    ['model', run.model], ['checkpoint', run.checkpointPath ?? run.weights], ['dataset', run.datasetRoot], ['split', run.split],
+    ['images', run.imagesTotal], ['skipped', run.imagesSkipped], ['top-k', run.topK], ['backend', run.backend],
+    ['state', describeState(run, nowMs)], ['started', run.startedAt], ['finished', run.finishedAt],
+  ];
+  return sortableTable(`facts-${run.id}`, [{ label: 'field' }, { label: 'value' }], rows);
+}
+
+function layersTable(run: ServeRunRow, layers: readonly LayerSummary[], id: string): string {
+  return sortableTable(id, ['layer', 'units', 'dead', 'mean firing rate', 'mean class purity', 'max activation'].map((label) => ({ label })),
+    layers.map((l) => [{ text: layerLabel(l.layer), href: urls.layer(run.id, l.layer) }, l.units, l.dead, l.meanFiringRate, l.meanPurity, l.maxValue]));
+}
+
+/** A run's page: what it was computed from, its state and its layers. */
+export function renderRunPage(run: ServeRunRow, layers: readonly LayerSummary[], others: readonly ServeRunRow[], nowMs: number): string {
+  const compare = others.length === 0 ? '' : section('compare', 'Side by side with',
+    `<ul>${others.map((o) => `<li>${link(urls.compare(run.id, o.id), o.id)} (${escapeHtml(o.model ?? '')}, ${escapeHtml(describeWeights(o))})</li>`).join('')}</ul>`);
+  const empty = layers.length === 0 ? '<p class="note">No unit statistics committed yet.</p>' : '';
+  const body = [section('run', 'Run', runFacts(run, nowMs)), section('layers', 'Layers', empty + layersTable(run, layers, 'layers-table')), compare].join('\n');
+  return explorerPage(`run ${run.id}`, [{ href: urls.run(run.id), text: run.id }], body);
+}
+
+/** One run's column of the side-by-side layer view: per unit its top-k patches. */
+export interface CompareColumn {
+  run: ServeRunRow;
+  layers: LayerSummary[];
+  units: Array<{ stats: ServeUnitRow; entries: ServeTopEntry[] }>;
+}
+
+function unitStrip(run: ServeRunRow, layer: number, u: { stats: ServeUnitRow; entries: ServeTopEntry[] }): string {
+  const patches = u.entries.map((e) => `<img class="thumb" src="${escapeHtml(urls.patch(run.id, layer, u.stats.unit, e.rank))}" alt="rank ${e.rank}" loading="lazy">`).join('');
+  return `<div class="cell">${link(urls.unit(run.id, layer, u.stats.unit), `unit ${u.stats.unit}`)} firing ${formatPercent(u.stats.firingRate)}, max ${formatStat(u.stats.maxValue)}`
+    + `<div class="grid">${patches}</div></div>`;
+}
+
+/**
+ * Two runs side by side: facts and layers, and with `layer` the first units
+ * of that layer (from `firstUnit`) with their top-k patches, row by row.
+ */
+export function renderComparePage(a: CompareColumn, b: CompareColumn, layer: number | null, firstUnit: number, nowMs: number): string {
+  const column = (c: CompareColumn, side: string) => `<div><h3>${link(urls.run(c.run.id), c.run.id)}</h3>${runFacts(c.run, nowMs)}`
+    + `${layersTable(c.run, c.layers, `layers-${side}`)}</div>`;
+  const layerLinks = [...new Set([...a.layers, ...b.layers].map((l) => l.layer))].sort((x, y) => x - y)
+    .map((l) => link(urls.compare(a.run.id, b.run.id, l), layerLabel(l))).join(' ');
+  let units = '';
+  if (layer !== null) {
+    const count = Math.max(a.units.length, b.units.length);
+    const rows = Array.from({ length: count }, (_, i) => `<div class="pair"><div>${a.units[i] ? unitStrip(a.run, layer, a.units[i]!) : ''}</div>`
+      + `<div>${b.units[i] ? unitStrip(b.run, layer, b.units[i]!) : ''}</div></div>`).join('\n');
+    const more = `${urls.compare(a.run.id, b.run.id, layer)}&from=${firstUnit + count}`;
+    units = section('units', `${layerLabel(layer)} units ${firstUnit}\u2013${firstUnit + count - 1}`, `${rows}<p class="pager">${count > 0 ? link(more, 'next units') : 'no more units'}</p>`);
+  }
+  const body = `<div class="pair">${column(a, 'a')}${column(b, 'b')}</div>\n<p>Top-k patches per unit of layer: ${layerLinks}</p>\n${units}`;
+  return explorerPage(`${a.run.id} vs ${b.run.id}`, [{ href: urls.compare(a.run.id, b.run.id), text: 'side by side' }], body);
+}

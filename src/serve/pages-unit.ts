@@ -1,0 +1,110 @@
+/**
+ * A unit's page: its top-k image patches and (on demand) their deconvnet
+ * projections, its statistics, the classes of its top-k, the same unit in
+ * the other runs of the model (checkpoint epochs: the paper's Fig. 4 as you
+ * browse) and links to the neighbouring units. Pure.
+ */
+import { escapeHtml, section, sortableTable, type CellValue } from '../report/html.js';
+import type { SameUnitRow, ServeRunRow, ServeTopEntry, ServeUnitRow } from '../store/serve-queries.js';
+import { explorerPage, formatClass, formatPercent, formatStat, layerLabel, link, onDemandBlock, urls } from './page-kit.js';
+
+export interface UnitPageData {
+  run: ServeRunRow;
+  layer: number;
+  stats: ServeUnitRow;
+  entries: ServeTopEntry[];
+  /** Units in the layer (for the neighbour links). */
+  unitCount: number;
+  sameUnit: SameUnitRow[];
+  /** The projections fragment when they are rendered already, else null (the page asks for them). */
+  projections: string | null;
+}
+
+/** The rendered projections: a grid in rank order, each linking to its image's page. */
+export function renderProjectionsFragment(runId: string, layer: number, unit: number, entries: readonly ServeTopEntry[], recomputed: readonly number[]): string {
+  const cells = entries.map((e) => `<a href="${escapeHtml(urls.image(runId, e.imageId))}" title="rank ${e.rank}: ${formatStat(recomputed[e.rank] ?? e.value)}">`
+    + `<img class="projection" src="${escapeHtml(urls.projection(runId, layer, unit, e.rank))}" alt="projection of rank ${e.rank}"></a>`).join('');
+  return `<div class="grid" id="projection-grid">${cells}</div>`;
+}
+
+function patchGrid(data: UnitPageData): string {
+  const { run, layer, stats } = data;
+  return `<div class="grid" id="patch-grid">${data.entries.map((e) => `<a href="${escapeHtml(urls.image(run.id, e.imageId))}" title="rank ${e.rank}, value ${formatStat(e.value)}, image ${e.imageId}">`
+    + `<img src="${escapeHtml(urls.patch(run.id, layer, stats.unit, e.rank))}" alt="patch of rank ${e.rank}"></a>`).join('')}</div>`;
+}
+
+function statsTable(s: ServeUnitRow): string {
+  const rows: CellValue[][] = [
+    ['images seen', s.imagesSeen], ['firing rate', formatPercent(s.firingRate)], ['mean of per-image max', s.meanMax], ['std of per-image max', s.stdMax],
+    ['mean activation', s.meanActivation], ['max', s.maxValue], ['dead', s.dead ? 'yes (never fired)' : 'no'],
+    ['top class', s.topLabel === null ? null : formatClass(s.topClassName, s.topClassKey)], ['class purity of the top-k', s.classPurity],
+  ];
+  return sortableTable('unit-stats', [{ label: 'statistic' }, { label: 'value' }], rows);
+}
+
+/** Counts of the top-k's classes, largest first, as bars. */
+export function countClasses(entries: readonly ServeTopEntry[]): Array<{ label: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const e of entries) {
+    const label = e.label < 0 ? 'unlabelled' : formatClass(e.className, e.classKey ?? `label ${e.label}`);
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return [...counts].map(([label, count]) => ({ label, count })).sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+}
+
+function classHistogram(entries: readonly ServeTopEntry[]): string {
+  const counts = countClasses(entries);
+  const rows = counts.map((c) => `<tr><td>${escapeHtml(c.label)}</td><td class="num">${c.count}</td><td><span class="bar" style="width:${Math.round((120 * c.count) / entries.length)}px"></span></td></tr>`);
+  return `<table id="class-histogram"><thead><tr><th>class</th><th>top-k images</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function entriesTable(run: ServeRunRow, entries: readonly ServeTopEntry[]): string {
+  return sortableTable('top-entries', ['rank', 'value', 'image', 'class', 'cell y,x', 'file'].map((label) => ({ label })),
+    entries.map((e) => [e.rank, e.value, { text: String(e.imageId), href: urls.image(run.id, e.imageId) }, formatClass(e.className, e.classKey), `${e.y},${e.x}`, e.relPath]));
+}
+
+/** The epoch a checkpoint file is of (epoch-0005.safetensors), when its name says. */
+export function parseCheckpointEpoch(path: string | null): number | null {
+  const m = path === null ? null : /epoch-(\d+)\.[^/\\]*$/.exec(path);
+  return m === null ? null : Number(m[1]);
+}
+
+function sameUnitSection(data: UnitPageData): string {
+  const { layer, stats } = data;
+  const others = data.sameUnit;
+  if (others.length <= 1) return section('other-runs', `${layerLabel(layer)} unit ${stats.unit} in other runs`, `<p class="note">No other top-activations run of ${escapeHtml(data.run.model ?? 'this model')} in the store.</p>`);
+  const rows = others.map((o) => {
+    const here = o.runId === data.run.id;
+    const thumb = o.topImageId === null ? '' : `<img class="thumb" src="${escapeHtml(urls.patch(o.runId, layer, stats.unit, 0))}" alt="strongest patch" loading="lazy">`;
+    const epoch = parseCheckpointEpoch(o.checkpointPath);
+    return `<tr${here ? ' class="here"' : ''}><td>${here ? `<b>${escapeHtml(o.runId)}</b>` : link(urls.unit(o.runId, layer, stats.unit), o.runId)}</td>`
+      + `<td>${escapeHtml(o.checkpointPath === null ? o.weights : o.checkpointPath.replace(/^.*[\\/]/, ''))}</td><td class="num">${epoch ?? '\u2013'}</td><td>${escapeHtml(o.split)}</td>`
+      + `<td class="num">${formatPercent(o.stats?.firingRate)}</td><td class="num">${formatStat(o.stats?.meanMax)}</td><td class="num">${formatStat(o.stats?.maxValue)}</td>`
+      + `<td>${escapeHtml(o.stats === null ? '\u2013' : formatClass(o.stats.topClassName, o.stats.topClassKey))}</td><td>${thumb}</td></tr>`;
+  });
+  const head = ['run', 'checkpoint', 'epoch', 'split', 'firing rate', 'mean max', 'max', 'top class', 'strongest patch'].map((h) => `<th>${h}</th>`).join('');
+  return section('other-runs', `${layerLabel(layer)} unit ${stats.unit} in every run of ${escapeHtml(data.run.model ?? '')}`,
+    `<table id="same-unit"><thead><tr>${head}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`);
+}
+
+function neighbours(data: UnitPageData): string {
+  const { run, layer, stats, unitCount } = data;
+  const to = (unit: number, text: string, rel: string) => (unit < 0 || unit >= unitCount ? '' : link(urls.unit(run.id, layer, unit), text, ` rel="${rel}" id="${rel}-unit"`));
+  return `<p class="pager">${to(stats.unit - 1, `\u2190 unit ${stats.unit - 1}`, 'prev')} ${link(urls.layer(run.id, layer), `all ${unitCount} units of ${layerLabel(layer)}`)} ${to(stats.unit + 1, `unit ${stats.unit + 1} \u2192`, 'next')}</p>`;
+}
+
+/** The whole unit page. */
+export function renderUnitPage(data: UnitPageData): string {
+  const { run, layer, stats } = data;
+  const projections = onDemandBlock('projections', urls.projectionsApi(run.id, layer, stats.unit), urls.projectionsFragment(run.id, layer, stats.unit),
+    data.projections, 'projections not rendered yet: asking the server to render them');
+  const top = `<div class="cell"><h3>image patches</h3>${patchGrid(data)}</div><div class="cell"><h3>deconvnet projections</h3>${projections}</div>`;
+  const body = [
+    neighbours(data),
+    section('top', `Top-${data.entries.length} activations`, top + entriesTable(run, data.entries)),
+    section('statistics', 'Statistics', `<div class="cell">${statsTable(stats)}</div><div class="cell"><h3>classes of the top-${data.entries.length}</h3>${classHistogram(data.entries)}</div>`),
+    sameUnitSection(data),
+  ].join('\n');
+  return explorerPage(`${layerLabel(layer)} unit ${stats.unit} of ${run.id}`,
+    [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(layer) }, { href: urls.unit(run.id, layer, stats.unit), text: `unit ${stats.unit}` }], body);
+}
