@@ -60,7 +60,8 @@ export function requestRender(ctx: ServeContext, t: Target): RenderStatus {
   const status = readRenderStatus(ctx, t);
   if (status.state === 'done' || status.state === 'queued' || status.state === 'running') return status;
   const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? `${layerLabel(t.layer!)}-unit-${t.unit}` : `image-${t.imageId}`);
-  const queued = ctx.queue.request(queueKey(t), { ...t, outDir });
+  const job: RenderJob = { kind: t.kind, runId: t.runId, layer: t.layer, unit: t.unit, imageId: t.imageId, outDir };
+  const queued = ctx.queue.request(queueKey(t), job);
   if (queued === null) return { state: 'refused', ahead: ctx.queue.size, done: 0, total: 0, error: `the render queue is full (${ctx.queue.size} jobs): try again shortly` };
   return { state: queued.phase, ahead: queued.ahead, done: queued.done, total: queued.total, error: null };
 }

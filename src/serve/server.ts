@@ -53,7 +53,7 @@ export function buildServeApp(options: ServeAppOptions): ServeApp {
   const ctx: ServeContext = { queries: options.queries, cache: options.cache, queue, crops: createImageCrops(), outRoot: options.outRoot, now: options.now ?? Date.now };
 
   // Route parameters are matched case-sensitively and never normalised into paths.
-  const app = Fastify({ logger: false, maxParamLength: 240, return503OnClosing: true });
+  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 240 }, return503OnClosing: true });
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof HttpError) return reply.code(error.statusCode).type('text/plain; charset=utf-8').send(`${error.message}\n`);
     const status = error.statusCode;

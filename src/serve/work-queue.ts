@@ -13,7 +13,7 @@ export type JobPhase = 'queued' | 'running';
 export interface JobStatus {
   key: string;
   phase: JobPhase;
-  /** Jobs ahead of this one while queued (0 when running). */
+  /** Jobs running or waiting before this one while it is queued (0 when running). */
   ahead: number;
   done: number;
   total: number;
@@ -57,7 +57,7 @@ export function createWorkQueue<J>(options: WorkQueueOptions<J>): WorkQueue<J> {
   const resolvers = new Map<string, () => void>();
 
   const toStatus = (e: Entry<J>): JobStatus => ({
-    key: e.key, phase: e.phase, ahead: e.phase === 'queued' ? waiting.indexOf(e) : 0, done: e.done, total: e.total,
+    key: e.key, phase: e.phase, ahead: e.phase === 'queued' ? running + waiting.indexOf(e) : 0, done: e.done, total: e.total,
   });
 
   const startNext = (): void => {
