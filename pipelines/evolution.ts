@@ -3,31 +3,38 @@
  * training run, one pass over the training split (or its first --limit
  * images, centre crops in id order) finds each chosen unit's strongest
  * activation; the deconvnet projects it; one mosaic per layer shows a row per
- * unit and a column per epoch. Numbers go to the store (evolution_entries,
- * one transaction per epoch and layer) and entries.csv.
+ * unit and a column per epoch.
+ *
+ * Each pass runs through the forward executor (in-process or worker threads)
+ * with the 'top-activations' reducer, so only [N, C] maxima and argmaxes
+ * leave the backend (k = 1 of what top-activations keeps). Every
+ * `commitEvery` batches the position, the strongest activations so far and
+ * the skipped images are committed; a rerun of the same command resumes the
+ * unfinished run at its last commit and ends with exactly the uninterrupted
+ * result. Entries go to the store (evolution_entries) and entries.csv.
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
+import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
+import type { MeanImage } from '../src/data/mean-image.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
-import { findConvLayer, projectBatch } from '../src/deconv/deconvnet.js';
+import { findConvLayer } from '../src/deconv/deconvnet.js';
 import { UsageError } from '../src/errors.js';
-import { prepareCentreInput } from '../src/experiments/experiment-inputs.js';
-import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv } from '../src/experiments/result-files.js';
-import { createStrongestTracker, updateStrongest, type StrongestActivation } from '../src/experiments/strongest-tracker.js';
-import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
+import { createStrongestTracker, foldStrongest, listFound } from '../src/experiments/strongest-tracker.js';
+import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { resolveUnits, type UnitSelection } from '../src/mosaic/unit-selection.js';
-import { forward } from '../src/model/network.js';
-import { disposeParams, type ModelParams } from '../src/model/params.js';
-import type { ModelConfig, TapName } from '../src/model/spec.js';
-import { svgText } from '../src/plot/svg-text.js';
+import { disposeParams } from '../src/model/params.js';
+import { createProgress } from '../src/progress.js';
+import { takeSkipsUpTo, type SkippedItem } from '../src/stages/stage-items.js';
+import { createEvolutionStore, findUnfinishedEvolutionRun, type EvolutionPassProgress, type EvolutionStore, type StrongestByLayer } from '../src/store/evolution-store.js';
 import type { Store } from '../src/store/open-store.js';
 import { createRun, getRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
-import { createTrainingStore } from '../src/store/training-store.js';
+import { createTrainingStore, type EpochRecord } from '../src/store/training-store.js';
+import { createForwardExecutor, forEachForwardResult, resolveWorkerCount } from '../src/workers/forward-executor.js';
+import { projectEntries, writeEvolutionMosaic, type EpochColumn } from './evolution-mosaic.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
 
 export interface EvolutionPipelineOptions {
@@ -44,131 +51,186 @@ export interface EvolutionPipelineOptions {
   units: UnitSelection;
   seed: number;
   batchSize: number;
+  /** Batches between commits; default 20. */
+  commitEvery?: number;
   backend: BackendChoice;
+  /** Forward worker threads; undefined: one per core on wasm/cpu, 1 on tensorflow. Results do not depend on it. */
+  workers?: number;
+  decodeConcurrency?: number;
+  strict?: boolean;
+  /** Aborting finishes the batch in flight, commits and returns status 'interrupted'. */
+  signal?: AbortSignal;
+  /** The command line that resumes the run, printed on interruption. */
+  resumeCommand?: string;
   outDir?: string;
   log?: (line: string) => void;
 }
 
 export interface EvolutionPipelineResult {
   runId: string;
+  status: 'finished' | 'interrupted';
   outDir: string;
   epochs: number[];
   mosaics: string[];
+  /** Bad images skipped, over all epochs' passes so far. */
+  imagesSkipped: number;
 }
 
-const CELL_PX = 64;
+interface EvolutionContext {
+  options: EvolutionPipelineOptions;
+  store: EvolutionStore;
+  runId: string;
+  dataset: DatasetRecord;
+  baseId: number;
+  imagesTotal: number;
+  workers: number;
+  log: (line: string) => void;
+}
 
 /**
- * Runs the evolution experiment.
- * @throws UsageError when the training run is unknown or has no kept checkpoints.
+ * Runs (or resumes) the evolution experiment.
+ * @throws UsageError when the training run is unknown or has no kept checkpoints, or a checkpoint changed under a resumed run.
  */
 export async function runEvolutionPipeline(options: EvolutionPipelineOptions): Promise<EvolutionPipelineResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const trainRun = getRun(options.db, options.trainRunId);
   if (trainRun === undefined || trainRun.kind !== 'train') throw new UsageError(`No training run ${options.trainRunId} in the store`);
-  const epochs = createTrainingStore(options.db).listEpochs(options.trainRunId).filter((e) => e.checkpointKept && e.checkpointPath !== null);
-  if (epochs.length === 0) throw new UsageError(`Training run ${options.trainRunId} has no kept epoch checkpoints`);
+  const kept = createTrainingStore(options.db).listEpochs(options.trainRunId).filter((e) => e.checkpointKept && e.checkpointPath !== null);
+  if (kept.length === 0) throw new UsageError(`Training run ${options.trainRunId} has no kept epoch checkpoints`);
   const backendInfo = await initBackend(options.backend, { log });
   const recordedData = (trainRun.options['data'] as string | null | undefined) ?? undefined;
-  const { dataset } = await prepareDataset({ db: options.db, data: options.data ?? recordedData, splits: [options.split], log });
-  const runId = uniqueRunId(options.db, makeRunId('evolution', new Date(), options.trainRunId));
+  const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data ?? recordedData, splits: [options.split], log });
+  const split = splits[options.split]!;
+  const identity = { trainRunId: options.trainRunId, data: dataset.root, split: options.split, limit: options.limit ?? null, layers: options.layers, units: options.units, seed: options.seed };
+  const { runId, plan } = openEvolutionRun(options.db, identity, kept, { model: trainRun.model, backend: backendInfo.name, backendInfo: { ...backendInfo } }, log);
+  const ctx: EvolutionContext = {
+    options, store: createEvolutionStore(options.db), runId, dataset, baseId: computeSplitBaseId(split.ordinal),
+    imagesTotal: Math.min(split.imageCount, options.limit ?? Infinity), workers: resolveWorkerCount(options.workers, backendInfo), log,
+  };
+  if (ctx.workers > 1) log(`forward passes in ${ctx.workers} worker threads, each with its own ${backendInfo.name} backend`);
   const outDir = options.outDir ?? join('out', 'evolution', runId);
-  createRun(options.db, { id: runId, kind: 'evolution', model: trainRun.model, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: { trainRunId: options.trainRunId, split: options.split, limit: options.limit ?? null, layers: options.layers, units: options.units, seed: options.seed } });
-  const columns = new Map<string, Array<{ epoch: number; entries: Array<StrongestActivation & { tile: Uint8Array; tileWidthPx: number; tileHeightPx: number }> }>>();
+  const columns = new Map<string, EpochColumn[]>();
   const csv: Array<Array<string | number>> = [];
+  let imagesSkipped = 0;
   try {
-    for (const epoch of epochs) {
-      const loaded = loadCheckpoint(epoch.checkpointPath!);
-      try {
-        const S = loaded.config.inputSizePx;
-        const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(S));
-        const layerNames = options.layers.map((l) => `conv${l}`);
-        const trackers = new Map(layerNames.map((name) => [name, createStrongestTracker(resolveUnits(options.units, findConvLayer(loaded.config, name).spec.filters, name, options.seed))]));
-        await scanSplit(options, loaded.config, loaded.params, dataset, mean, trackers);
-        for (const [layer, tracker] of trackers) {
-          const found = tracker.filter((t) => t.imageId >= 0);
-          storeEntries(options.db, runId, epoch.epoch, loaded.sha256, layer, found);
-          for (const t of found) csv.push([epoch.epoch, layer, t.unit, t.imageId, t.value, t.y, t.x]);
-          const entries = await projectEntries(loaded.config, loaded.params, options.db, dataset, mean, layer, found);
-          columns.set(layer, [...(columns.get(layer) ?? []), { epoch: epoch.epoch, entries }]);
-        }
-        log(`evolution: epoch ${epoch.epoch} done (${layerNames.join(', ')})`);
-      } finally {
-        disposeParams(loaded.params);
+    for (const [index, epoch] of plan.entries()) {
+      const outcome = await examineEpoch(ctx, epoch, `${index + 1}/${plan.length}`);
+      imagesSkipped += outcome.imagesSkipped;
+      if (outcome.columns === null) {
+        setRunStatus(options.db, runId, 'interrupted');
+        log(`evolution run ${runId} interrupted in epoch ${epoch.epoch}; resume with:\n  ${options.resumeCommand ?? 'the same command'}`);
+        return { runId, status: 'interrupted', outDir, epochs: plan.map((e) => e.epoch), mosaics: [], imagesSkipped };
+      }
+      for (const [layer, column] of outcome.columns) {
+        columns.set(layer, [...(columns.get(layer) ?? []), column]);
+        for (const t of column.entries) csv.push([epoch.epoch, layer, t.unit, t.imageId, t.value, t.y, t.x]);
       }
     }
     writeTextFile(join(outDir, 'entries.csv'), formatCsv(['epoch', 'layer', 'unit', 'image_id', 'activation', 'y', 'x'], csv));
     const mosaics: string[] = [];
-    for (const [layer, perEpoch] of columns) mosaics.push(await writeMosaic(join(outDir, `${layer}-evolution.png`), layer, perEpoch));
+    for (const [layer, perEpoch] of columns) mosaics.push(await writeEvolutionMosaic(outDir, layer, perEpoch));
     setRunStatus(options.db, runId, 'finished');
-    return { runId, outDir, epochs: epochs.map((e) => e.epoch), mosaics };
+    return { runId, status: 'finished', outDir, epochs: plan.map((e) => e.epoch), mosaics, imagesSkipped };
   } catch (error) {
     setRunStatus(options.db, runId, 'failed');
     throw error;
   }
 }
 
-/** One pass over the split's first `limit` images (centre crops), folding every layer's maps into its tracker. */
-async function scanSplit(options: EvolutionPipelineOptions, config: ModelConfig, params: ModelParams, dataset: Parameters<typeof createBatchStream>[0]['dataset'], mean: ReturnType<typeof loadMeanImage>, trackers: Map<string, StrongestActivation[]>): Promise<void> {
-  const stream = createBatchStream({ db: options.db, dataset, split: options.split, inputSizePx: config.inputSizePx, meanImage: mean, crop: 'centre', order: 'sorted', batchSize: options.batchSize, limit: options.limit });
-  let seen = 0;
-  for await (const batch of stream) {
-    const input = tf.tensor4d(batch.pixels, batch.shape);
-    const taps = forward(config, params, input, { taps: [...trackers.keys()] as TapName[] });
-    input.dispose();
-    for (const [layer, tracker] of trackers) {
-      const map = taps[layer as TapName]!;
-      updateStrongest(tracker, await map.data(), map.shape, batch.imageIds, seen);
-      map.dispose();
+/**
+ * Resumes the newest unfinished run with the same identity whose planned
+ * checkpoints are all still kept, or starts a new one over the kept epochs.
+ */
+function openEvolutionRun(db: Store, identity: Record<string, unknown>, kept: EpochRecord[], recordFields: { model: string | null; backend: string; backendInfo: Record<string, unknown> }, log: (line: string) => void): { runId: string; plan: EpochRecord[] } {
+  const unfinished = findUnfinishedEvolutionRun(db, identity);
+  if (unfinished !== undefined) {
+    const planned = (unfinished.options['epochs'] as number[] | undefined) ?? [];
+    const plan = planned.map((n) => kept.find((e) => e.epoch === n));
+    if (plan.length > 0 && plan.every((e) => e !== undefined)) {
+      log(`resuming evolution run ${unfinished.id} (epochs ${planned.join(', ')})`);
+      setRunStatus(db, unfinished.id, 'running');
+      return { runId: unfinished.id, plan: plan as EpochRecord[] };
     }
-    seen += batch.imageIds.length;
+    log(`evolution run ${unfinished.id} cannot resume: a checkpoint of epochs ${planned.join(', ')} is no longer kept; starting a new run`);
+  }
+  const runId = uniqueRunId(db, makeRunId('evolution', new Date(), String(identity['trainRunId'])));
+  createRun(db, { id: runId, kind: 'evolution', ...recordFields, options: { ...identity, epochs: kept.map((e) => e.epoch) } });
+  log(`started evolution run ${runId}: epochs ${kept.map((e) => e.epoch).join(', ')}, conv${(identity['layers'] as number[]).join(',')}`);
+  return { runId, plan: kept };
+}
+
+/** One epoch: its pass (resumed, or skipped when finished), then the projections. `columns` is null when interrupted. */
+async function examineEpoch(ctx: EvolutionContext, epoch: EpochRecord, ordinal: string): Promise<{ columns: Map<string, EpochColumn> | null; imagesSkipped: number }> {
+  const { options } = ctx;
+  const loaded = loadCheckpoint(epoch.checkpointPath!);
+  try {
+    const saved = ctx.store.getPass(ctx.runId, epoch.epoch);
+    if (saved !== undefined && saved.checkpointSha256 !== loaded.sha256) {
+      throw new UsageError(`Checkpoint ${epoch.checkpointPath} changed since evolution run ${ctx.runId} examined it (sha256 ${saved.checkpointSha256.slice(0, 12)}... then, ${loaded.sha256.slice(0, 12)}... now); start a new run with other options or delete the run`);
+    }
+    const mean = loadMeanImage(options.db, ctx.dataset.id, computeSquareSizePx(loaded.config.inputSizePx));
+    const progress: EvolutionPassProgress = saved ?? {
+      runId: ctx.runId, epoch: epoch.epoch, checkpointSha256: loaded.sha256, imagesTotal: ctx.imagesTotal, position: 0, imagesProcessed: 0, imagesSkipped: 0,
+      best: new Map(options.layers.map((l) => [`conv${l}`, createStrongestTracker(resolveUnits(options.units, findConvLayer(loaded.config, `conv${l}`).spec.filters, `conv${l}`, options.seed))])),
+    };
+    if (saved?.status !== 'finished') {
+      if (saved !== undefined) ctx.log(`evolution epoch ${epoch.epoch}: resuming at image ${saved.position} of ${saved.imagesTotal} (${saved.commits} commits so far)`);
+      const finished = await scanSplit(ctx, loaded, mean, progress, ordinal);
+      if (!finished) return { columns: null, imagesSkipped: progress.imagesSkipped };
+    }
+    const columns = new Map<string, EpochColumn>();
+    for (const [layer, tracker] of progress.best) {
+      columns.set(layer, { epoch: epoch.epoch, entries: await projectEntries(loaded.config, loaded.params, options.db, ctx.dataset, mean, layer, listFound(tracker)) });
+    }
+    ctx.log(`evolution: epoch ${epoch.epoch} done (${[...progress.best.keys()].join(', ')}; ${progress.imagesProcessed} images, ${progress.imagesSkipped} skipped)`);
+    return { columns, imagesSkipped: progress.imagesSkipped };
+  } finally {
+    disposeParams(loaded.params);
   }
 }
 
-function storeEntries(db: Store, runId: string, epoch: number, sha256: string, layer: string, found: StrongestActivation[]): void {
-  const insert = db.prepare('INSERT INTO evolution_entries (run_id, epoch, checkpoint_sha256, layer, unit, image_id, activation, y, x) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  db.transaction(() => { for (const t of found) insert.run(runId, epoch, sha256, layer, t.unit, t.imageId, t.value, t.y, t.x); })();
-}
-
-/** Projects each unit's strongest activation (one image at a time) and cuts its receptive field, scaled for display. */
-async function projectEntries(config: ModelConfig, params: ModelParams, db: Store, dataset: { id: number; imageRoot: string }, mean: ReturnType<typeof loadMeanImage>, layer: string, found: StrongestActivation[]) {
-  const geometry = findConvLayer(config, layer).geometry;
-  const S = config.inputSizePx;
-  const pathOf = db.prepare('SELECT rel_path FROM images WHERE dataset_id = ? AND id = ?').pluck();
-  const out: Array<StrongestActivation & { tile: Uint8Array; tileWidthPx: number; tileHeightPx: number }> = [];
-  for (const t of found) {
-    const input = await prepareCentreInput(join(dataset.imageRoot, pathOf.get(dataset.id, t.imageId) as string), S, mean);
-    const batch = tf.tensor4d(input.input, [1, S, S, 3]);
-    const { projections, activations } = projectBatch(config, params, batch, layer, [{ imageIndex: 0, unit: t.unit, y: t.y, x: t.x }]);
-    const values = (await projections.data()) as Float32Array;
-    for (const x of [batch, projections, activations]) x.dispose();
-    const tiles = makeEntryTiles(geometry, t.y, t.x, S, values, input.display, CELL_PX);
-    const tile = await sharp(tiles.projection.image.pixels, { raw: { width: tiles.projection.image.widthPx, height: tiles.projection.image.heightPx, channels: 3 } })
-      .resize(tiles.projection.widthPx, tiles.projection.heightPx, { kernel: 'nearest' }).raw().toBuffer();
-    out.push({ ...t, tile: new Uint8Array(tile), tileWidthPx: tiles.projection.widthPx, tileHeightPx: tiles.projection.heightPx });
-  }
-  return out;
-}
-
-/** Rows: units; columns: epochs; each cell the projection of that epoch's strongest activation. */
-async function writeMosaic(path: string, layer: string, perEpoch: Array<{ epoch: number; entries: Array<StrongestActivation & { tile: Uint8Array; tileWidthPx: number; tileHeightPx: number }> }>): Promise<string> {
-  const units = [...new Set(perEpoch.flatMap((c) => c.entries.map((e) => e.unit)))].sort((a, b) => a - b);
-  const left = 70;
-  const top = 40;
-  const pitch = CELL_PX + 4;
-  const width = Math.max(left + perEpoch.length * pitch, 440);
-  const height = top + units.length * pitch;
-  const texts = [svgText(4, 16, `${layer}: strongest activation per epoch (deconvnet projection)`, 13)];
-  const composites: Array<{ input: Buffer; raw?: { width: number; height: number; channels: 3 }; left: number; top: number }> = [];
-  perEpoch.forEach((column, c) => {
-    texts.push(svgText(left + c * pitch + CELL_PX / 2, top - 6, `epoch ${column.epoch}`, 11, 'middle'));
-    for (const e of column.entries) {
-      const r = units.indexOf(e.unit);
-      composites.push({ input: Buffer.from(e.tile), raw: { width: e.tileWidthPx, height: e.tileHeightPx, channels: 3 }, left: left + c * pitch, top: top + r * pitch });
-    }
+/**
+ * The pass of one checkpoint from its committed position: folds every
+ * batch's reductions into `progress.best`, commits every `commitEvery`
+ * batches and at the end (finishPass). Returns false when stopped by the signal (after a commit).
+ */
+async function scanSplit(ctx: EvolutionContext, model: ReturnType<typeof loadCheckpoint>, mean: MeanImage, progress: EvolutionPassProgress, ordinal: string): Promise<boolean> {
+  const { options, store } = ctx;
+  const pending: SkippedItem[] = [];
+  const stream = createBatchStream({
+    db: options.db, dataset: ctx.dataset, split: options.split, inputSizePx: model.config.inputSizePx, meanImage: mean, crop: 'centre', order: 'sorted',
+    batchSize: options.batchSize, start: progress.position, limit: progress.imagesTotal - progress.position, prefetchBatches: 2,
+    decodeConcurrency: options.decodeConcurrency, strict: options.strict, onSkip: (item) => pending.push(item),
   });
-  units.forEach((u, r) => texts.push(svgText(4, top + r * pitch + CELL_PX / 2, `unit ${u}`, 11)));
-  composites.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${texts.join('')}</svg>`), left: 0, top: 0 });
-  await sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png().toFile(path);
-  return path;
+  const bar = createProgress({ label: `evolution epoch ${progress.epoch} (${ordinal})`, total: stream.total });
+  const commit = (upTo: number, finish: boolean): void => {
+    const skipped = finish ? pending.splice(0) : takeSkipsUpTo(pending, upTo);
+    progress.imagesSkipped += skipped.length;
+    (finish ? store.finishPass : store.commitPass)(progress, skipped);
+  };
+  const executor = await createForwardExecutor({ workers: ctx.workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params } });
+  try {
+    let lastId = -Infinity;
+    let sinceCommit = 0;
+    // Results arrive in input order, so a commit after batch k covers exactly batches 0..k.
+    const { stopped } = await forEachForwardResult(stream, executor, { reducer: 'top-activations', layers: options.layers }, (batch, result) => {
+      for (const reduction of result.layers) foldStrongest(progress.best.get(`conv${reduction.layer}`)!, reduction, batch.imageIds);
+      lastId = batch.imageIds.at(-1)!;
+      progress.position = lastId - ctx.baseId + 1;
+      progress.imagesProcessed += batch.imageIds.length;
+      bar.tick(batch.imageIds.length, { skipped: String(progress.imagesSkipped + pending.length) });
+      if (++sinceCommit >= (options.commitEvery ?? 20)) { commit(lastId, false); sinceCommit = 0; }
+    }, { stopWhen: () => options.signal?.aborted === true });
+    if (stopped) {
+      if (sinceCommit > 0) commit(lastId, false);
+      bar.done(`interrupted: committed ${progress.position} of ${progress.imagesTotal} images of epoch ${progress.epoch}`);
+      return false;
+    }
+    progress.position = progress.imagesTotal;
+    commit(Infinity, true);
+    bar.done();
+    return true;
+  } finally {
+    await executor.close();
+  }
 }

@@ -63,3 +63,9 @@ export async function withStopSignals<T>(options: StopSignalOptions, work: (sign
     handlers.remove();
   }
 }
+
+/** The command line that resumes an interrupted command: the same arguments, without those in `drop` (e.g. --force), shell-quoted. */
+export function formatResumeCommand(argv: readonly string[], drop: readonly string[] = ['--force']): string {
+  const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
+  return ['run-pipeline', ...argv.filter((arg) => !drop.includes(arg)).map(quote)].join(' ');
+}

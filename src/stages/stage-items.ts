@@ -74,3 +74,14 @@ export function skipItem(policy: SkipPolicy, stage: string, record: ImageRecord,
   policy.onSkip?.({ path: record.path, stage, reason, imageId: record.imageId });
   return null;
 }
+
+/**
+ * Removes and returns the pending skips at or before `imageId` (in a sorted
+ * pass they belong to the range a commit after that image covers; the rest
+ * wait for the next commit, and a resume meets them again).
+ */
+export function takeSkipsUpTo(pending: SkippedItem[], imageId: number): SkippedItem[] {
+  const taken = pending.filter((item) => item.imageId <= imageId);
+  pending.splice(0, pending.length, ...pending.filter((item) => item.imageId > imageId));
+  return taken;
+}

@@ -41,14 +41,3 @@ test('filter RMS and dead filters relative to the median', () => {
   assert.deepEqual(detectDeadFilters(rms), [false, false, true, false]);
   assert.deepEqual(detectDeadFilters(rms, 0.8), [true, false, true, false]); // median 1.5
 });
-
-test('the strongest tracker equals a direct search, first occurrence on ties', async () => {
-  const { createStrongestTracker, updateStrongest } = await import('../../src/experiments/strongest-tracker.js');
-  const shape = [2, 2, 3, 2];
-  const a = [0, 1, 5, 0, 2, 2, 0, 0, 1, 9, 5, 1]; // image 10: unit 0 max 5 at (0, 1); unit 1 max 9 at (1, 1)
-  const b = [5, 9, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0]; // image 11: unit 0 ties 5 (later image loses), unit 1 ties 9
-  const tracker = createStrongestTracker([0, 1]);
-  updateStrongest(tracker, [...a, ...b.slice(0, 0)], [1, 2, 3, 2], [10], 0);
-  updateStrongest(tracker, [...b, ...a], shape, [11, 12], 1);
-  assert.deepEqual(tracker.map((t) => [t.unit, t.value, t.imageId, t.imageIndex, t.y, t.x]), [[0, 7, 11, 1, 1, 2], [1, 9, 10, 0, 1, 1]]);
-});

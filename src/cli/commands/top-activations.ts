@@ -4,7 +4,7 @@ import type { ShardSpec } from '../../data/image-order.js';
 import { expectChoice, expectInteger, invalidParameterError, parseLayerList } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { withStopSignals } from '../../stop-signals.js';
+import { formatResumeCommand, withStopSignals } from '../../stop-signals.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, parseInputOptions } from '../input-options.js';
@@ -20,12 +20,6 @@ export function parseShard(value: unknown): ShardSpec {
   const count = m ? Number(m[2]) : NaN;
   if (!(count >= 1 && count <= 65536 && index >= 0 && index < count)) throw invalidParameterError('shard', 'i/N with 0 <= i < N <= 65536', value);
   return { index, count };
-}
-
-/** The command line that resumes this pass: the same arguments without --force. */
-function formatResumeCommand(argv: readonly string[]): string {
-  const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
-  return ['run-pipeline', ...argv.filter((arg) => arg !== '--force').map(quote)].join(' ');
 }
 
 /** `run-pipeline top-activations`: the per-unit top-9 and unit statistics of a split, resumable and shardable. */
