@@ -22,7 +22,8 @@ import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { SkippedItem } from '../src/stages/stage-items.js';
 import type { Store } from '../src/store/open-store.js';
-import { makeRunId, setRunStatus } from '../src/store/runs.js';
+import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
+import { makeRunId, markRunFailed, setRunStatus } from '../src/store/runs.js';
 import {
   createCommitWriter, deleteTopActivationRun, getTopActivationRun, insertTopActivationRun, listTopActivationRuns, loadPassState,
   TOP_ACTIVATIONS_KIND, type PassIdentity, type TopActivationRun,
@@ -152,9 +153,10 @@ function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: 
     existing = listTopActivationRuns(db, { passKey: extra.passKey, shardIndex: shard.index, shardCount: shard.count }).filter((r) => r.mergedFrom === null).at(-1);
   }
   if (existing !== undefined && existing.run.status === 'finished' && !options.force) return existing;
+  // Refuses (naming the owner) while another live process writes the run, before touching it.
+  if (existing !== undefined) announceTakeOver(existing.runId, claimRun(db, existing.runId).tookOverFrom, log);
   if (existing !== undefined && existing.run.status !== 'finished' && !options.force) {
     log(`resuming run ${existing.runId} at image ${existing.position} of ${existing.imagesTotal} (${existing.commits} commits so far)`);
-    setRunStatus(db, existing.runId, 'running');
     return { run: existing, state: loadPassState(db, existing.runId, extra.shapes, identity.topK) };
   }
   if (existing !== undefined) {
@@ -169,6 +171,11 @@ function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: 
   });
   log(`started run ${runId}: ${identity.model}, ${identity.split}${shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : ''}, conv${identity.layers.join(',')}, ${extra.imagesTotal} images`);
   return { run, state: createPassState(extra.shapes, identity.topK) };
+}
+
+/** Says when a run is taken over from a process that is gone. */
+export function announceTakeOver(runId: string, from: ReturnType<typeof claimRun>['tookOverFrom'], log: (line: string) => void): void {
+  if (from !== null) log(`taking over run ${runId} from process ${from.pid} on host ${from.host}: ${from.reason}`);
 }
 
 function makePassRunId(identity: PassIdentity, shard: ShardSpec, passKey: string): string {
@@ -186,6 +193,8 @@ interface PassContext {
   dataset: DatasetRecord;
   mean: MeanImage;
   baseId: number;
+  /** The run's ownership heartbeat; beaten inside every commit. */
+  heartbeat: RunHeartbeat;
   log: (line: string) => void;
 }
 
@@ -206,7 +215,8 @@ async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
   const commitUpTo = (imageId: number): void => {
     const skipped = imageId === Infinity ? pending.splice(0) : takeSkipsUpTo(pending, imageId); // -Infinity: none yet
     counts.imagesSkipped += skipped.length;
-    commit(run.runId, state, counts, skipped);
+    // A commit happens only while this process still owns the run (the beat throws otherwise).
+    options.db.transaction(() => { ctx.heartbeat.beat(); commit(run.runId, state, counts, skipped); })();
   };
   const stream = createBatchStream({
     db: options.db, dataset, split: run.split, inputSizePx: model.config.inputSizePx, order: 'sorted', shard: options.shard,
@@ -272,12 +282,14 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
     const workers = resolveWorkerCount(options.workers, backend);
     if (workers > 1) log(`forward passes in ${workers} worker threads, each with its own ${backend.name} backend`);
     const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params } });
+    const heartbeat = startRunHeartbeat(options.db, opened.run.runId);
     try {
-      return await runPass({ options, run: opened.run, state: opened.state, model, executor, dataset, mean, baseId, log });
+      return await runPass({ options, run: opened.run, state: opened.state, model, executor, dataset, mean, baseId, heartbeat, log });
     } catch (error) {
-      setRunStatus(options.db, opened.run.runId, 'failed');
+      markRunFailed(options.db, opened.run.runId, error);
       throw error;
     } finally {
+      heartbeat.stop();
       await executor.close();
     }
   } finally {

@@ -3,6 +3,7 @@
  * run, plus the bad data items it skipped.
  */
 import type { Store } from './open-store.js';
+import { identifyThisProcess, RunTakenOverError } from './run-owner.js';
 
 export type RunStatus = 'running' | 'interrupted' | 'finished' | 'failed';
 
@@ -42,13 +43,16 @@ export function uniqueRunId(db: Store, id: string): string {
   return candidate;
 }
 
-/** Inserts a run row with status `running`. */
+/** Inserts a run row with status `running`, owned by this process (see run-owner.ts). */
 export function createRun(db: Store, run: CreateRunOptions): RunRecord {
   const nowIso = new Date().toISOString();
+  const self = identifyThisProcess();
   db.prepare(
-    `INSERT INTO runs (id, kind, status, model, backend, backend_info, options_json, started_at, updated_at)
-     VALUES (@id, @kind, 'running', @model, @backend, @backendInfo, @options, @now, @now)`,
+    `INSERT INTO runs (id, kind, status, model, backend, backend_info, options_json, started_at, updated_at, owner_host, owner_pid, heartbeat_at)
+     VALUES (@id, @kind, 'running', @model, @backend, @backendInfo, @options, @now, @now, @host, @pid, @now)`,
   ).run({
+    host: self.host,
+    pid: self.pid,
     id: run.id,
     kind: run.kind,
     model: run.model ?? null,
@@ -85,11 +89,34 @@ export function listRuns(db: Store, kind?: string): RunRecord[] {
   return ids.map((id) => getRun(db, id)!);
 }
 
-/** Sets a run's status; `finished` also stamps finished_at. */
+/**
+ * Sets a run's status; `finished` also stamps finished_at. Any status but
+ * `running` releases the run's owner (resuming goes through claimRun).
+ */
 export function setRunStatus(db: Store, id: string, status: RunStatus): void {
   const nowIso = new Date().toISOString();
-  db.prepare('UPDATE runs SET status = ?, updated_at = ?, finished_at = CASE WHEN ? = \'finished\' THEN ? ELSE finished_at END WHERE id = ?')
-    .run(status, nowIso, status, nowIso, id);
+  db.prepare(`UPDATE runs SET status = @status, updated_at = @now, finished_at = CASE WHEN @status = 'finished' THEN @now ELSE finished_at END,
+      owner_host = CASE WHEN @status = 'running' THEN owner_host END, owner_pid = CASE WHEN @status = 'running' THEN owner_pid END,
+      heartbeat_at = CASE WHEN @status = 'running' THEN heartbeat_at END WHERE id = @id`)
+    .run({ status, now: nowIso, id });
+}
+
+/**
+ * Marks a run failed after `error`, unless the error says another process
+ * took the run over (then the run is that process's and stays as it is).
+ */
+export function markRunFailed(db: Store, id: string, error: unknown): void {
+  if (!(error instanceof RunTakenOverError)) setRunStatus(db, id, 'failed');
+}
+
+/** Records the sha256 of the mean image a run subtracts from its inputs. */
+export function recordRunMean(db: Store, id: string, meanSha256: string): void {
+  db.prepare('UPDATE runs SET mean_sha256 = ? WHERE id = ?').run(meanSha256, id);
+}
+
+/** The sha256 of the mean image recorded with a run (null: none recorded). */
+export function readRunMean(db: Store, id: string): string | null {
+  return (db.prepare('SELECT mean_sha256 FROM runs WHERE id = ?').pluck().get(id) as string | null | undefined) ?? null;
 }
 
 /**
@@ -102,7 +129,7 @@ export async function trackRunStatus<T>(db: Store, runId: string, work: () => Pr
     setRunStatus(db, runId, 'finished');
     return result;
   } catch (error) {
-    setRunStatus(db, runId, 'failed');
+    markRunFailed(db, runId, error);
     throw error;
   }
 }
