@@ -12,7 +12,7 @@
  *   maxpool -> unpool: ScatterElements with reduction 'add' into the pool's
  *              input, so windows that share a winner sum (ONNX MaxUnpool
  *              overwrites there, which the project's rule does not allow);
- *   lrn, dropout, identity -> identity.
+ *   lrn, dropout, identity -> identity (forward: the LRN of the forward engine).
  * Window cells outside a map's true grid hold the layer's padding value going
  * up (0 before a conv, POOL_PAD_VALUE before a max pool) and 0 going down.
  *
@@ -34,6 +34,7 @@ import { POOL_PAD_VALUE } from '../model/network.js';
 import { maskedLevels, type ReachPlan } from '../deconv/reach-window.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './onnx-codec.js';
 import { ONNX_DATA_TYPE } from './onnx-schema.js';
+import { ONNX_LOWERINGS } from './lower-graph-nodes.js';
 import { float32Tensor, int64Tensor, makeNode, tensorValueInfo } from './onnx-values.js';
 
 /** ScatterElements' `reduction` needs opset 16. */
@@ -56,6 +57,9 @@ interface RuleContext {
   weight(name: string): string;
   /** Adds a shared constant initializer (once). */
   constant(name: string, tensor: OnnxTensor): void;
+  /** Adds ready-made ONNX nodes. */
+  nodes(list: OnnxNode[]): void;
+  plan: ReachPlan;
   /** The masked (padding-valued) name of level `level`'s forward value, or the plain name when not masked. */
   masked: boolean;
 }
@@ -82,10 +86,16 @@ export const FORWARD_RULES: Readonly<Partial<Record<GraphOpName, ForwardRule>>> 
   },
   relu: (ctx, input, output) => ctx.emit('Relu', [input], [output]),
   maxpool: (ctx, input, output) => ctx.emit('MaxPool', [input], [output, `switches.${ctx.level}`], spatialAttributes(ctx.node)),
+  // The forward engine's lowering (src/onnx/lower-graph-nodes.ts): a channel AveragePool, faster than ORT's LRN kernel.
   lrn: (ctx, input, output) => {
     const op = ctx.node.op as Extract<GraphNode['op'], { op: 'lrn' }>;
-    // ONNX divides alpha by the window size; the project's alpha is not divided.
-    ctx.emit('LRN', [input], [output], { size: { int: op.size }, alpha: { float: op.alpha * op.size }, beta: { float: op.beta }, bias: { float: op.k } });
+    const { channels, sizePx } = ctx.plan.levels[ctx.level]!;
+    const shape = [channels, ...sizePx];
+    const lowered = ONNX_LOWERINGS.lrn(op, {
+      node: { ...ctx.node, name: output, inputs: [input] }, inputShape: shape, outputShape: shape, options: { lrn: 'pool' },
+      constant: (name, tensor) => { ctx.constant(name, tensor); return name; },
+    });
+    ctx.nodes(lowered);
   },
   dropout: identityForward,
   identity: identityForward,
@@ -135,6 +145,8 @@ export function buildDeconvGraph(graph: ModelGraph, weights: GraphWeights, plan:
   const context = (node: GraphNode, level: number): RuleContext => ({
     node, level, weight, masked: masked.has(level),
     constant: (name, tensor) => void (initializers.has(name) || initializers.set(name, tensor)),
+    nodes: (list) => void nodes.push(...list),
+    plan,
     emit: (opType, inputs, outputs, attributes = {}) => nodes.push(makeNode(opType, `${node.name}:${opType}:${outputs[0]}`, inputs, outputs, attributes)),
   });
   nodes.push(makeNode('Identity', 'pixels', ['pixels'], [forwardName(0)]));

@@ -1,0 +1,137 @@
+/**
+ * One interface for deconvnet projections, several engines (chosen once, at
+ * the edge, from --backend): `project`, `mosaics`, `occlusion` and
+ * `evolution` ask a Projector for the projections of entries of one layer and
+ * do not know which engine computes them.
+ *
+ * - tfjs: projectBatch (full frame) on the active tfjs backend; the reference.
+ * - onnx: the windowed deconvnet graph of each layer (src/onnx/build-deconv-graph.ts)
+ *   on onnxruntime, over each unit's receptive field only (src/deconv/reach-window.ts),
+ *   in worker threads with one session each, or one session with intra-op threads.
+ * Both return full-frame HWC projections and the recomputed activations.
+ */
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { inferenceEngineOf, type BackendChoice } from '../backend/backend-choice.js';
+import { inferGraphShapes } from '../graph/graph-shapes.js';
+import { lowerModelConfig } from '../graph/lower-model-config.js';
+import { findLayer, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
+import type { ModelParams } from '../model/params.js';
+import type { ModelConfig } from '../model/spec.js';
+import { buildDeconvGraph } from '../onnx/build-deconv-graph.js';
+import { encodeOnnxModel } from '../onnx/onnx-codec.js';
+import { graphWeightsFromParams } from '../onnx/graph-weights.js';
+import { onnxRuntimeVersion, type ExecutionProviderName } from '../onnx/onnx-session.js';
+import { projectBatch } from './deconvnet.js';
+import { feedsOfBatch } from './deconv-feeds.js';
+import { createDeconvSessions } from './deconv-sessions.js';
+import { planReachWindows, type ReachPlan, type WindowMode } from './reach-window.js';
+import { placeProjection, prepareWindowBatch, type HwcImage, type WindowEntry } from './window-inputs.js';
+
+export type { HwcImage, WindowEntry };
+
+export interface ProjectorResult {
+  /** Per entry, [H, W, C] row-major, before display scaling. */
+  projections: Float32Array[];
+  /** Per entry, the recomputed activation (rectified conv output). */
+  activations: Float32Array;
+}
+
+export interface Projector {
+  /** One line naming the engine, e.g. "onnx (onnxruntime-node 1.30.0, ...; receptive-field windows)". */
+  readonly description: string;
+  /** Batches worth keeping in flight at once. */
+  readonly parallelism: number;
+  /**
+   * Projects entries of one conv layer (`conv1` ..). Each entry names an image of `images`.
+   * @throws RangeError naming the layer or the first bad entry
+   */
+  project(layerName: string, images: readonly HwcImage[], entries: readonly WindowEntry[]): Promise<ProjectorResult>;
+  close(): Promise<void>;
+}
+
+export interface ProjectorOptions {
+  /** --backend: onnx/auto choose onnxruntime, tensorflow/wasm/cpu the tfjs deconvnet. */
+  backend: BackendChoice;
+  config: ModelConfig;
+  /** tfjs-layout parameters; read, never disposed. */
+  params: ModelParams;
+  executionProvider?: ExecutionProviderName;
+  /** onnx: worker threads (0 = one in-process session); default one per core. */
+  workers?: number;
+  /** onnx, workers 0: intra-op threads; default one per core. */
+  threads?: number;
+  /** onnx: receptive-field windows (default) or the full frame. */
+  windows?: WindowMode;
+}
+
+/** The projector of the engine `options.backend` names. */
+export function createProjector(options: ProjectorOptions): Projector {
+  if (inferenceEngineOf(options.backend) === 'tfjs') return createTfjsProjector(options.config, options.params);
+  return createOnnxProjector(options);
+}
+
+/** The tfjs deconvnet (projectBatch) on the active backend. */
+export function createTfjsProjector(config: ModelConfig, params: ModelParams): Projector {
+  return {
+    description: `tfjs ${tf.getBackend()} (full frame)`,
+    parallelism: 1,
+    async project(layerName, images, entries) {
+      const s = config.inputSizePx;
+      const pixels = new Float32Array(images.length * s * s * config.inputChannels);
+      images.forEach((image, i) => pixels.set(image.data, i * image.data.length));
+      const batch = tf.tensor4d(pixels, [images.length, s, s, config.inputChannels]);
+      try {
+        const result = projectBatch(config, params, batch, layerName, entries.map((e) => ({ ...e })));
+        const [projected, activations] = [await result.projections.data() as Float32Array, await result.activations.data() as Float32Array];
+        tf.dispose([result.projections, result.activations]);
+        const n = s * s * config.inputChannels;
+        return { projections: entries.map((_, e) => projected.slice(e * n, (e + 1) * n)), activations };
+      } finally {
+        batch.dispose();
+      }
+    },
+    async close() {},
+  };
+}
+
+/** The windowed deconvnet graphs on onnxruntime. */
+export function createOnnxProjector(options: ProjectorOptions): Projector {
+  const graph = lowerModelConfig(options.config);
+  const weights = graphWeightsFromParams(options.config, options.params);
+  return createGraphProjector(graph, weights, options);
+}
+
+/** The ONNX projector of any ModelGraph (imported models included). */
+export function createGraphProjector(graph: ModelGraph, weights: GraphWeights, options: Omit<ProjectorOptions, 'backend' | 'config' | 'params'>): Projector {
+  const cores = availableParallelism();
+  const workers = options.workers ?? cores;
+  const threads = options.threads ?? cores;
+  const executionProvider = options.executionProvider ?? 'cpu';
+  const mode = options.windows ?? 'reach';
+  const sessions = createDeconvSessions({ executionProvider, workers, threads });
+  const shapes = inferGraphShapes(graph);
+  const plans = new Map<string, ReachPlan>();
+  const planOf = (layerName: string): ReachPlan => {
+    let plan = plans.get(layerName);
+    if (plan === undefined) {
+      plan = planReachWindows(graph, shapes, findLayer(graph, layerName).node, mode);
+      plans.set(layerName, plan);
+    }
+    return plan;
+  };
+  const layout = workers === 0 ? `1 session x ${threads} intra-op threads` : `${workers} worker threads x 1-thread sessions`;
+  return {
+    description: `onnx (onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider, ${layout}; ${mode === 'reach' ? 'receptive-field windows' : 'full frame'})`,
+    parallelism: sessions.parallelism,
+    async project(layerName, images, entries) {
+      if (entries.length === 0) throw new RangeError(`Expected at least one projection entry for ${layerName} but received none`);
+      const plan = planOf(layerName);
+      const batch = prepareWindowBatch(plan, images, entries);
+      const build = () => ({ bytes: encodeOnnxModel(buildDeconvGraph(graph, weights, plan).model), description: `deconvnet graph of ${graph.name} ${layerName}` });
+      const out = await sessions.run(`${layerName}-${mode}`, build, feedsOfBatch(plan, batch));
+      return { projections: entries.map((_, e) => placeProjection(plan, batch, out.projection, e)), activations: Float32Array.from(out.activation) };
+    },
+    close: () => sessions.close(),
+  };
+}

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { createProjector, createTfjsProjector, type HwcImage, type Projector, type WindowEntry } from '../../src/deconv/projector.js';
+import { buildModelConfig } from '../../src/model/architectures.js';
+import { computeGeometry, receptiveFieldBox } from '../../src/model/geometry.js';
+import { forward } from '../../src/model/network.js';
+import { disposeParams, paramsFromTensors, type ModelParams } from '../../src/model/params.js';
+import type { ModelConfig, TapName } from '../../src/model/spec.js';
+import { useBackend } from './backends.js';
+import { initLiveParams } from './live-params.js';
+
+/** conv1 1x1 (weight 1: identity + ReLU), pool1 3x3/2 (overlapping windows), conv2 2x2 of ones, bias 1. */
+const HAND: ModelConfig = {
+  name: 'hand', inputSizePx: 5, inputChannels: 1, numClasses: 1, classIds: null,
+  layers: [
+    { kind: 'conv', name: 'conv1', filters: 1, kernelPx: 1, stride: 1, padding: [0, 0, 0, 0], relu: true },
+    { kind: 'maxpool', name: 'pool1', windowPx: 3, stride: 2, padding: [0, 0, 0, 0], ceilMode: false },
+    { kind: 'conv', name: 'conv2', filters: 1, kernelPx: 2, stride: 1, padding: [0, 0, 0, 0], relu: true },
+  ],
+};
+
+function handParams(): ModelParams {
+  const tensors = new Map<string, tf.Tensor>([
+    ['conv1.weight', tf.ones([1, 1, 1, 1])], ['conv1.bias', tf.zeros([1])],
+    ['conv2.weight', tf.ones([2, 2, 1, 1])], ['conv2.bias', tf.ones([1])],
+  ]);
+  const params = paramsFromTensors(tensors);
+  tf.dispose([...tensors.values()]);
+  return params;
+}
+
+const image = (data: number[], sizePx: number, channels = 1): HwcImage => ({ data: Float32Array.from(data), heightPx: sizePx, widthPx: sizePx, channels });
+
+function projectorsOf(config: ModelConfig, params: ModelParams): [string, Projector][] {
+  return [
+    ['tfjs', createTfjsProjector(config, params)],
+    ['onnx in-process', createProjector({ backend: 'onnx', config, params, workers: 0, threads: 1 })],
+    ['onnx 2 workers', createProjector({ backend: 'onnx', config, params, workers: 2 })],
+  ];
+}
+
+test('ties go to the first maximum in row-major window order and shared winners add (onnx and tfjs)', async () => {
+  await useBackend('cpu');
+  const params = handParams();
+  // Window (0,0) holds a positive tie, 2 at (0,1) and (1,0): the switch is (0,1). Windows (0,1) and (1,0)
+  // are all zero: switches (0,2) and (2,0). Window (1,1) has its maximum 3 at (4,4).
+  const ties = image([0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3], 5);
+  // One 5 at (2,2) wins all four overlapping windows: the four pooled values sum there.
+  const shared = image([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 5);
+  const entries: WindowEntry[] = [{ imageIndex: 0, unit: 0, y: 0, x: 0 }, { imageIndex: 1, unit: 0, y: 0, x: 0 }];
+  const want = [new Array(25).fill(0), new Array(25).fill(0)];
+  // conv2 = 2 + 0 + 0 + 3 + 1 = 6: each pooled cell gets 6 back at its switch.
+  [1, 2, 10, 24].forEach((i) => { want[0]![i] = 6; });
+  want[1]![12] = 4 * 21; // conv2 = 4 * 5 + 1 = 21, four windows share (2,2); MaxUnpool would give 21
+  for (const [name, projector] of projectorsOf(HAND, params)) {
+    const result = await projector.project('conv2', [ties, shared], entries);
+    assert.deepEqual(Array.from(result.activations), [6, 21], name);
+    result.projections.forEach((p, e) => assert.deepEqual(Array.from(p), want[e], `${name} entry ${e}`));
+    await projector.close();
+  }
+  disposeParams(params);
+});
+
+function correlation(a: Float32Array, b: Float32Array): number {
+  let [ab, aa, bb] = [0, 0, 0];
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb);
+}
+
+/** Corner, edge and centre cells of each layer, each with the unit that fires most there. */
+function liveEntries(config: ModelConfig, params: ModelParams, images: tf.Tensor4D, layer: string): WindowEntry[] {
+  const [h, w] = computeGeometry(config).find((g) => g.name === layer)!.outputShape as [number, number, number];
+  const tap = forward(config, params, images, { taps: [layer as TapName] })[layer as TapName]!;
+  const values = tap.arraySync() as number[][][][];
+  tap.dispose();
+  const cells: [number, number, number][] = [[0, 0, 0], [1, h - 1, w - 1], [0, Math.floor(h / 2), w - 1], [1, Math.floor(h / 2), Math.floor(w / 2)]];
+  return cells.map(([imageIndex, y, x]) => {
+    const units = values[imageIndex]![y]![x]!;
+    return { imageIndex, y, x, unit: units.indexOf(Math.max(...units)) };
+  });
+}
+
+async function compareWithTfjs(model: string, layers: string[], windows: 'reach' | 'full' = 'reach'): Promise<void> {
+  const config = buildModelConfig(model);
+  const params = initLiveParams(config, 3);
+  const s = config.inputSizePx;
+  const batch = tf.randomUniform([2, s, s, 3], -110, 110, 'float32', 5) as tf.Tensor4D;
+  const pixels = await batch.data() as Float32Array;
+  const images = [0, 1].map((i) => image(Array.from(pixels.subarray(i * s * s * 3, (i + 1) * s * s * 3)), s, 3));
+  const reference = createTfjsProjector(config, params);
+  const onnx = createProjector({ backend: 'onnx', config, params, workers: 1, windows });
+  const geometry = computeGeometry(config);
+  try {
+  for (const layer of layers) {
+    const entries = liveEntries(config, params, batch, layer);
+    const [want, got] = [await reference.project(layer, images, entries), await onnx.project(layer, images, entries)];
+    const g = geometry.find((x) => x.name === layer)!;
+    entries.forEach((entry, e) => {
+      const label = `${model} ${layer} entry ${e} (unit ${entry.unit} at ${entry.y},${entry.x})`;
+      assert.ok(want.activations[e]! > 0, `${label}: the fixture must fire`);
+      assert.ok(Math.abs(got.activations[e]! - want.activations[e]!) <= 1e-4 * want.activations[e]!, `${label}: activation ${got.activations[e]} vs ${want.activations[e]}`);
+      const c = correlation(got.projections[e]!, want.projections[e]!);
+      assert.ok(c > 0.9999, `${label}: correlation ${c}`);
+      const box = receptiveFieldBox(g, entry.y, entry.x, s);
+      const peak = want.projections[e]!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      for (let i = 0; i < s * s * 3; i++) {
+        const [y, x] = [Math.floor(i / 3 / s), Math.floor(i / 3) % s];
+        if (y >= box.top && y < box.top + box.heightPx && x >= box.left && x < box.left + box.widthPx) continue;
+        if (windows === 'reach') assert.equal(got.projections[e]![i], 0, `${label}: pixel ${y},${x} outside the receptive field`);
+        assert.ok(Math.abs(want.projections[e]![i]!) <= 1e-6 * peak, `${label}: the full-frame reference is not zero outside the field at ${y},${x}`);
+      }
+    });
+  }
+  } finally {
+    await onnx.close();
+    batch.dispose();
+    disposeParams(params);
+  }
+}
+
+for (const model of ['zfnet-tiny', 'alexnet-tiny', 'zfnet-small']) {
+  test(`${model}: the onnx deconvnet over receptive-field windows equals the tfjs deconvnet, zero outside the field`, async () => {
+    await useBackend('wasm');
+    await compareWithTfjs(model, ['conv1', 'conv2', 'conv3', 'conv4', 'conv5']);
+  });
+}
+
+test('zfnet-tiny: the onnx full-frame graph equals the tfjs deconvnet too', async () => {
+  await useBackend('wasm');
+  await compareWithTfjs('zfnet-tiny', ['conv2', 'conv5'], 'full');
+});
+
+test('full-size zfnet geometry (224 px): conv2 and conv5 windows equal the tfjs deconvnet', async () => {
+  await useBackend('wasm');
+  await compareWithTfjs('zfnet', ['conv2', 'conv5']);
+});
+
+test('worker threads and one in-process session give the same projections', async () => {
+  await useBackend('cpu');
+  const config = buildModelConfig('zfnet-tiny');
+  const params = initLiveParams(config, 4);
+  const images = [0, 1].map((i) => image(Array.from({ length: 64 * 64 * 3 }, (_, j) => ((j * 7919 + i * 31) % 211) - 105), 64, 3));
+  const entries: WindowEntry[] = [0, 1, 2, 3, 4, 5].map((k) => ({ imageIndex: k % 2, unit: k, y: k, x: 5 - k }));
+  const [, inProcess] = projectorsOf(config, params)[1]!;
+  const workers = createProjector({ backend: 'onnx', config, params, workers: 2 });
+  const halves = await Promise.all([workers.project('conv2', images, entries.slice(0, 3)), workers.project('conv2', images, entries.slice(3))]);
+  const whole = await inProcess.project('conv2', images, entries);
+  entries.forEach((_, e) => assert.deepEqual(halves[Math.floor(e / 3)]!.projections[e % 3], whole.projections[e]));
+  await Promise.all([workers.close(), inProcess.close()]);
+  disposeParams(params);
+});
+
+test('bad projection requests are named', async () => {
+  await useBackend('cpu');
+  const params = handParams();
+  const onnx = createProjector({ backend: 'onnx', config: HAND, params, workers: 0, threads: 1 });
+  const img = image(new Array(25).fill(1), 5);
+  await assert.rejects(onnx.project('conv2', [img], []), { message: 'Expected at least one projection entry for conv2 but received none' });
+  await assert.rejects(onnx.project('conv2', [img], [{ imageIndex: 1, unit: 0, y: 0, x: 0 }]), { message: 'Projection entry 0 (image 1, unit 0) is outside conv2.relu: 1 images, 1 units' });
+  await assert.rejects(onnx.project('conv2', [img], [{ imageIndex: 0, unit: 0, y: 1, x: 0 }]), { message: 'Expected a cell inside the 1x1 grid of conv2.relu but received 1,0' });
+  await assert.rejects(onnx.project('conv9', [img], [{ imageIndex: 0, unit: 0, y: 0, x: 0 }]), { message: 'Expected one of the layers conv1, pool1, conv2, probs of hand but received conv9' });
+  await onnx.close();
+  disposeParams(params);
+});
