@@ -41,11 +41,11 @@ export function requirePass(ctx: ServeContext, raw: unknown): ServeRunRow {
  */
 export function requireLayer(ctx: ServeContext, run: ServeRunRow, raw: unknown): { layer: number; unitCount: number } {
   const layer = parseIndex('layer', raw);
-  const found = ctx.queries.listLayers(run.id).find((l) => l.layer === layer);
-  if (!run.layers.includes(layer) || found === undefined) {
+  const unitCount = run.layers.includes(layer) ? ctx.queries.countLayerUnits(run.id, layer) : 0;
+  if (unitCount === 0) {
     throw new HttpError(400, `Expected a layer of run ${run.id} (${run.layers.join(', ')}) for layer but received ${layer}`);
   }
-  return { layer, unitCount: found.units };
+  return { layer, unitCount };
 }
 
 /** @throws HttpError 400 when the unit is malformed or outside the layer */

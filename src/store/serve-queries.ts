@@ -117,8 +117,10 @@ export function createServeQueries(db: Store) {
     return statement;
   };
   const unit = db.prepare(`SELECT ${UNIT_COLUMNS} ${UNIT_FROM} WHERE s.run_id = ? AND s.layer = ? AND s.unit = ?`);
-  const layerClasses = db.prepare(`SELECT DISTINCT c.label, c.class_key AS key, c.name ${UNIT_FROM.replace('LEFT JOIN classes', 'JOIN classes')}
-    WHERE s.run_id = ? AND s.layer = ? ORDER BY c.name`);
+  const layerClasses = db.prepare(`SELECT c.label, c.class_key AS key, c.name FROM top_activation_runs p JOIN datasets d ON d.root = p.dataset_root
+    JOIN classes c ON c.dataset_id = d.id WHERE p.run_id = @runId
+      AND c.label IN (SELECT DISTINCT s.top_label FROM unit_stats s WHERE s.run_id = @runId AND s.layer = @layer) ORDER BY c.name, c.label`);
+  const layerUnits = db.prepare('SELECT COUNT(*) FROM unit_stats WHERE run_id = ? AND layer = ?').pluck();
   const top = db.prepare(`SELECT t.rank, t.image_id, t.value, t.y, t.x, t.label, t.rel_path, c.class_key, c.name FROM top_activations t
     JOIN top_activation_runs p ON p.run_id = t.run_id ${CLASS_OF('t.label')} WHERE t.run_id = ? AND t.layer = ? AND t.unit = ? ORDER BY t.rank`);
   const sameUnit = db.prepare(`SELECT p.run_id, r.status, r.started_at, p.checkpoint_path, p.weights, p.split, t.image_id AS top_image, ${UNIT_COLUMNS}
@@ -128,7 +130,8 @@ export function createServeQueries(db: Store) {
     ${CLASS_OF('s.top_label')} WHERE p.model = @model ORDER BY r.started_at, p.run_id`);
   const image = db.prepare(`SELECT i.id, i.split, i.rel_path, i.label, c.class_key, c.name, d.id AS dataset_id, d.image_root FROM datasets d
     JOIN images i ON i.dataset_id = d.id AND i.id = ? LEFT JOIN classes c ON c.dataset_id = d.id AND c.label = i.label WHERE d.root = ?`);
-  const imageTop = db.prepare('SELECT layer, unit, rank, value FROM top_activations WHERE run_id = ? AND image_id = ? ORDER BY layer, rank, unit');
+  // Without ANALYZE statistics SQLite prefers the primary key's run_id prefix (a scan of the whole run): name the image index.
+  const imageTop = db.prepare('SELECT layer, unit, rank, value FROM top_activations INDEXED BY top_activations_image WHERE run_id = ? AND image_id = ? ORDER BY layer, rank, unit');
   const imageNeighbours = db.prepare(`SELECT (SELECT MAX(i.id) FROM images i WHERE i.dataset_id = d.id AND i.split = @split AND i.id < @id) AS previous,
       (SELECT MIN(i.id) FROM images i WHERE i.dataset_id = d.id AND i.split = @split AND i.id > @id) AS next FROM datasets d WHERE d.root = @root`);
   const classes = db.prepare('SELECT c.label, c.class_key AS key, c.name FROM datasets d JOIN classes c ON c.dataset_id = d.id WHERE d.root = ? ORDER BY c.label');
@@ -155,7 +158,9 @@ export function createServeQueries(db: Store) {
       return r === undefined ? undefined : toUnit(r);
     },
     /** The top classes a layer's units have (for the filter). */
-    listLayerClasses: (runId: string, layer: number): ServeClass[] => layerClasses.all(runId, layer) as ServeClass[],
+    listLayerClasses: (runId: string, layer: number): ServeClass[] => layerClasses.all({ runId, layer }) as ServeClass[],
+    /** Units of a layer with statistics (0 when the layer has none). */
+    countLayerUnits: (runId: string, layer: number): number => layerUnits.get(runId, layer) as number,
     listTopEntries: (runId: string, layer: number, unitIndex: number): ServeTopEntry[] => (top.all(runId, layer, unitIndex) as Row[]).map((r) => ({
       rank: r['rank'] as number, imageId: r['image_id'] as number, value: r['value'] as number, y: r['y'] as number, x: r['x'] as number,
       label: r['label'] as number, classKey: r['class_key'] as string | null, className: r['name'] as string | null, relPath: r['rel_path'] as string,
