@@ -32,8 +32,9 @@ function conv(x: tf.Tensor, node: Extract<GraphNode['op'], { op: 'conv' }>, weig
   const w = tf.tensor(values, [node.outChannels, values.length / (node.outChannels * node.kernel[0] * node.kernel[1]), node.kernel[0], node.kernel[1]]);
   const filters = tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D; // [kh, kw, in/g, out]
   const p = node.padding;
-  const xs = tf.split(toNhwc(x), node.groups, 3);
-  const fs = tf.split(filters, node.groups, 3);
+  // tf.split's gradient fails for one piece: split only grouped convs.
+  const xs = node.groups === 1 ? [toNhwc(x)] : tf.split(toNhwc(x), node.groups, 3);
+  const fs = node.groups === 1 ? [filters] : tf.split(filters, node.groups, 3);
   const parts = xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, fs[g] as tf.Tensor4D, node.stride, [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]], 'NHWC', node.dilation));
   let y: tf.Tensor = parts.length === 1 ? parts[0]! : tf.concat(parts, 3);
   if (node.bias !== null) y = tf.add(y, tf.tensor1d(weights.get(node.bias)!));
@@ -52,7 +53,12 @@ function avgPool(x: tf.Tensor, op: Extract<GraphNode['op'], { op: 'avgpool' }>):
   return toNchw(tf.div(sum, count));
 }
 
-function evaluateNode(node: GraphNode, inputs: tf.Tensor[], weights: GraphWeights): tf.Tensor {
+/** Replacements of single-input ops (custom gradients of the way down). */
+export type NodeOverrides = Partial<Record<GraphNode['op']['op'], (x: tf.Tensor, node: GraphNode, plain: (x: tf.Tensor) => tf.Tensor) => tf.Tensor>>;
+
+function evaluateNode(node: GraphNode, inputs: tf.Tensor[], weights: GraphWeights, overrides: NodeOverrides = {}): tf.Tensor {
+  const override = overrides[node.op.op];
+  if (override !== undefined) return override(inputs[0]!, node, (x) => evaluateNode(node, [x], weights));
   const x = inputs[0]!;
   const op = node.op;
   switch (op.op) {
@@ -85,9 +91,9 @@ function evaluateNode(node: GraphNode, inputs: tf.Tensor[], weights: GraphWeight
  * Every node's output for `input` [N, C, S, S]. Ownership: the caller disposes
  * the returned tensors (call it inside tf.tidy to keep only what it returns).
  */
-export function evaluateGraph(graph: ModelGraph, weights: GraphWeights, input: tf.Tensor): Map<string, tf.Tensor> {
+export function evaluateGraph(graph: ModelGraph, weights: GraphWeights, input: tf.Tensor, overrides: NodeOverrides = {}): Map<string, tf.Tensor> {
   const values = new Map<string, tf.Tensor>([[GRAPH_INPUT, input]]);
-  for (const node of graph.nodes) values.set(node.name, evaluateNode(node, node.inputs.map((name) => values.get(name)!), weights));
+  for (const node of graph.nodes) values.set(node.name, evaluateNode(node, node.inputs.map((name) => values.get(name)!), weights, overrides));
   values.delete(GRAPH_INPUT);
   return values;
 }

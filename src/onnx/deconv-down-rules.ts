@@ -1,0 +1,160 @@
+/**
+ * The way down of the deconvnet and its two neighbours, one rule per graph op
+ * (zfnet-paper.md, "Beyond ZFNet"), as ONNX nodes. A rule gets the signal `g`
+ * arriving at a node's output and returns the signal for each of its inputs.
+ *
+ *   conv, dense       -> the adjoint: ConvTranspose / MatMul with the same weights (no bias)
+ *   relu              -> deconvnet: relu(g); guided: g where g > 0 and x > 0; gradient: g where x > 0
+ *   leaky-relu        -> the same with slope alpha where x <= 0 (deconvnet: LeakyRelu(g))
+ *   maxpool           -> unpool to the switches, windows sharing a winner add (ScatterElements add)
+ *   avgpool           -> the adjoint: each value spread evenly over its window (divided by its count)
+ *   global-avgpool    -> spread evenly over the map
+ *   batchnorm         -> its linear scale only, g * gamma / sqrt(var + eps)
+ *   lrn, dropout, identity -> passed through (project choice for LRN)
+ *   add               -> the same g to every input; concat -> g split; flatten -> reshaped back
+ * Pure: rules emit nodes and constants through the context.
+ */
+import type { GraphNode, GraphOp, GraphOpName, GraphWeights, ModelGraph } from '../graph/model-graph.js';
+import type { OnnxNode, OnnxTensor } from './onnx-codec.js';
+import { float32Tensor, int64Tensor, makeNode } from './onnx-values.js';
+
+export type DeconvMethod = 'deconvnet' | 'guided' | 'gradient';
+export const DECONV_METHODS: readonly DeconvMethod[] = Object.freeze(['deconvnet', 'guided', 'gradient']);
+
+export interface DownContext {
+  graph: ModelGraph;
+  weights: GraphWeights;
+  method: DeconvMethod;
+  /** N-less shapes of every node (and of the graph input). */
+  shapes: ReadonlyMap<string, number[]>;
+  nodes: OnnxNode[];
+  constant(name: string, tensor: OnnxTensor): string;
+  /** The forward value holding a max pool's switches (flat Indices into its input). */
+  switchesOf(node: GraphNode): string;
+}
+
+type DownRule<O extends GraphOp> = (op: O, node: GraphNode, g: string, ctx: DownContext) => string[];
+type DownTable = { readonly [K in GraphOpName]?: DownRule<Extract<GraphOp, { op: K }>> };
+
+const onnxPads = (p: readonly number[]): number[] => [p[0]!, p[2]!, p[1]!, p[3]!];
+
+function emit(ctx: DownContext, opType: string, name: string, inputs: string[], attributes: Parameters<typeof makeNode>[4] = {}): string {
+  ctx.nodes.push(makeNode(opType, name, inputs, [name], attributes));
+  return name;
+}
+
+/**
+ * ConvTranspose attributes that map an output grid back onto exactly the
+ * forward input (output_padding restores the rows a floor division dropped;
+ * extra bottom/right pads drop ceil mode's cells).
+ */
+function transposeAttributes(node: GraphNode, ctx: DownContext, kernel: readonly number[], stride: readonly number[], dilation: readonly number[], padding: readonly number[]): Parameters<typeof makeNode>[4] {
+  const [, h, w] = ctx.shapes.get(node.inputs[0]!)!;
+  const [, oh, ow] = ctx.shapes.get(node.name)!;
+  const extent = (axis: 0 | 1): number => (kernel[axis]! - 1) * dilation[axis]! + 1;
+  const span = (axis: 0 | 1, outPx: number): number => stride[axis]! * (outPx - 1) + extent(axis);
+  // Rows past the input (ceil mode) become extra trailing pads; rows the forward never read, output padding.
+  const bottom = Math.max(padding[1]!, span(0, oh!) - h! - padding[0]!);
+  const right = Math.max(padding[3]!, span(1, ow!) - w! - padding[2]!);
+  const outputPadding = [h! - (span(0, oh!) - padding[0]! - bottom), w! - (span(1, ow!) - padding[2]! - right)];
+  return {
+    kernel_shape: { ints: [...kernel] }, strides: { ints: [...stride] }, dilations: { ints: [...dilation] },
+    pads: { ints: onnxPads([padding[0]!, bottom, padding[2]!, right]) }, output_padding: { ints: outputPadding },
+  };
+}
+
+function reluRule(alpha: number): (op: GraphOp, node: GraphNode, g: string, ctx: DownContext) => string[] {
+  return (_op, node, g, ctx) => {
+    const n = (step: string): string => `${node.name}/down/${step}`;
+    if (ctx.method === 'deconvnet') return [alpha === 0 ? emit(ctx, 'Relu', n('relu'), [g]) : emit(ctx, 'LeakyRelu', n('relu'), [g], { alpha: { float: alpha } })];
+    const zero = ctx.constant('down/zero', float32Tensor('down/zero', [], Float32Array.of(0)));
+    const open = emit(ctx, 'Greater', n('open'), [node.inputs[0]!, zero]);
+    const passed = ctx.method === 'guided' ? emit(ctx, 'Relu', n('positive'), [g]) : g;
+    if (alpha === 0) return [emit(ctx, 'Where', n('mask'), [open, passed, zero])];
+    const slope = ctx.constant(`${node.name}/down/alpha`, float32Tensor(`${node.name}/down/alpha`, [], Float32Array.of(alpha)));
+    return [emit(ctx, 'Where', n('mask'), [open, passed, emit(ctx, 'Mul', n('leak'), [passed, slope])])];
+  };
+}
+
+/** Per output cell of an average pool, the number of cells its mean divides by. */
+function averageCounts(op: Extract<GraphOp, { op: 'avgpool' }>, inputShape: number[], outputShape: number[]): Float32Array {
+  const [, h, w] = inputShape as [number, number, number];
+  const [, oh, ow] = outputShape as [number, number, number];
+  const cells = (outIndex: number, axis: 0 | 1, size: number): number => {
+    const before = op.padding[axis * 2]!;
+    const start = outIndex * op.stride[axis] - before;
+    const [lo, hi] = op.countIncludePad ? [-before, size + op.padding[axis * 2 + 1]!] : [0, size];
+    return Math.max(0, Math.min(hi, start + op.window[axis]) - Math.max(lo, start));
+  };
+  return Float32Array.from({ length: oh * ow }, (_, i) => cells(Math.floor(i / ow), 0, h) * cells(i % ow, 1, w));
+}
+
+const passThrough: DownRule<GraphOp> = (_op, _node, g) => [g];
+
+const RULES: DownTable = {
+  conv: (op, node, g, ctx) => [emit(ctx, 'ConvTranspose', `${node.name}/down`, [g, op.weight], {
+    ...transposeAttributes(node, ctx, op.kernel, op.stride, op.dilation, op.padding), group: { int: op.groups },
+  })],
+  dense: (op, node, g, ctx) => [emit(ctx, 'MatMul', `${node.name}/down`, [g, op.weight])],
+  relu: reluRule(0),
+  'leaky-relu': (op, node, g, ctx) => reluRule(op.alpha)(op, node, g, ctx),
+  maxpool: (_op, node, g, ctx) => {
+    const n = (step: string): string => `${node.name}/down/${step}`;
+    const flat = ctx.constant('down/flat', int64Tensor('down/flat', [1], [-1]));
+    const shape = emit(ctx, 'Shape', n('shape'), [node.inputs[0]!]);
+    const zeros = emit(ctx, 'ConstantOfShape', n('zeros'), [shape], { value: { tensor: float32Tensor('zero', [1], Float32Array.of(0)) } });
+    const into = emit(ctx, 'Reshape', n('zeros.flat'), [zeros, flat]);
+    const where = emit(ctx, 'Reshape', n('switches.flat'), [ctx.switchesOf(node), flat]);
+    const values = emit(ctx, 'Reshape', n('signal.flat'), [g, flat]);
+    const summed = emit(ctx, 'ScatterElements', n('unpooled.flat'), [into, where, values], { axis: { int: 0 }, reduction: { string: 'add' } });
+    return [emit(ctx, 'Reshape', n('unpooled'), [summed, shape])];
+  },
+  avgpool: (op, node, g, ctx) => {
+    const [c] = ctx.shapes.get(node.name)!;
+    const counts = averageCounts(op, ctx.shapes.get(node.inputs[0]!)!, ctx.shapes.get(node.name)!);
+    const [oh, ow] = ctx.shapes.get(node.name)!.slice(1);
+    const countName = ctx.constant(`${node.name}/down/counts`, float32Tensor(`${node.name}/down/counts`, [1, 1, oh!, ow!], counts));
+    const ones = ctx.constant(`${node.name}/down/ones`, float32Tensor(`${node.name}/down/ones`, [c!, 1, ...op.window], new Float32Array(c! * op.window[0] * op.window[1]).fill(1)));
+    const shared = emit(ctx, 'Div', `${node.name}/down/shared`, [g, countName]);
+    return [emit(ctx, 'ConvTranspose', `${node.name}/down`, [shared, ones], { ...transposeAttributes(node, ctx, op.window, op.stride, [1, 1], op.padding), group: { int: c! } })];
+  },
+  'global-avgpool': (_op, node, g, ctx) => {
+    const [, h, w] = ctx.shapes.get(node.inputs[0]!)!;
+    const scale = ctx.constant(`${node.name}/down/scale`, float32Tensor(`${node.name}/down/scale`, [], Float32Array.of(1 / (h! * w!))));
+    const shared = emit(ctx, 'Mul', `${node.name}/down/shared`, [g, scale]);
+    return [emit(ctx, 'Expand', `${node.name}/down`, [shared, emit(ctx, 'Shape', `${node.name}/down/shape`, [node.inputs[0]!])])];
+  },
+  batchnorm: (op, node, g, ctx) => {
+    const scale = ctx.weights.get(op.scale)!;
+    const variance = ctx.weights.get(op.variance)!;
+    const factor = scale.map((gamma, c) => gamma / Math.sqrt(variance[c]! + op.epsilon));
+    const rank = ctx.shapes.get(node.name)!.length;
+    const name = ctx.constant(`${node.name}/down/scale`, float32Tensor(`${node.name}/down/scale`, rank === 3 ? [1, factor.length, 1, 1] : [1, factor.length], factor));
+    return [emit(ctx, 'Mul', `${node.name}/down`, [g, name])];
+  },
+  lrn: passThrough,
+  dropout: passThrough,
+  identity: passThrough,
+  add: (_op, node, g) => node.inputs.map(() => g),
+  concat: (op, node, g, ctx) => {
+    const sizes = node.inputs.map((input) => ctx.shapes.get(input)![op.axis]!);
+    const split = ctx.constant(`${node.name}/down/split`, int64Tensor(`${node.name}/down/split`, [sizes.length], sizes));
+    const outputs = node.inputs.map((_, i) => `${node.name}/down/${i}`);
+    ctx.nodes.push(makeNode('Split', `${node.name}/down`, [g, split], outputs, { axis: { int: op.axis + 1 } }));
+    return outputs;
+  },
+  flatten: (_op, node, g, ctx) => [emit(ctx, 'Reshape', `${node.name}/down`, [g, emit(ctx, 'Shape', `${node.name}/down/shape`, [node.inputs[0]!])])],
+};
+
+/** The down rules, by op. */
+export const DOWN_RULES: DownTable = Object.freeze(RULES);
+
+/**
+ * The signals `node` passes to its inputs.
+ * @throws RangeError naming the op, the node and the ops with rules when there is none (softmax).
+ */
+export function applyDownRule(node: GraphNode, g: string, ctx: DownContext): string[] {
+  const rule = DOWN_RULES[node.op.op] as DownRule<GraphOp> | undefined;
+  if (rule === undefined) throw new RangeError(`The ${ctx.method} way down has no rule for op ${node.op.op} (node ${node.name}); ops with rules: ${Object.keys(DOWN_RULES).join(', ')}`);
+  return rule(node.op, node, g, ctx);
+}
