@@ -64,7 +64,8 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): Sa
   return writeChunksAtomically(path, encodeSafetensors(tensors, metadata));
 }
 
-function writeChunksAtomically(path: string, chunks: Uint8Array[]): SaveCheckpointResult {
+/** Writes chunks to `path` through a temp file, fsync and rename; returns size and SHA-256. */
+export function writeChunksAtomically(path: string, chunks: Uint8Array[]): SaveCheckpointResult {
   mkdirSync(dirname(path), { recursive: true });
   const tempPath = `${path}.${process.pid}.tmp`;
   const hash = createHash('sha256');
