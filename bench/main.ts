@@ -56,6 +56,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   'top-activations': () => import('./top-activations.js'),
   throughput: () => import('./throughput.js'),
   project: () => import('./project.js'),
+  mosaics: () => import('./mosaics.js'),
   kernels: () => import('./kernels.js'),
   train: () => import('./train.js'),
   serve: () => import('./serve.js'),

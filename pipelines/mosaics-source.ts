@@ -1,17 +1,17 @@
 /**
  * What `mosaics` reads before drawing: the finished top-activations run, its
  * model (the run's checkpoint, an override, or its seeded random init), its
- * dataset's mean image, and batches of top-k entries projected with the check
- * before drawing (the recomputed activation must equal the stored one).
+ * dataset's mean image, and batches of top-k entries projected (by the
+ * engine's Projector) with the check before drawing (the recomputed activation
+ * must equal the stored one).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { findDataset } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
 import { checkStoredActivation } from '../src/deconv/check-activation.js';
-import { projectBatch } from '../src/deconv/deconvnet.js';
+import type { Projector } from '../src/deconv/projector.js';
 import { UsageError } from '../src/errors.js';
 import { prepareCentreInput, type PreparedInput } from '../src/experiments/experiment-inputs.js';
 import { initParams, type ModelParams } from '../src/model/params.js';
@@ -87,6 +87,36 @@ export interface ProjectRowsContext {
   config: ModelConfig;
   params: ModelParams;
   mean: MeanImage;
+  projector: Projector;
+  /** Prepared inputs by image path (shared by batches and layers). */
+  inputs: InputCache;
+}
+
+/** The most recently used prepared inputs, by path (an image is often in the top-9 of several units). */
+export interface InputCache {
+  get(path: string): Promise<PreparedInput>;
+}
+
+/**
+ * A cache of up to `capacity` prepared inputs (about 0.6 MB each at 224 px).
+ * A failed read is not kept, so the next request reports it again.
+ */
+export function createInputCache(sizePx: number, mean: MeanImage, capacity = 256): InputCache {
+  const kept = new Map<string, Promise<PreparedInput>>();
+  return {
+    get(path) {
+      let input = kept.get(path);
+      if (input !== undefined) {
+        kept.delete(path);
+      } else {
+        input = prepareCentreInput(path, sizePx, mean);
+        input.catch(() => kept.delete(path));
+      }
+      kept.set(path, input);
+      if (kept.size > capacity) kept.delete(kept.keys().next().value!);
+      return input;
+    },
+  };
 }
 
 /**
@@ -96,17 +126,11 @@ export interface ProjectRowsContext {
  */
 export async function projectRows(ctx: ProjectRowsContext, layerName: string, rows: readonly TopRowView[]): Promise<ProjectedEntry[]> {
   const sizePx = ctx.config.inputSizePx;
-  const inputs = new Map<string, PreparedInput>();
-  for (const row of rows) if (!inputs.has(row.path)) inputs.set(row.path, await prepareCentreInput(row.path, sizePx, ctx.mean));
-  const paths = [...inputs.keys()];
-  const pixels = new Float32Array(paths.length * sizePx * sizePx * 3);
-  paths.forEach((p, i) => pixels.set(inputs.get(p)!.input, i * sizePx * sizePx * 3));
-  const images = tf.tensor4d(pixels, [paths.length, sizePx, sizePx, 3]);
+  const paths = [...new Set(rows.map((r) => r.path))];
+  const inputs = await Promise.all(paths.map((p) => ctx.inputs.get(p)));
+  const images = inputs.map((input) => ({ data: input.input, heightPx: sizePx, widthPx: sizePx, channels: ctx.config.inputChannels }));
   const entries = rows.map((r) => ({ imageIndex: paths.indexOf(r.path), unit: r.unit, y: r.y, x: r.x }));
-  const result = projectBatch(ctx.config, ctx.params, images, layerName, entries);
-  const [values, projections] = [await result.activations.data(), await result.projections.data()];
-  tf.dispose([images, result.activations, result.projections]);
-  rows.forEach((row, i) => checkStoredActivation({ runId: ctx.runId, layer: layerName, unit: row.unit, imageId: row.imageId, imageName: row.path, value: row.value }, values[i]!));
-  const n = sizePx * sizePx * 3;
-  return rows.map((row, i) => ({ row, projection: projections.slice(i * n, (i + 1) * n) as Float32Array, display: inputs.get(row.path)!.display, recomputed: values[i]! }));
+  const result = await ctx.projector.project(layerName, images, entries);
+  rows.forEach((row, i) => checkStoredActivation({ runId: ctx.runId, layer: layerName, unit: row.unit, imageId: row.imageId, imageName: row.path, value: row.value }, result.activations[i]!));
+  return rows.map((row, i) => ({ row, projection: result.projections[i]!, display: inputs[paths.indexOf(row.path)]!.display, recomputed: result.activations[i]! }));
 }

@@ -1,13 +1,18 @@
 /**
  * run-pipeline mosaics: the paper's Fig. 2 for every chosen unit of layers
- * 1-5 of a top-activations run. Entries are projected in batches (one forward
- * and one pass down per batch), each checked against its stored value before
- * it is drawn; per unit a PNG, the projections' .npy values and an HTML page;
- * per layer paged sheets (and the conv1 filters); an index.html over all.
+ * 1-5 of a top-activations run. Entries are projected in batches of whole
+ * units by the engine's Projector (src/deconv/projector.ts: onnx over each
+ * unit's receptive field in worker threads, or the tfjs deconvnet), as many
+ * batches in flight as the engine runs at once; each projection is checked
+ * against its stored value before it is drawn; per unit a PNG, the
+ * projections' .npy values and an HTML page, written as soon as its batch is
+ * done (so a kill loses at most the batches in flight); per layer paged sheets
+ * (and the conv1 filters); an index.html over all.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
+import { currentExecutionProvider, initBackend, type BackendChoice } from '../src/backend/select-backend.js';
+import { createProjector } from '../src/deconv/projector.js';
 import { findConvLayer } from '../src/deconv/deconvnet.js';
 import { stretchSymmetric, type RgbImage } from '../src/mosaic/display-scaling.js';
 import { drawFilterSheet, drawUnitSheet, type UnitTiles } from '../src/mosaic/draw-sheet.js';
@@ -17,11 +22,11 @@ import { writeComposedSheet, writeSheetPng, writeTextFile } from '../src/mosaic/
 import { chooseCellPx, layoutSheet, pageUnits } from '../src/mosaic/sheet-layout.js';
 import { resolveUnits, type UnitSelection } from '../src/mosaic/unit-selection.js';
 import { disposeParams, getParam } from '../src/model/params.js';
-import { createProgress } from '../src/progress.js';
+import { createProgress, type Progress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
 import { queryTopRows, type TopRowView } from '../src/store/top-activations-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
-import { findSourceRun, loadRunMean, loadRunModel, projectRows, type ProjectRowsContext } from './mosaics-source.js';
+import { createInputCache, findSourceRun, loadRunMean, loadRunModel, projectRows, type ProjectRowsContext } from './mosaics-source.js';
 
 export const DISPLAY_SCALING_NOTE = 'Display scaling: each projection is stretched on its own, symmetric around zero (0 is mid-grey, the largest |value| is black or white); the .npy files hold the values before scaling.';
 
@@ -39,8 +44,12 @@ export interface MosaicsOptions {
   backend: BackendChoice;
   /** Default out/mosaics/<run id>. */
   outDir?: string;
-  /** Projections per forward/backward pass. */
+  /** Projections per forward/backward pass (rounded up to whole units). */
   batchSize: number;
+  /** onnx: worker threads (0 = one in-process session with a thread per core); default one per core. */
+  workers?: number;
+  /** Called after each finished batch with the projections done so far (progress hooks, tests). */
+  onBatchDone?: (projectionsDone: number) => void;
   unitsPerSheet: number;
   columns: number;
   log?: (line: string) => void;
@@ -63,6 +72,18 @@ interface LayerContext extends ProjectRowsContext {
   stamp: string;
   /** Entries per unit in the run (9 for top-9). */
   topK: number;
+  progress: Progress;
+  /** Projections finished by this call. */
+  done: { projections: number };
+}
+
+/** One layer's units, their stored rows, and the units an earlier call has not drawn yet. */
+interface LayerWork {
+  layerNumber: number;
+  layerName: string;
+  units: number[];
+  rowsByUnit: Map<number, TopRowView[]>;
+  todo: number[];
 }
 
 const unitBase = (unit: number): string => `unit-${String(unit).padStart(4, '0')}`;
@@ -106,28 +127,8 @@ function isUnitDrawn(ctx: LayerContext, layerName: string, unit: number): boolea
   return existsSync(page) && readFileSync(page, 'utf8').includes(renderStampMeta(ctx.stamp));
 }
 
-/** Projects the rows of the units not drawn yet, in batches; writes each unit as soon as its entries are done. */
-async function renderUnits(ctx: LayerContext, layerName: string, units: readonly number[], rowsByUnit: Map<number, TopRowView[]>, tick: (n: number) => void): Promise<number> {
-  const todo = units.filter((u) => !isUnitDrawn(ctx, layerName, u));
-  tick(units.filter((u) => !todo.includes(u)).reduce((a, u) => a + (rowsByUnit.get(u)?.length ?? 0), 0));
-  for (const unit of todo) if ((rowsByUnit.get(unit) ?? []).length === 0) await writeUnit(ctx, layerName, unit, []);
-  const rows = todo.flatMap((u) => rowsByUnit.get(u) ?? []);
-  const pending = new Map<number, Awaited<ReturnType<typeof projectRows>>>();
-  for (let start = 0; start < rows.length; start += ctx.options.batchSize) {
-    const projected = await projectRows(ctx, layerName, rows.slice(start, start + ctx.options.batchSize));
-    for (const p of projected) pending.set(p.row.unit, [...(pending.get(p.row.unit) ?? []), p]);
-    for (const [unit, done] of pending) {
-      if (done.length < rowsByUnit.get(unit)!.length) continue;
-      await writeUnit(ctx, layerName, unit, done);
-      pending.delete(unit);
-    }
-    tick(projected.length);
-  }
-  return units.length - todo.length;
-}
-
-/** Everything of one layer: unit pages, paged sheets, conv1's filters. */
-async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<IndexLayer & { projections: number; keptUnits: number }> {
+/** The units of one layer, their rows, and the ones still to draw. */
+function collectLayer(ctx: LayerContext, layerNumber: number): LayerWork {
   const layerName = `conv${layerNumber}`;
   const layer = findConvLayer(ctx.config, layerName);
   const units = resolveUnits(ctx.options.units, layer.spec.filters, layerName, ctx.options.seed);
@@ -136,21 +137,58 @@ async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<Inde
   for (const row of queryTopRows(ctx.options.db, ctx.runId, layerNumber, null)) {
     if (wanted.has(row.unit)) rowsByUnit.set(row.unit, [...(rowsByUnit.get(row.unit) ?? []), row]);
   }
+  return { layerNumber, layerName, units, rowsByUnit, todo: units.filter((u) => !isUnitDrawn(ctx, layerName, u)) };
+}
+
+/** Batches of whole units, about batchSize rows each. */
+function unitBatches(work: LayerWork, batchSize: number, topK: number): number[][] {
+  const live = work.todo.filter((u) => (work.rowsByUnit.get(u) ?? []).length > 0);
+  const perBatch = Math.max(1, Math.ceil(batchSize / topK));
+  return Array.from({ length: Math.ceil(live.length / perBatch) }, (_, i) => live.slice(i * perBatch, (i + 1) * perBatch));
+}
+
+/** Projects and writes the units not drawn yet, with as many batches in flight as the projector runs at once. */
+async function renderUnits(ctx: LayerContext, work: LayerWork): Promise<void> {
+  for (const unit of work.todo) if ((work.rowsByUnit.get(unit) ?? []).length === 0) await writeUnit(ctx, work.layerName, unit, []);
+  const batches = unitBatches(work, ctx.options.batchSize, ctx.topK);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < batches.length && !failed) {
+      const units = batches[next++]!;
+      const projected = await projectRows(ctx, work.layerName, units.flatMap((u) => work.rowsByUnit.get(u)!));
+      for (const unit of units) await writeUnit(ctx, work.layerName, unit, projected.filter((p) => p.row.unit === unit));
+      ctx.done.projections += projected.length;
+      ctx.progress.tick(projected.length, { layer: work.layerName });
+      ctx.options.onBatchDone?.(ctx.done.projections);
+    }
+  };
+  // A failed batch stops the other lanes after their batch in flight; the first error is reported.
+  const lanes = Array.from({ length: Math.max(1, ctx.projector.parallelism) }, () => lane().catch((error: unknown) => {
+    failed = true;
+    throw error;
+  }));
+  const rejected = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
+  if (rejected !== undefined) throw (rejected as PromiseRejectedResult).reason;
+}
+
+/** Everything of one layer: unit pages, paged sheets, conv1's filters. */
+async function renderLayer(ctx: LayerContext, work: LayerWork): Promise<IndexLayer & { projections: number; keptUnits: number }> {
+  const { layerName, units, rowsByUnit } = work;
+  const layer = findConvLayer(ctx.config, layerName);
   const total = [...rowsByUnit.values()].reduce((a, r) => a + r.length, 0);
-  const progress = createProgress({ label: `mosaics ${layerName}`, total, unit: 'proj' });
   const cellPx = chooseCellPx(layer.geometry.receptiveFieldPx!, ctx.config.inputSizePx);
   const sheets: string[] = [];
-  const keptUnits = await renderUnits(ctx, layerName, units, rowsByUnit, (n) => progress.tick(n));
+  await renderUnits(ctx, work);
   for (const [i, page] of pageUnits(units, ctx.options.unitsPerSheet).entries()) {
     const sheet = `${layerName}/sheet-${String(i + 1).padStart(2, '0')}.png`;
     const layout = layoutSheet({ cellPx, entriesPerUnit: ctx.topK, unitCount: page.length, columns: ctx.options.columns });
     await writeComposedSheet(join(ctx.outDir, sheet), layout, page.map((u) => join(ctx.outDir, layerName, 'units', `${unitBase(u)}.png`)));
     sheets.push(sheet);
   }
-  progress.done();
-  const filters = layerNumber === 1 ? await writeFilterSheet(ctx) : null;
+  const filters = work.layerNumber === 1 ? await writeFilterSheet(ctx) : null;
   const pages = units.map((unit) => ({ unit, page: `${layerName}/unit-${String(unit).padStart(4, '0')}.html` }));
-  return { layer: layerName, sheets, filters, units: pages, projections: total, keptUnits };
+  return { layer: layerName, sheets, filters, units: pages, projections: total, keptUnits: units.length - work.todo.length };
 }
 
 /**
@@ -160,22 +198,33 @@ async function renderLayer(ctx: LayerContext, layerNumber: number): Promise<Inde
 export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const run = findSourceRun(options.db, options.runId);
-  await initBackend(options.backend, { log });
+  await initBackend(options.backend, { log, purpose: 'inference' });
   const mean = loadRunMean(options.db, run);
   const model = loadRunModel(run, options.checkpoint, log);
+  const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: options.workers, executionProvider: currentExecutionProvider() });
   try {
     const missing = options.layers.filter((l) => !run.layers.includes(l));
     if (missing.length > 0) log(`run ${run.runId} has no top-k of conv${missing.join(', conv')}: skipped`);
     const outDir = options.outDir ?? join('out', 'mosaics', run.runId);
-    log(`mosaics of ${run.runId} (${model.description}) into ${outDir}`);
+    log(`mosaics of ${run.runId} (${model.description}) into ${outDir}; deconvnet: ${projector.description}`);
     const stamp = `${run.runId} ${model.fingerprint} top-${run.topK}`;
-    const ctx: LayerContext = { runId: run.runId, config: model.config, params: model.params, mean, options, outDir, topK: run.topK, stamp };
+    const ctx: LayerContext = {
+      runId: run.runId, config: model.config, params: model.params, mean, options, outDir, topK: run.topK, stamp, projector,
+      inputs: createInputCache(model.config.inputSizePx, mean), progress: createProgress({ label: 'mosaics', unit: 'proj' }), done: { projections: 0 },
+    };
+    const work = options.layers.filter((l) => run.layers.includes(l)).map((l) => collectLayer(ctx, l));
+    const todo = work.reduce((a, w) => a + w.todo.reduce((b, u) => b + (w.rowsByUnit.get(u)?.length ?? 0), 0), 0);
+    const kept = work.reduce((a, w) => a + w.units.length - w.todo.length, 0);
+    if (kept > 0) log(`${kept} units already drawn from the same run and weights are kept`);
+    ctx.progress = createProgress({ label: 'mosaics', total: todo, unit: 'proj' });
     const layers: Array<IndexLayer & { projections: number; keptUnits: number }> = [];
-    for (const layer of options.layers.filter((l) => run.layers.includes(l))) layers.push(await renderLayer(ctx, layer));
-    const notes = [`Model: ${model.description}.`, DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE];
+    for (const w of work) layers.push(await renderLayer(ctx, w));
+    ctx.progress.done();
+    const notes = [`Model: ${model.description}.`, `Deconvnet engine: ${projector.description}.`, DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE];
     writeTextFile(join(outDir, 'index.html'), renderIndexPage(run.runId, layers, notes));
     return { runId: run.runId, outDir, projections: layers.reduce((a, l) => a + l.projections, 0), units: layers.reduce((a, l) => a + l.units.length, 0), keptUnits: layers.reduce((a, l) => a + l.keptUnits, 0), sheets: layers.flatMap((l) => l.sheets) };
   } finally {
+    await projector.close();
     disposeParams(model.params);
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -104,4 +104,44 @@ test('the stored-value check stops mosaics when the checkpoint changed', async (
 
 test('an unknown run is named', async () => {
   await assert.rejects(runMosaics(mosaicOptions({ runId: 'top-nope' })), { message: 'No top-activations run top-nope in this store' });
+});
+
+/** Every projection's .npy values under a mosaics folder, by relative path. */
+function readProjections(root: string): Map<string, Float32Array> {
+  const found = new Map<string, Float32Array>();
+  for (const layer of readdirSync(root).filter((d) => d.startsWith('conv'))) {
+    for (const file of readdirSync(join(root, layer, 'units')).filter((f) => f.endsWith('.npy'))) {
+      const bytes = readFileSync(join(root, layer, 'units', file));
+      const headerEnd = 10 + bytes.readUInt16LE(8);
+      found.set(`${layer}/${file}`, new Float32Array(bytes.buffer.slice(bytes.byteOffset + headerEnd, bytes.byteOffset + bytes.length)));
+    }
+  }
+  return found;
+}
+
+test('mosaics on onnx: an interrupted run resumed equals an uninterrupted one, and both equal the tfjs deconvnet', async () => {
+  const all = { units: { kind: 'all' } as const, layers: [1, 2, 5], batchSize: 9 };
+  await runMosaics(mosaicOptions({ ...all, outDir: join(dir, 'tfjs') }));
+  const whole = await runMosaics(mosaicOptions({ ...all, backend: 'onnx', workers: 2, outDir: join(dir, 'onnx-whole') }));
+  assert.equal(whole.projections, (8 + 16 + 16) * 9);
+  const stop = new Error('killed');
+  let finished = 0;
+  await assert.rejects(runMosaics(mosaicOptions({
+    ...all, backend: 'onnx', workers: 2, outDir: join(dir, 'onnx-resumed'),
+    onBatchDone: (done) => {
+      finished = done;
+      if (done >= 12 * 9) throw stop;
+    },
+  })), stop);
+  const resumed = await runMosaics(mosaicOptions({ ...all, backend: 'onnx', workers: 2, outDir: join(dir, 'onnx-resumed') }));
+  assert.ok(resumed.keptUnits >= 12 && resumed.keptUnits <= finished / 9 + 1, `kept ${resumed.keptUnits} units of ${finished / 9} finished`);
+  const [reference, once, twice] = [readProjections(join(dir, 'tfjs')), readProjections(join(dir, 'onnx-whole')), readProjections(join(dir, 'onnx-resumed'))];
+  assert.equal(once.size, 40 * 9);
+  assert.deepEqual([...twice.keys()].sort(), [...once.keys()].sort());
+  for (const [file, values] of once) {
+    assert.deepEqual(twice.get(file), values, `${file}: resumed == uninterrupted`);
+    const want = reference.get(file)!;
+    const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    values.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= 1e-3 * scale + 1e-12, `${file} value ${i}: onnx ${v} vs tfjs ${want[i]}`));
+  }
 });
