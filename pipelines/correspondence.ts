@@ -77,7 +77,8 @@ export async function runCorrespondencePipeline(options: CorrespondencePipelineO
         result.draws.forEach((draw, d) => listPairs(inputs.length).forEach(([i, j], k) => pairRows.push([part, part === 'random' ? d + 1 : 0, layer, i, j, draw.pairFractions[k]!])));
       }
     }
-    storeResults(options.db, session.runId, summary, pairRows);
+    // Delta needs every image's features, so this experiment commits once, at the end; a rerun of an unfinished run recomputes it under the same run id.
+    session.commit(() => storeResults(options.db, session.runId, summary, pairRows));
     const files = await writeOutputs(session.outDir, summary, inputs, copies);
     for (const row of summary) session.log(`correspondence ${row.layer} ${row.part}: Delta ${row.deltaSum.toFixed(3)} (pair mean ${row.deltaMean.toFixed(4)} +- ${row.deltaStd.toFixed(4)})`);
     return { runId: session.runId, outDir: session.outDir, summary, files };

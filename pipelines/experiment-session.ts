@@ -12,6 +12,8 @@ import { loadMeanImage } from '../src/data/mean-store.js';
 import { listNeededSplits, loadExperimentModel, type ExperimentModel, type SelectImagesOptions } from '../src/experiments/experiment-inputs.js';
 import { disposeParams } from '../src/model/params.js';
 import type { Store } from '../src/store/open-store.js';
+import { deleteRun, findUnfinishedRun } from '../src/store/experiment-resume-store.js';
+import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
 import { createRun, makeRunId, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { prepareDataset } from './input-stream.js';
 
@@ -27,6 +29,8 @@ export interface ExperimentSourceOptions {
   backend: BackendChoice;
   /** Default out/<kind>/<run id>. */
   outDir?: string;
+  /** Start over instead of resuming the unfinished run with the same options. */
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -37,6 +41,10 @@ export interface ExperimentSession {
   dataset: DatasetRecord;
   model: ExperimentModel;
   mean: MeanImage;
+  /** True when this continues an unfinished run: images it committed are read back, not recomputed. */
+  resumed: boolean;
+  /** Runs `write` in one transaction, only while this process still owns the run (see run-owner.ts). */
+  commit: (write: () => void) => void;
   log: (line: string) => void;
 }
 
@@ -53,7 +61,7 @@ export function describeWeights(model: ExperimentModel): string {
  */
 export async function runExperimentSession<T>(
   kind: string, options: ExperimentSourceOptions, images: SelectImagesOptions,
-  settings: (session: Omit<ExperimentSession, 'runId' | 'outDir'>) => Record<string, unknown>,
+  settings: (session: Omit<ExperimentSession, 'runId' | 'outDir' | 'resumed' | 'commit'>) => Record<string, unknown>,
   work: (session: ExperimentSession) => Promise<T>,
 ): Promise<T> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -63,12 +71,44 @@ export async function runExperimentSession<T>(
   try {
     const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(model.config.inputSizePx));
     const base = { backendInfo, dataset, model, mean, log };
-    const runId = uniqueRunId(options.db, makeRunId(kind, new Date(), model.config.name));
-    const recorded = { ...settings(base), mean: mean.source, weights: model.source };
-    createRun(options.db, { id: runId, kind, model: model.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: recorded });
+    const recorded = { ...settings(base), images, mean: mean.source, weights: model.source };
+    const { runId, resumed } = openExperimentRun(kind, options, recorded, { model: model.config.name, backendInfo }, log);
     log(`${kind} ${runId}: ${describeWeights(model)}`);
-    return await trackRunStatus(options.db, runId, () => work({ ...base, runId, outDir: options.outDir ?? join('out', kind, runId) }));
+    const heartbeat = startRunHeartbeat(options.db, runId);
+    try {
+      const commit = commitWhileOwned(options.db, heartbeat);
+      return await trackRunStatus(options.db, runId, () => work({ ...base, runId, resumed, commit, outDir: options.outDir ?? join('out', kind, runId) }));
+    } finally {
+      heartbeat.stop();
+    }
   } finally {
     disposeParams(model.params);
   }
+}
+
+/**
+ * Resumes the unfinished run of `kind` recorded with exactly these options
+ * (refusing while another live process owns it), or with `force` deletes it
+ * and starts a new one.
+ * @throws RunOwnedError naming the owner while another live process writes that run.
+ */
+function openExperimentRun(kind: string, options: ExperimentSourceOptions, recorded: Record<string, unknown>, row: { model: string; backendInfo: BackendInfo }, log: (line: string) => void): { runId: string; resumed: boolean } {
+  const unfinished = findUnfinishedRun(options.db, kind, JSON.stringify(recorded));
+  if (unfinished !== undefined) {
+    const { tookOverFrom } = claimRun(options.db, unfinished);
+    if (tookOverFrom !== null) log(`taking over run ${unfinished} from process ${tookOverFrom.pid} on host ${tookOverFrom.host}: ${tookOverFrom.reason}`);
+    if (!options.force) {
+      log(`resuming unfinished ${kind} run ${unfinished} (same options): images it committed are kept; --force starts over`);
+      return { runId: unfinished, resumed: true };
+    }
+    log(`--force: deleting unfinished ${kind} run ${unfinished} and starting over`);
+    deleteRun(options.db, unfinished);
+  }
+  const runId = uniqueRunId(options.db, makeRunId(kind, new Date(), row.model));
+  createRun(options.db, { id: runId, kind, model: row.model, backend: row.backendInfo.name, backendInfo: { ...row.backendInfo }, options: recorded });
+  return { runId, resumed: false };
+}
+
+function commitWhileOwned(db: Store, heartbeat: RunHeartbeat): (write: () => void) => void {
+  return (write) => db.transaction(() => { heartbeat.beat(); write(); })();
 }

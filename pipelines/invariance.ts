@@ -17,6 +17,7 @@ import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv } from '../src/experiments/result-files.js';
 import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
+import { readInvarianceRows } from '../src/store/experiment-resume-store.js';
 import type { Store } from '../src/store/open-store.js';
 import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
@@ -65,10 +66,17 @@ export async function runInvariancePipeline(options: InvariancePipelineOptions):
     session.log(`invariance: ${images.length} images x ${transforms.length} transformed copies`);
     const all: Array<InvarianceRow & { image: string }> = [];
     for (const image of images) {
+      const stored = session.resumed ? readInvarianceRows(options.db, session.runId, image.key) : [];
+      if (stored.length > 0) {
+        // Committed by the interrupted process: read back, not recomputed.
+        all.push(...stored.map(({ kind, ...r }) => ({ ...r, transform: makeTransform(kind, r.amount), image: image.key })));
+        session.log(`invariance ${image.key}: committed by the earlier run, kept`);
+        continue;
+      }
       const input = await prepareCentreInput(image.path, model.config.inputSizePx, session.mean);
       const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
       const rows = await measureInvariance({ config: model.config, params: model.params, input: input.input, transforms, trueClass, batchSize: options.batchSize });
-      storeRows(options.db, session.runId, image, trueClass, rows);
+      session.commit(() => storeRows(options.db, session.runId, image, trueClass, rows));
       all.push(...rows.map((r) => ({ ...r, image: image.key })));
       session.log(`invariance ${image.key}: ${rows.length} copies measured`);
     }

@@ -20,6 +20,7 @@ import { stretchSymmetric } from '../src/mosaic/display-scaling.js';
 import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv, writeMapOverImage, writeRgbPng } from '../src/experiments/result-files.js';
 import { categoricalMapSvg, heatmapSvg } from '../src/plot/heatmap.js';
+import { readOcclusionCells, readOcclusionImage } from '../src/store/experiment-resume-store.js';
 import type { Store } from '../src/store/open-store.js';
 import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
@@ -74,16 +75,25 @@ export async function runOcclusionPipeline(options: OcclusionPipelineOptions): P
     const csvRows: Array<Array<string | number | null>> = [];
     for (const image of images) {
       const { model, dataset, outDir } = session;
+      const stored = session.resumed ? readOcclusionImage(options.db, session.runId, image.key) : undefined;
+      if (stored !== undefined) {
+        // Committed by the interrupted process (figures are written before the commit): read back, not recomputed.
+        const cells = readOcclusionCells(options.db, session.runId, image.key);
+        for (const c of cells) csvRows.push(toCsvRow(image.key, c));
+        results.push(summarise(image, stored.unit, stored.label, stored.trueProb, cells, listFigurePaths(outDir, image)));
+        session.log(`occlusion ${image.key}: committed by the earlier run, kept`);
+        continue;
+      }
       const input = await prepareCentreInput(image.path, S, session.mean);
       const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
       const fill = computeFillImage(options.fill, S, input.meanCrop);
       const probe = createForwardProbe(model.config, model.params, LAYER);
       const unoccluded = await measureUnoccluded(probe, input.input, S);
       const cells = await sweepOccluder({ probe, input: input.input, sizePx: S, placements, fill, unit: unoccluded.unit, trueClass, batchSize: options.batchSize });
-      storeImage(options.db, session.runId, image, trueClass, unoccluded, cells, { sizePx, stridePx, fill: options.fill, rows });
-      for (const c of cells) csvRows.push([image.key, c.placement.row, c.placement.col, c.placement.rect.xPx, c.placement.rect.yPx, c.placement.rect.widthPx, c.placement.rect.heightPx, c.featureSum, c.trueProb, c.topClass, c.topProb]);
       const files = await writeFigures({ outDir, image, input, model, unoccluded, cells, rows, stridePx, trueClass, classes: dataset.classes });
-      results.push(summarise(image, unoccluded, trueClass, cells, files));
+      session.commit(() => storeImage(options.db, session.runId, image, trueClass, unoccluded, cells, { sizePx, stridePx, fill: options.fill, rows }));
+      for (const c of cells) csvRows.push(toCsvRow(image.key, c));
+      results.push(summarise(image, unoccluded.unit, trueClass, trueClass === null ? null : unoccluded.probs[trueClass]!, cells, files));
       session.log(`occlusion ${image.key}: unit ${unoccluded.unit}, p(true) ${formatProb(results.at(-1)!.unoccludedTrueProb)} unoccluded, min ${formatProb(results.at(-1)!.minTrueProb)}`);
     }
     writeTextFile(join(session.outDir, 'cells.csv'), formatCsv(['image', 'row', 'col', 'x_px', 'y_px', 'width_px', 'height_px', 'feature_sum', 'true_prob', 'top_class', 'top_prob'], csvRows));
@@ -96,12 +106,15 @@ function formatProb(p: number | null): string {
   return p === null ? 'n/a' : p.toFixed(3);
 }
 
-function summarise(image: ExperimentImage, unoccluded: UnoccludedResult, trueClass: number | null, cells: OcclusionCell[], files: string[]): OcclusionImageResult {
+function toCsvRow(key: string, c: OcclusionCell): Array<string | number | null> {
+  return [key, c.placement.row, c.placement.col, c.placement.rect.xPx, c.placement.rect.yPx, c.placement.rect.widthPx, c.placement.rect.heightPx, c.featureSum, c.trueProb, c.topClass, c.topProb];
+}
+
+function summarise(image: ExperimentImage, unit: number, trueClass: number | null, unoccludedTrueProb: number | null, cells: OcclusionCell[], files: string[]): OcclusionImageResult {
   let min: OcclusionCell | null = null;
   for (const c of cells) if (c.trueProb !== null && (min === null || c.trueProb < min.trueProb!)) min = c;
   return {
-    key: image.key, unit: unoccluded.unit, trueClass,
-    unoccludedTrueProb: trueClass === null ? null : unoccluded.probs[trueClass]!,
+    key: image.key, unit, trueClass, unoccludedTrueProb,
     minTrueProb: min?.trueProb ?? null, minAt: min === null ? null : { row: min.placement.row, col: min.placement.col }, files,
   };
 }
@@ -137,13 +150,18 @@ interface FigureOptions {
   classes: readonly ClassRecord[];
 }
 
+/** Paths of panels (a)-(e) of one image. */
+function listFigurePaths(outDir: string, image: ExperimentImage): string[] {
+  const stem = join(outDir, image.imageId === null ? image.key.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : image.key);
+  return [`${stem}-a-image.png`, `${stem}-b-feature-map.png`, `${stem}-c-projection.png`, `${stem}-d-true-class-prob.png`, `${stem}-e-top-class.png`];
+}
+
 /** Writes panels (a)-(e) of Fig. 7 for one image; returns their paths. */
 async function writeFigures(f: FigureOptions): Promise<string[]> {
   const S = f.input.sizePx;
-  const stem = join(f.outDir, f.image.imageId === null ? f.image.key.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : f.image.key);
   const placement = { mapPx: MAP_PX, coveredPx: f.rows * f.stridePx };
   const grid = { rows: f.rows, cols: f.rows, sizePx: MAP_PX };
-  const paths = [`${stem}-a-image.png`, `${stem}-b-feature-map.png`, `${stem}-c-projection.png`, `${stem}-d-true-class-prob.png`, `${stem}-e-top-class.png`];
+  const paths = listFigurePaths(f.outDir, f.image);
   await writeRgbPng(f.input.display, S, paths[0]!, MAP_PX);
   const u = f.unoccluded;
   await writeMapOverImage(heatmapSvg({ ...grid, title: `(b) ${LAYER} unit ${u.unit}: summed activation`, values: f.cells.map((c) => c.featureSum), valueLabel: 'sum' }), f.input.display, S, placement, paths[1]!);

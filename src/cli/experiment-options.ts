@@ -54,6 +54,11 @@ export function parseModelSourceOptions(options: Record<string, unknown>): Model
   };
 }
 
+/** --force: start over instead of resuming the unfinished run with the same options. */
+export function addForceOption(command: Command): Command {
+  return command.option('--force', 'start over instead of resuming the unfinished run with the same options', false);
+}
+
 /** --image PATH..., --image-id N..., --split NAME --limit K. */
 export function addImageSelectionOptions(command: Command, defaultLimit: number): Command {
   return command

@@ -4,7 +4,7 @@ import { OCCLUDER_FILLS } from '../../experiments/occluder.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { runCorrespondencePipeline } from '../../../pipelines/correspondence.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addModelSourceOptions, parseModelSourceOptions } from '../experiment-options.js';
+import { addForceOption, addModelSourceOptions, parseModelSourceOptions } from '../experiment-options.js';
 
 /** `run-pipeline correspondence` (paper Sec. 5, Table 1). */
 export const correspondenceCommand: CommandSpec = {
@@ -12,6 +12,7 @@ export const correspondenceCommand: CommandSpec = {
   summary: 'correspondence (Table 1): mask the same part in several images and random regions; Delta_l at layers 5 and 7',
   configure(command: Command) {
     addModelSourceOptions(command);
+    addForceOption(command);
     command
       .requiredOption('--mask-boxes <file>', 'JSON: {"boxSpace": "image"|"input", "images": [{"path" or "imageId", "parts": {"name": [x, y, w, h]}}]}')
       .option('--draws <n>', 'random-control draws (one random box per image each, the size of its largest part)', '10')
@@ -28,7 +29,7 @@ export const correspondenceCommand: CommandSpec = {
     const batchSize = expectInteger('batchSize', options['batchSize'], 1, 4096);
     const db = openStore(resolveDbPath(source.dbPath));
     try {
-      const result = await runCorrespondencePipeline({ db, ...source, maskFile, draws, fill, batchSize, outDir: typeof options['out'] === 'string' ? options['out'] : undefined });
+      const result = await runCorrespondencePipeline({ db, ...source, maskFile, draws, fill, batchSize, outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
       process.stdout.write('layer  part            Delta_l (sum i!=j)  pair mean  pair std\n');
       for (const row of result.summary) {
         process.stdout.write(`${row.layer.padEnd(6)} ${row.part.padEnd(15)} ${row.deltaSum.toFixed(4).padStart(18)}  ${row.deltaMean.toFixed(4).padStart(9)}  ${row.deltaStd.toFixed(4).padStart(8)}\n`);

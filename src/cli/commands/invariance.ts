@@ -6,7 +6,7 @@ import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { defaultInvarianceAmounts, runInvariancePipeline } from '../../../pipelines/invariance.js';
 import { readCheckpointFile } from '../../checkpoint/checkpoint-file.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addImageSelectionOptions, addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';
+import { addImageSelectionOptions, addForceOption, addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';
 
 const OPTION_OF: Record<InvarianceKind, string> = { translate: 'translate', scale: 'scale', rotate: 'rotate' };
 const LIMITS: Record<InvarianceKind, [number, number]> = { translate: [-4096, 4096], scale: [0.01, 100], rotate: [-3600, 3600] };
@@ -29,6 +29,7 @@ export const invarianceCommand: CommandSpec = {
   summary: 'invariance (Fig. 5): layer-1 and layer-7 feature distances and p(true class) under translation, scale and rotation',
   configure(command: Command) {
     addModelSourceOptions(command);
+    addForceOption(command);
     addImageSelectionOptions(command, 5);
     command
       .option('--translate <range>', 'vertical shifts in input px, START:STOP:STEP (default: -60:60:10 scaled to the input size)')
@@ -49,7 +50,7 @@ export const invarianceCommand: CommandSpec = {
     }
     const db = openStore(resolveDbPath(source.dbPath));
     try {
-      const result = await runInvariancePipeline({ db, ...source, images, amounts, batchSize, outDir: typeof options['out'] === 'string' ? options['out'] : undefined });
+      const result = await runInvariancePipeline({ db, ...source, images, amounts, batchSize, outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
       process.stdout.write(`invariance run ${result.runId}: ${result.images.length} images, ${result.rows.length} transformed copies; plots and measures.csv in ${result.outDir}\n`);
     } finally {
       db.close();

@@ -4,7 +4,7 @@ import { expectChoice, expectInteger } from '../../errors.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { runOcclusionPipeline } from '../../../pipelines/occlusion.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addImageSelectionOptions, addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';
+import { addImageSelectionOptions, addForceOption, addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';
 
 /**
  * `run-pipeline occlusion` (paper Fig. 7): occlusion sensitivity maps of a
@@ -15,6 +15,7 @@ export const occlusionCommand: CommandSpec = {
   summary: 'occlusion sensitivity (Fig. 7): slide a square over images; maps of the strongest conv5 map, p(true class) and the top class',
   configure(command: Command) {
     addModelSourceOptions(command);
+    addForceOption(command);
     addImageSelectionOptions(command, 1);
     command
       .option('--size <px>', 'occluder side in input pixels (default: 3/14 of the input, 48 px at 224)')
@@ -34,7 +35,7 @@ export const occlusionCommand: CommandSpec = {
     try {
       const result = await runOcclusionPipeline({
         db, ...source, images, fill, batchSize, sizePx, stridePx,
-        outDir: typeof options['out'] === 'string' ? options['out'] : undefined,
+        outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true,
       });
       process.stdout.write(`occlusion run ${result.runId}: ${result.images.length} images, ${result.rows}x${result.cols} maps in ${result.outDir}\n`);
     } finally {
