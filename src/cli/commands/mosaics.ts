@@ -4,7 +4,8 @@ import { expectChoice, expectInteger, parseLayerList } from '../../errors.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addBackendOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
+import { addBackendOption, addDbOption, addSeedOption, addWorkersOption, BACKEND_CHOICES } from '../common-options.js';
 
 /** `run-pipeline mosaics`: the paper's Fig. 2 for every chosen unit of a top-activations run. */
 export const mosaicsCommand: CommandSpec = {
@@ -17,11 +18,12 @@ export const mosaicsCommand: CommandSpec = {
       .option('--units <which>', 'all, a list like 0-15 or 3,7, or random:N (drawn with --seed)', 'all')
       .option('--checkpoint <file>', "weights to project with instead of the run's checkpoint (stored values are still checked)")
       .option('--out <dir>', 'output folder (default out/mosaics/<run id>)')
-      .option('--batch-size <n>', 'projections per forward/backward pass', '16')
+      .option('--batch-size <n>', 'projections per forward/backward pass (rounded up to whole units)', '16')
       .option('--units-per-sheet <n>', 'units on one sheet PNG (larger layers get several pages)', '64')
       .option('--columns <n>', 'units per sheet row', '8');
     addSeedOption(command);
     addBackendOption(command);
+    addWorkersOption(command);
     addDbOption(command);
   },
   async run(options) {
@@ -35,7 +37,7 @@ export const mosaicsCommand: CommandSpec = {
     const db = openStore(resolveDbPath(options['db'] as string | undefined));
     try {
       const result = await runMosaics({
-        db, layers, units, seed, backend, batchSize, unitsPerSheet, columns,
+        db, layers, units, seed, backend, batchSize, unitsPerSheet, columns, workers: parseWorkersOption(options),
         runId: typeof options['run'] === 'string' ? options['run'] : undefined,
         checkpoint: typeof options['checkpoint'] === 'string' ? options['checkpoint'] : undefined,
         outDir: typeof options['out'] === 'string' ? options['out'] : undefined,
