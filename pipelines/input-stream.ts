@@ -28,6 +28,8 @@ export interface PrepareDatasetOptions {
   /** --data; undefined means the built-in sample dataset (created on first use). */
   data?: string;
   splits: string[];
+  /** Re-index a split whose tree changed even when runs use its ids (run-pipeline index --reindex). */
+  reindex?: boolean;
   /** Where progress lines go; default process.stderr. */
   log?: (line: string) => void;
 }
@@ -48,7 +50,7 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Op
   }
   const loggedAt = new Map<string, number>();
   const result = openDataset(options.db, {
-    root, splits: options.splits,
+    root, splits: options.splits, reindex: options.reindex, onReindex: log,
     onIndexProgress: (split, n) => {
       if (n - (loggedAt.get(split) ?? 0) < 50_000) return;
       loggedAt.set(split, n);

@@ -31,6 +31,8 @@ export interface SplitRecord {
   labelSource: string | null;
   status: 'indexing' | 'ready';
   imageCount: number;
+  /** What the index was built from (src/data/tree-fingerprint.ts); null before it was recorded. */
+  treeFingerprint: string | null;
 }
 
 /** One indexed image. `label` is null in an unlabelled split (e.g. ImageNet test). */
@@ -69,23 +71,29 @@ export function insertDataset(db: Store, dataset: Omit<DatasetRecord, 'id'>): Da
   return { ...dataset, id };
 }
 
-interface SplitRow { dataset_id: number; split: string; ordinal: number; layout: 'folders' | 'flat'; label_source: string | null; status: 'indexing' | 'ready'; image_count: number }
+interface SplitRow {
+  dataset_id: number; split: string; ordinal: number; layout: 'folders' | 'flat'; label_source: string | null; status: 'indexing' | 'ready'; image_count: number;
+  tree_fingerprint: string | null;
+}
 
 /** The split's index record, or undefined when it was never indexed. */
 export function getSplit(db: Store, datasetId: number, split: string): SplitRecord | undefined {
   const row = db.prepare('SELECT * FROM dataset_splits WHERE dataset_id = ? AND split = ?').get(datasetId, split) as SplitRow | undefined;
   if (row === undefined) return undefined;
-  return { datasetId: row.dataset_id, split: row.split, ordinal: row.ordinal, layout: row.layout, labelSource: row.label_source, status: row.status, imageCount: row.image_count };
+  return {
+    datasetId: row.dataset_id, split: row.split, ordinal: row.ordinal, layout: row.layout, labelSource: row.label_source, status: row.status,
+    imageCount: row.image_count, treeFingerprint: row.tree_fingerprint,
+  };
 }
 
 /** Starts (or restarts from scratch) indexing a split: deletes its images and marks it `indexing`. */
-export function beginSplitIndex(db: Store, split: Omit<SplitRecord, 'status' | 'imageCount'>): void {
+export function beginSplitIndex(db: Store, split: Omit<SplitRecord, 'status' | 'imageCount' | 'treeFingerprint'>): void {
   db.transaction(() => {
     db.prepare('DELETE FROM images WHERE dataset_id = ? AND split = ?').run(split.datasetId, split.split);
     db.prepare(`INSERT INTO dataset_splits (dataset_id, split, ordinal, layout, label_source, status, image_count)
                 VALUES (?, ?, ?, ?, ?, 'indexing', 0)
                 ON CONFLICT (dataset_id, split) DO UPDATE SET ordinal = excluded.ordinal, layout = excluded.layout,
-                  label_source = excluded.label_source, status = 'indexing', image_count = 0, indexed_at = NULL`)
+                  label_source = excluded.label_source, status = 'indexing', image_count = 0, indexed_at = NULL, tree_fingerprint = NULL`)
       .run(split.datasetId, split.split, split.ordinal, split.layout, split.labelSource);
   })();
 }
@@ -104,10 +112,33 @@ export function createSplitAppender(db: Store, datasetId: number, split: string,
   });
 }
 
-/** Marks a split's index complete. */
-export function finishSplitIndex(db: Store, datasetId: number, split: string): void {
-  db.prepare("UPDATE dataset_splits SET status = 'ready', indexed_at = ? WHERE dataset_id = ? AND split = ?")
-    .run(new Date().toISOString(), datasetId, split);
+/** Marks a split's index complete, built from the tree of this fingerprint. */
+export function finishSplitIndex(db: Store, datasetId: number, split: string, treeFingerprint: string): void {
+  db.prepare("UPDATE dataset_splits SET status = 'ready', indexed_at = ?, tree_fingerprint = ? WHERE dataset_id = ? AND split = ?")
+    .run(new Date().toISOString(), treeFingerprint, datasetId, split);
+}
+
+/** Records the fingerprint of a split indexed before fingerprints were kept (its file count was checked). */
+export function adoptSplitFingerprint(db: Store, datasetId: number, split: string, treeFingerprint: string): void {
+  db.prepare('UPDATE dataset_splits SET tree_fingerprint = ? WHERE dataset_id = ? AND split = ? AND tree_fingerprint IS NULL').run(treeFingerprint, datasetId, split);
+}
+
+/** The indexed relative paths of a split in id order, read lazily. */
+export function* iterateIndexedPaths(db: Store, datasetId: number, split: string): Generator<string> {
+  yield* db.prepare('SELECT rel_path FROM images WHERE dataset_id = ? AND split = ? ORDER BY id').pluck().iterate(datasetId, split) as IterableIterator<string>;
+}
+
+/**
+ * Runs in the store that use a split's image ids (a top-activations pass
+ * over it, a mean image of it, or any run whose recorded options name the
+ * dataset root), newest first; 'mean image' stands for a stored mean.
+ */
+export function findSplitUsers(db: Store, dataset: Pick<DatasetRecord, 'id' | 'root'>, split: string): string[] {
+  const passes = db.prepare('SELECT run_id FROM top_activation_runs WHERE dataset_root = ? AND split = ?').pluck().all(dataset.root, split) as string[];
+  const quotedRoot = JSON.stringify(dataset.root).slice(1, -1); // as it appears inside options_json
+  const named = db.prepare('SELECT id FROM runs WHERE instr(options_json, ?) > 0 ORDER BY started_at DESC').pluck().all(quotedRoot) as string[];
+  const means = db.prepare('SELECT COUNT(*) FROM mean_images WHERE dataset_id = ? AND split = ?').pluck().get(dataset.id, split) as number;
+  return [...new Set([...passes, ...named, ...(means > 0 ? ['mean image'] : [])])];
 }
 
 /** Returns a reader of image records by id (statement prepared once). Unknown ids are dropped. */

@@ -13,9 +13,11 @@ import {
   type LabelFiles, type SplitLayout,
 } from './dataset-layout.js';
 import {
-  beginSplitIndex, createSplitAppender, findDataset, finishSplitIndex, getSplit, insertDataset,
+  adoptSplitFingerprint, beginSplitIndex, createSplitAppender, findDataset, findSplitUsers, finishSplitIndex, getSplit, insertDataset, iterateIndexedPaths,
   type ClassRecord, type DatasetRecord, type SplitRecord,
 } from './image-index.js';
+import { deleteSplitMeans } from './mean-store.js';
+import { computeSplitFingerprint, describeTreeChange, listSplitFiles } from './tree-fingerprint.js';
 import { parseGroundTruth, parseIdToWnid, parseSynsetNames, parseValImageNumber, parseValSolutionCsv, stripExtension } from './label-files.js';
 
 const FLAT_GROUP_SIZE = 5000;
@@ -27,6 +29,10 @@ export interface OpenDatasetOptions {
   splits: string[];
   /** Called after each committed group with the split and images indexed so far. */
   onIndexProgress?: (split: string, indexed: number) => void;
+  /** Re-index a changed split even when runs in the store use its image ids (run-pipeline index --reindex). */
+  reindex?: boolean;
+  /** Told when a ready split's tree changed and it is indexed again. */
+  onReindex?: (message: string) => void;
 }
 
 export interface OpenDatasetResult {
@@ -36,8 +42,10 @@ export interface OpenDatasetResult {
 
 /**
  * Finds or registers the dataset at `root` and indexes the requested splits.
+ * A split indexed before is checked against the tree (checkSplitIndex).
  * @throws UsageError naming the path for a missing root or split, an empty
- *   folder, a flat split without labels, or labels naming unknown classes.
+ *   folder, a flat split without labels, or labels naming unknown classes;
+ *   naming the change and the runs for a changed tree that runs still use.
  */
 export function openDataset(db: Store, options: OpenDatasetOptions): OpenDatasetResult {
   if (!existsSync(options.root)) throw new UsageError(`Dataset folder ${options.root} does not exist`);
@@ -46,9 +54,37 @@ export function openDataset(db: Store, options: OpenDatasetOptions): OpenDataset
   const splits: Record<string, SplitRecord> = {};
   for (const split of options.splits) {
     const existing = getSplit(db, dataset.id, split);
-    splits[split] = existing?.status === 'ready' ? existing : indexSplit(db, dataset, split, existing, options.onIndexProgress);
+    const checked = existing?.status === 'ready' ? checkSplitIndex(db, dataset, existing, options) : undefined;
+    splits[split] = checked ?? indexSplit(db, dataset, split, existing?.status === 'ready' ? undefined : existing, options.onIndexProgress);
   }
   return { dataset, splits };
+}
+
+/**
+ * A ready split whose tree is unchanged (or, indexed before fingerprints
+ * were kept, still has as many files: adopted), or undefined when it must
+ * be indexed again: the tree changed and no run uses its ids (or --reindex);
+ * its stored means are deleted then, being of the old tree.
+ * @throws UsageError naming the change and the runs that use the split.
+ */
+function checkSplitIndex(db: Store, dataset: DatasetRecord, split: SplitRecord, options: OpenDatasetOptions): SplitRecord | undefined {
+  const now = computeSplitFingerprint(dataset.imageRoot, split.split);
+  if (split.treeFingerprint === now.fingerprint) return split;
+  if (split.treeFingerprint === null && now.fileCount === split.imageCount) {
+    adoptSplitFingerprint(db, dataset.id, split.split, now.fingerprint);
+    return { ...split, treeFingerprint: now.fingerprint };
+  }
+  const change = describeTreeChange(iterateIndexedPaths(db, dataset.id, split.split), listSplitFiles(dataset.imageRoot, split.split), split.imageCount, now.fileCount);
+  const where = `The ${split.split} split of ${dataset.root} changed since it was indexed (${change})`;
+  const users = findSplitUsers(db, dataset, split.split);
+  if (users.length > 0 && options.reindex !== true) {
+    const named = users.slice(0, 3).join(', ') + (users.length > 3 ? ` and ${users.length - 3} more` : '');
+    throw new UsageError(`${where}, and this store has work on its image ids (${named}): resuming or merging it would mix the two trees. `
+      + `Restore the tree, use another --db, or re-index with \`run-pipeline index --data ${dataset.root} --split ${split.split} --reindex\` (that work then names images of the old tree).`);
+  }
+  const means = deleteSplitMeans(db, dataset.id, split.split);
+  options.onReindex?.(`${where}: indexing it again${users.length > 0 ? ' (--reindex)' : ' (no run in this store uses its image ids)'}${means > 0 ? `; deleted its ${means} stored mean images` : ''}`);
+  return undefined;
 }
 
 /** Decides the class list: LOC_synset_mapping.txt, else train's folders, else the first foldered split, else the id-to-wnid export. */
@@ -159,6 +195,9 @@ function indexSplit(db: Store, dataset: DatasetRecord, split: string, existing: 
     committed = append(group);
     onProgress?.(split, committed);
   }
-  finishSplitIndex(db, dataset.id, split);
+  const built = computeSplitFingerprint(dataset.imageRoot, split);
+  // The tree changed while it was being indexed: start over rather than record a fingerprint of another tree.
+  if (built.fileCount !== committed) return indexSplit(db, dataset, split, undefined, onProgress);
+  finishSplitIndex(db, dataset.id, split, built.fingerprint);
   return getSplit(db, dataset.id, split)!;
 }

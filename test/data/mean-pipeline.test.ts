@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { IMAGENET_MEAN_RGB } from '../../src/data/mean-image.js';
 import { loadMeanImage, readMeanProgress } from '../../src/data/mean-store.js';
+import { openDataset } from '../../src/data/open-dataset.js';
+import type { SkippedItem } from '../../src/stages/stage-items.js';
 import { runMeanPipeline } from '../../pipelines/mean.js';
+import { createSquareStream } from '../../pipelines/input-stream.js';
 import { makeTempDir, openTempStore, writeBytes, writeSolidImage } from './fixtures.js';
 
 const quiet = (): void => {};
@@ -60,20 +63,22 @@ test('an interrupted mean pass resumes from its saved sum and equals an uninterr
   } finally { cleanup(); }
 });
 
-test('a file deleted after indexing is skipped at the read stage', async () => {
+test('a file deleted after indexing is skipped at the read stage; the next open of the split sees the change and re-indexes it', async () => {
   const { dir, cleanup } = makeTempDir();
   try {
     const root = join(dir, 'd');
     await writeMeanTree(root);
     rmSync(join(root, 'train', 'b', '0-bad.jpg'));
     const db = openTempStore(dir);
-    await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    const { dataset } = openDataset(db, { root, splits: ['train'] });
     rmSync(join(root, 'train', 'a', '1.png'));
-    const result = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, force: true, log: quiet, outDir: join(dir, 'out') });
-    assert.equal(result.imageCount, 4);
-    const skip = db.prepare('SELECT path, stage, reason FROM skipped_items WHERE run_id = ?').get(result.runId) as { path: string; stage: string; reason: string };
-    assert.deepEqual([skip.path, skip.stage], [join(root, 'train/a/1.png'), 'read']);
-    assert.equal(skip.reason, `ENOENT: no such file or directory, open '${join(root, 'train/a/1.png')}'`);
+    const skips: SkippedItem[] = [];
+    let decoded = 0;
+    for await (const _item of createSquareStream({ db, dataset, split: 'train', inputSizePx: 16, order: 'sorted', onSkip: (item) => skips.push(item) })) decoded++;
+    assert.equal(decoded, 4);
+    assert.deepEqual(skips.map((s) => [s.path, s.stage, s.reason]), [[join(root, 'train/a/1.png'), 'read', `ENOENT: no such file or directory, open '${join(root, 'train/a/1.png')}'`]]);
+    const result = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, log: quiet, outDir: join(dir, 'out') });
+    assert.deepEqual([result.imageCount, result.skipped], [4, 0]);
     db.close();
   } finally { cleanup(); }
 });
@@ -94,6 +99,8 @@ test('a stored mean that skipped files reports its count; --strict re-checks it 
     await assert.rejects(runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, log: (l) => lines.push(l), outDir: join(dir, 'out') }), { name: 'DataError' });
     assert.equal(lines[0], 'mean: the stored 18 px mean of train skipped 1 bad files; --strict re-checks them: recomputing');
     await writeSolidImage(join(root, 'train', 'b', '0-bad.jpg'), [60, 100, 200], 24, 16, 'jpeg');
+    // The repaired file changed the tree under a stored mean: re-index on purpose (which drops that mean).
+    openDataset(db, { root, splits: ['train'], reindex: true });
     const strict = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, log: quiet, outDir: join(dir, 'out') });
     assert.deepEqual([strict.reused, strict.imageCount, strict.skipped], [false, 6, 0]);
     const strictAgain = await runMeanPipeline({ db, data: root, split: 'train', inputSizePx: 16, strict: true, log: quiet, outDir: join(dir, 'out') });

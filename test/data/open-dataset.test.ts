@@ -76,7 +76,7 @@ test('devkit labels (ground truth + meta.txt export), words.txt names, Kaggle IL
   } finally { cleanup(); }
 });
 
-test('ids are the same in independent stores and do not depend on creation order; the index is reused', async () => {
+test('ids are the same in independent stores and do not depend on creation order; the index is reused until the tree changes', async () => {
   const { dir, cleanup } = makeTempDir();
   try {
     const a = join(dir, 'a'); const b = join(dir, 'b');
@@ -86,8 +86,9 @@ test('ids are the same in independent stores and do not depend on creation order
     const ra = openDataset(dbA, { root: a, splits: ['val', 'train'] });
     const rb = openDataset(dbB, { root: b, splits: ['train', 'val'] });
     for (const split of ['train', 'val']) assert.deepEqual(listIndexed(dbA, ra.dataset.id, split), listIndexed(dbB, rb.dataset.id, split));
-    await writeSolidImage(join(a, 'train', 'cat', 'img_9.jpg'), [1, 1, 1]);
     assert.equal(openDataset(dbA, { root: a, splits: ['train'] }).splits['train']!.imageCount, 5);
+    await writeSolidImage(join(a, 'train', 'cat', 'img_9.jpg'), [1, 1, 1]);
+    assert.equal(openDataset(dbA, { root: a, splits: ['train'] }).splits['train']!.imageCount, 6, 'a changed tree no run uses is indexed again');
     dbA.close(); dbB.close();
   } finally { cleanup(); }
 });
