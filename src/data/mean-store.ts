@@ -4,7 +4,7 @@
  * float32 mean.
  */
 import type { Store } from '../store/open-store.js';
-import { createFallbackMean, hashMeanPixels, type MeanImage } from './mean-image.js';
+import { createFallbackMean, type MeanImage } from './mean-image.js';
 
 /** A pass's saved state: images of the split's sorted order consumed, images summed, the sum. */
 export interface MeanProgress {
@@ -45,39 +45,12 @@ export function saveMeanImage(db: Store, datasetId: number, split: string, sizeP
  * can say which they use.
  */
 export function loadMeanImage(db: Store, datasetId: number, sizePx: number): MeanImage {
-  const row = db.prepare(`SELECT m.split, m.image_count, m.position, m.mean_f32, d.root FROM mean_images m JOIN datasets d ON d.id = m.dataset_id
-                          WHERE m.dataset_id = ? AND m.size_px = ? AND m.status = 'complete'
-                          ORDER BY CASE m.split WHEN 'train' THEN 0 ELSE 1 END, m.split LIMIT 1`)
-    .get(datasetId, sizePx) as { split: string; image_count: number; position: number; mean_f32: Buffer; root: string } | undefined;
+  const row = db.prepare(`SELECT split, image_count, mean_f32 FROM mean_images
+                          WHERE dataset_id = ? AND size_px = ? AND status = 'complete'
+                          ORDER BY CASE split WHEN 'train' THEN 0 ELSE 1 END, split LIMIT 1`)
+    .get(datasetId, sizePx) as { split: string; image_count: number; mean_f32: Buffer } | undefined;
   if (row === undefined) return createFallbackMean(sizePx);
-  const pixels = toF32(row.mean_f32);
-  return {
-    pixels, sizePx, source: 'computed', imageCount: row.image_count, split: row.split, dataset: row.root,
-    skipped: row.position - row.image_count, sha256: hashMeanPixels(pixels), origin: 'store',
-  };
-}
-
-/** Every complete mean image of the dataset `root` in the store, with its hash. */
-export function listStoredMeans(db: Store, root: string): Array<MeanImage & { split: string }> {
-  const rows = db.prepare(`SELECT m.split, m.size_px, m.image_count, m.position, m.mean_f32 FROM mean_images m JOIN datasets d ON d.id = m.dataset_id
-                           WHERE d.root = ? AND m.status = 'complete' ORDER BY m.size_px, m.split`)
-    .all(root) as Array<{ split: string; size_px: number; image_count: number; position: number; mean_f32: Buffer }>;
-  return rows.map((row) => {
-    const pixels = toF32(row.mean_f32);
-    return { pixels, sizePx: row.size_px, source: 'computed' as const, imageCount: row.image_count, split: row.split, dataset: root, skipped: row.position - row.image_count, sha256: hashMeanPixels(pixels), origin: 'store' as const };
-  });
-}
-
-/**
- * Copies the complete mean images of dataset `root` from the store attached
- * as `src` into the target's dataset of the same root (merge). A mean the
- * target already has for that split and size is kept. Returns how many were copied.
- */
-export function copyMeanImages(target: Store, root: string): number {
-  return target.prepare(`INSERT OR IGNORE INTO mean_images (dataset_id, split, size_px, status, position, image_count, sum_f64, mean_f32, updated_at)
-      SELECT t.id, m.split, m.size_px, m.status, m.position, m.image_count, NULL, m.mean_f32, m.updated_at
-      FROM src.mean_images m JOIN src.datasets s ON s.id = m.dataset_id JOIN main.datasets t ON t.root = s.root
-      WHERE s.root = ? AND m.status = 'complete'`).run(root).changes;
+  return { pixels: toF32(row.mean_f32), sizePx, source: 'computed', imageCount: row.image_count, split: row.split };
 }
 
 /** How a complete mean was built: images of the split's order consumed, images averaged (the difference was skipped). */
