@@ -29,7 +29,8 @@ import { getTopActivationRun, queryTopRows, type TopActivationRun } from '../src
 import type { ImageActivations, ImageOcclusion } from '../src/serve/pages-image.js';
 import { layerLabel } from '../src/serve/page-kit.js';
 import type { RenderJob, RenderOutput, Renderer } from '../src/serve/render-engine.js';
-import { loadRunMean, loadRunModel, projectRows, type RunModel } from './mosaics-source.js';
+import { createProjector, type Projector } from '../src/deconv/projector.js';
+import { createInputCache, loadRunMean, loadRunModel, projectRows, type InputCache, type RunModel } from './mosaics-source.js';
 
 export interface ModelRendererOptions {
   /** The store, read only. */
@@ -46,14 +47,14 @@ const PROJECTION_BATCH = 3;
 const UNITS_PER_LAYER = 12;
 const MAP_PX = 320;
 
-interface LoadedRun { pass: TopActivationRun; model: RunModel; mean: MeanImage }
+interface LoadedRun { pass: TopActivationRun; model: RunModel; mean: MeanImage; projector: Projector; inputs: InputCache }
 
 /** Starts the backend and returns the renderer. @throws UsageError when the backend cannot start */
 export async function createModelRenderer(options: ModelRendererOptions): Promise<Renderer> {
   const log = options.log ?? (() => undefined);
   const info = await initBackend(options.backend, { log });
   const loaded = new Map<string, LoadedRun>();
-  const load = (runId: string): LoadedRun => {
+  const load = async (runId: string): Promise<LoadedRun> => {
     const hit = loaded.get(runId);
     if (hit !== undefined) {
       loaded.delete(runId);
@@ -62,14 +63,22 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
     }
     const pass = getTopActivationRun(options.db, runId);
     if (pass === undefined) throw new UsageError(`No top-activations run ${runId} in the store`);
-    const run = { pass, model: loadRunModel(pass, undefined, log), mean: loadRunMean(options.db, pass) };
+    const model = loadRunModel(pass, undefined, log);
+    const mean = loadRunMean(options.db, pass);
+    // One in-process engine session per loaded run: the render thread is already off the server's loop.
+    const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: 0 });
+    const run = { pass, model, mean, projector, inputs: createInputCache(model.config.inputSizePx, mean, 64) };
     loaded.set(runId, run);
     while (loaded.size > (options.keepModels ?? 2)) {
       const [oldest, old] = loaded.entries().next().value!;
-      disposeParams(old.model.params);
+      await unload(old);
       loaded.delete(oldest);
     }
     return run;
+  };
+  const unload = async (run: LoadedRun) => {
+    await run.projector.close();
+    disposeParams(run.model.params);
   };
   const renderers = {
     projections: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderProjections(options.db, job, run, onProgress),
@@ -77,10 +86,11 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
     occlusion: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderOcclusion(options.db, job, run, onProgress),
   };
   return {
-    engine: `tfjs ${info.name}`,
-    render: async (job, onProgress) => renderers[job.kind](job, load(job.runId), onProgress),
+    // The deconvnet engine follows --backend (the projector's description is kept with each projection render).
+    engine: `--backend ${options.backend}; tfjs ${info.name} for forward passes`,
+    render: async (job, onProgress) => renderers[job.kind](job, await load(job.runId), onProgress),
     close: async () => {
-      for (const run of loaded.values()) disposeParams(run.model.params);
+      for (const run of loaded.values()) await unload(run);
       loaded.clear();
     },
   };
@@ -98,7 +108,8 @@ async function renderProjections(db: Store, job: RenderJob, run: LoadedRun, onPr
   const recomputed: number[] = [];
   onProgress(0, rows.length);
   for (let start = 0; start < rows.length; start += PROJECTION_BATCH) {
-    const projected = await projectRows({ runId: job.runId, config, params, mean: run.mean }, layerName, rows.slice(start, start + PROJECTION_BATCH));
+    const ctx = { runId: job.runId, config, params, mean: run.mean, projector: run.projector, inputs: run.inputs };
+    const projected = await projectRows(ctx, layerName, rows.slice(start, start + PROJECTION_BATCH));
     for (const p of projected) {
       const tiles = makeEntryTiles(geometry, p.row.y, p.row.x, config.inputSizePx, p.projection, p.display, cellPx);
       const file = join(job.outDir, `projection-${p.row.rank}.png`);
@@ -108,7 +119,7 @@ async function renderProjections(db: Store, job: RenderJob, run: LoadedRun, onPr
     }
     onProgress(Math.min(rows.length, start + PROJECTION_BATCH), rows.length);
   }
-  return { files, result: { layer: job.layer, unit: job.unit, recomputed, weights: run.model.description } };
+  return { files, result: { layer: job.layer, unit: job.unit, recomputed, weights: run.model.description, deconvnet: run.projector.description } };
 }
 
 async function readImage(db: Store, pass: TopActivationRun, imageId: number) {

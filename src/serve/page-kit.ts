@@ -84,7 +84,7 @@ export const ON_DEMAND_SCRIPT = `document.querySelectorAll('[data-render]').forE
         note.appendChild(again); return;
       }
       if (s.state === 'absent') return ask('POST');
-      say(s.state === 'queued' ? 'queued (' + s.ahead + ' ahead)' : 'rendering: ' + s.done + ' of ' + s.total + ' done');
+      say(s.state === 'queued' ? 'queued (' + s.ahead + ' ahead)' : s.total === 0 ? 'rendering: loading the model' : 'rendering: ' + s.done + ' of ' + s.total + ' done');
       setTimeout(function () { ask('GET'); }, 300);
     }).catch(function (e) { say('cannot reach the server: ' + e); });
   }
