@@ -24,6 +24,7 @@ import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { convertFromTorch, parameterLayouts } from '../src/checkpoint/torch-layout.js';
 import type { Store } from '../src/store/open-store.js';
+import { insertFilterStats } from '../src/store/experiment-results-store.js';
 import { createRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { runLayer2Passes, writeLayer2Sheets, type Layer2Options, type Layer2Pass, type Layer2Result } from './compare-layer2.js';
 
@@ -129,11 +130,10 @@ function describeLayer2(layer2: Layer2Options | null, passes: Layer2Pass[] | nul
 }
 
 function storeStats(db: Store, runId: string, stats: FilterStats[]): void {
-  const insert = db.prepare(`INSERT INTO filter_stats (run_id, checkpoint, checkpoint_path, checkpoint_sha256, model, filter, rms, dead, band_low, band_mid, band_high)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  db.transaction(() => {
-    for (const s of stats) s.bands.forEach((b, f) => insert.run(runId, s.label, s.path, s.sha256, s.model, f, s.rms[f]!, s.dead[f] ? 1 : 0, b.low, b.mid, b.high));
-  })();
+  insertFilterStats(db, runId, stats.flatMap((s) => s.bands.map((b, filter) => ({
+    checkpoint: s.label, checkpointPath: s.path, checkpointSha256: s.sha256, model: s.model, filter, rms: s.rms[filter]!, dead: s.dead[filter] ? 1 as const : 0 as const,
+    bandLow: b.low, bandMid: b.mid, bandHigh: b.high,
+  }))));
 }
 
 /** filters-X.png per checkpoint, filters.csv, and bands.png (each filter's high-band share, sorted, per checkpoint). */
