@@ -82,7 +82,7 @@ export function formatClassErrorsCsv(rows: readonly ClassErrorRecord[], dataset:
  */
 export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Promise<EvaluatePipelineResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backendInfo = await initBackend(options.backend);
+  const backendInfo = await initBackend(options.backend, { purpose: 'inference' });
   const checkpointPath = resolve(options.checkpoint);
   const loaded = loadCheckpoint(checkpointPath);
   try {
@@ -102,7 +102,7 @@ export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Pro
       });
       const progress = createProgress({ label: `evaluate ${options.split}${options.tenCrop ? ' ten-crop' : ''}`, total: batches.total });
       const tally: ClassTally = new Map();
-      const executor = await createForwardExecutor({ workers: resolveWorkerCount(options.workers, backendInfo), backend: options.backend, model: { kind: 'params', config: loaded.config, params: loaded.params } });
+      const executor = await createForwardExecutor({ workers: resolveWorkerCount(options.workers, backendInfo), backend: options.backend, model: { kind: 'params', config: loaded.config, params: loaded.params, sha256: loaded.sha256 } });
       const { sums } = await evaluateBatches(batches, { config: loaded.config, params: loaded.params, classTally: tally, onBatch: (n) => progress.tick(n), executor })
         .finally(() => executor.close());
       progress.done();

@@ -257,7 +257,7 @@ async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
  */
 export async function runTopActivations(options: TopActivationsOptions): Promise<TopActivationsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backend = await initBackend(options.backend, { log });
+  const backend = await initBackend(options.backend, { log, purpose: 'inference' });
   const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data, splits: [options.split], log });
   const model = loadModel(options, dataset.classes.map((c) => c.key), log);
   try {
@@ -280,8 +280,8 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
       return { runId: opened.runId, status: 'already-finished', position: opened.position, imagesProcessed: opened.imagesProcessed, imagesSkipped: opened.imagesSkipped, imagesTotal: opened.imagesTotal };
     }
     const workers = resolveWorkerCount(options.workers, backend);
-    if (workers > 1) log(`forward passes in ${workers} worker threads, each with its own ${backend.name} backend`);
-    const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params } });
+    if (workers > 1) log(`forward passes in ${workers} worker threads, each with its own ${backend.name} ${backend.name === 'onnx' ? 'session' : 'backend'}`);
+    const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params, sha256: model.checkpointSha256 } });
     const heartbeat = startRunHeartbeat(options.db, opened.run.runId);
     try {
       return await runPass({ options, run: opened.run, state: opened.state, model, executor, dataset, mean, baseId, heartbeat, log });

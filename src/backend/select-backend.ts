@@ -9,6 +9,10 @@
  *   starts its threaded build in browsers with cross-origin isolation.
  * - `cpu`: `@tensorflow/tfjs-backend-cpu`, plain JavaScript (slow, the reference).
  * - `auto`: tensorflow when one of the packages is installed and loads, else wasm.
+ * - `onnx` (and `auto` for inference passes): onnxruntime runs the forward
+ *   passes (src/onnx, src/workers/onnx-executor.ts) on the execution provider
+ *   chosen with `--execution-provider`; tfjs is still started (as `auto`,
+ *   quietly) for the tensor work that stays on it.
  *
  * The choice is printed once to stderr and returned as BackendInfo, which
  * commands record with their run.
@@ -19,10 +23,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from '../errors.js';
 import { registerWasmKernels } from '../kernels/register-wasm-kernels.js';
-import type { BackendChoice } from '../cli/common-options.js';
+import { inferenceEngineOf, tfjsChoiceOf, type BackendChoice, type BackendPurpose, type ExecutionProviderName } from './backend-choice.js';
 
-export type { BackendChoice };
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendChoice, BackendPurpose };
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'onnx';
 
 export interface BackendInfo {
   name: BackendName;
@@ -32,6 +36,8 @@ export interface BackendInfo {
   threads: number;
   /** One human line, e.g. "XNNPACK, SIMD, 1 thread: tfjs-backend-wasm is single-threaded in Node". */
   detail: string;
+  /** onnx only: the onnxruntime execution provider (cpu, cuda, tensorrt). */
+  executionProvider?: ExecutionProviderName;
 }
 
 /** The native packages `auto` and `tensorflow` try, in order. */
@@ -40,18 +46,59 @@ export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-n
 export interface InitBackendOptions {
   /** Where the one line "backend: ..." goes; default stderr. */
   log?: (line: string) => void;
+  /** Inference passes run on onnx under `auto` and `onnx`; training (the default) stays on tfjs. */
+  purpose?: BackendPurpose;
+  /** The onnx execution provider; default: the one set by setExecutionProvider (the CLI's --execution-provider), else cpu. */
+  executionProvider?: ExecutionProviderName;
 }
 
 let current: { choice: BackendChoice; info: BackendInfo } | null = null;
+let executionProvider: ExecutionProviderName = 'cpu';
+let engine: { key: string; info: BackendInfo } | null = null;
+
+/** Sets the execution provider of later onnx passes (the CLI calls it once with --execution-provider). */
+export function setExecutionProvider(provider: ExecutionProviderName): void {
+  executionProvider = provider;
+}
+
+/** The execution provider onnx passes use (see setExecutionProvider). */
+export function currentExecutionProvider(): ExecutionProviderName {
+  return executionProvider;
+}
+
+async function startOnnxEngine(choice: BackendChoice, options: InitBackendOptions): Promise<BackendInfo> {
+  await startTfjs(tfjsChoiceOf(choice), { log: () => undefined });
+  const provider = options.executionProvider ?? executionProvider;
+  const key = `${choice}:${provider}`;
+  if (engine?.key === key) return engine.info;
+  const { probeOnnxEngine } = await import('../onnx/onnx-probe.js');
+  const info = await probeOnnxEngine(provider, availableParallelism());
+  engine = { key, info };
+  (options.log ?? ((line) => process.stderr.write(`${line}\n`)))(describeBackend(info));
+  return info;
+}
 
 /**
- * Sets the backend for this process and returns what was chosen. Calling it
- * again with the same choice returns the same info without printing; a
- * different choice switches backends (tensors move lazily) and prints again.
+ * Starts what a pass needs and returns what it records (BackendInfo):
+ * - `purpose: 'inference'` under `auto` or `onnx`: the onnx engine (its
+ *   execution provider probed with a one-node graph), tfjs started quietly
+ *   beside it for the tensor work that stays on tfjs;
+ * - otherwise a tfjs backend (`onnx` means tfjs `auto` for tfjs work), and
+ *   `purpose: 'training'` refuses `onnx`.
+ * Calling it again with the same choice returns the same info without
+ * printing; a different choice switches backends (tensors move lazily) and prints again.
  * @throws UsageError when `tensorflow` is asked for but no native package loads,
- *   or when a backend fails to start.
+ *   when a backend or the execution provider fails to start, or for training on onnx.
  */
 export async function initBackend(choice: BackendChoice, options: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (options.purpose === 'inference' && inferenceEngineOf(choice) === 'onnx') return startOnnxEngine(choice, options);
+  if (choice === 'onnx' && options.purpose === 'training') {
+    throw new UsageError('Backend onnx runs forward passes only (onnxruntime has no gradients in Node); training runs on tfjs: use --backend auto, tensorflow, wasm or cpu');
+  }
+  return startTfjs(tfjsChoiceOf(choice), options);
+}
+
+async function startTfjs(choice: Exclude<BackendChoice, 'onnx'>, options: InitBackendOptions): Promise<BackendInfo> {
   if (current !== null && current.choice === choice && tf.getBackend() === current.info.name) return current.info;
   let info: BackendInfo | null = null;
   if (choice === 'tensorflow' || choice === 'auto') info = await startTensorflow(choice === 'tensorflow');

@@ -6,6 +6,8 @@
  * into a DataError, exit 2).
  */
 import { Command, CommanderError } from 'commander';
+import { parseExecutionProvider } from '../backend/backend-choice.js';
+import { setExecutionProvider } from '../backend/select-backend.js';
 import { DataError, isUsageError } from '../errors.js';
 import { COMMANDS } from './command-table.js';
 
@@ -20,7 +22,10 @@ export function buildProgram(): Command {
     spec.configure(command);
     command.action(async (...args: unknown[]) => {
       const cmd = args[args.length - 1] as Command;
-      await spec.run(cmd.opts(), cmd);
+      const options = cmd.opts();
+      // Chosen once, here at the edge; every onnx pass of the command reads it (and records it).
+      if (options['executionProvider'] !== undefined) setExecutionProvider(parseExecutionProvider(options['executionProvider']));
+      await spec.run(options, cmd);
     });
   }
   return program;

@@ -8,20 +8,63 @@ import { convertToTorch, parameterLayouts } from '../checkpoint/torch-layout.js'
 import type { GraphWeights } from '../graph/model-graph.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
+import type { PackedParams } from '../workers/worker-protocol.js';
 
 /**
- * PyTorch-layout copies of in-memory parameters. Reads the variables
- * (dataSync), never disposes them.
+ * Weights converted on first read: a graph that needs only the conv layers
+ * (top-activations) never pays for permuting the 150 M floats of fc6.
+ * Each converted tensor is kept (the graph builders may read it again).
+ */
+class LazyGraphWeights extends Map<string, Float32Array> {
+  constructor(private readonly loaders: ReadonlyMap<string, () => Float32Array>) {
+    super();
+  }
+
+  override get(name: string): Float32Array | undefined {
+    let data = super.get(name);
+    const load = this.loaders.get(name);
+    if (data === undefined && load !== undefined) {
+      data = load();
+      super.set(name, data);
+    }
+    return data;
+  }
+
+  override has(name: string): boolean {
+    return this.loaders.has(name);
+  }
+}
+
+/**
+ * PyTorch-layout weights of in-memory parameters, converted when a builder
+ * reads them. Reads the variables (dataSync), never disposes them: keep the
+ * params alive while graphs are built.
  * @throws RangeError naming a parameter the config needs that `params` lacks.
  */
 export function graphWeightsFromParams(config: ModelConfig, params: ModelParams): GraphWeights {
-  const weights = new Map<string, Float32Array>();
+  const loaders = new Map<string, () => Float32Array>();
   for (const layout of parameterLayouts(config)) {
     const variable = params.get(layout.name);
     if (variable === undefined) throw new RangeError(`Model parameters have no tensor ${layout.name}`);
-    weights.set(layout.name, convertToTorch(layout, variable.dataSync() as Float32Array));
+    loaders.set(layout.name, () => convertToTorch(layout, variable.dataSync() as Float32Array));
   }
-  return weights;
+  return new LazyGraphWeights(loaders);
+}
+
+/**
+ * PyTorch-layout weights of parameters packed for worker threads (tfjs
+ * layout in one SharedArrayBuffer), converted when a builder reads them.
+ * @throws RangeError naming a parameter the config needs that the pack lacks.
+ */
+export function graphWeightsFromPacked(config: ModelConfig, packed: PackedParams): GraphWeights {
+  const entries = new Map(packed.entries.map((entry) => [entry.name, entry]));
+  const loaders = new Map<string, () => Float32Array>();
+  for (const layout of parameterLayouts(config)) {
+    const entry = entries.get(layout.name);
+    if (entry === undefined) throw new RangeError(`Model parameters have no tensor ${layout.name}`);
+    loaders.set(layout.name, () => convertToTorch(layout, new Float32Array(packed.buffer, entry.offsetFloats * 4, entry.lengthFloats)));
+  }
+  return new LazyGraphWeights(loaders);
 }
 
 /** The tensors of a checkpoint read by readCheckpointFile (views, not copies). */

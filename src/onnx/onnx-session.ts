@@ -5,11 +5,10 @@
  * onnxruntime refuses, becomes an error that says which and why.
  */
 import * as ort from 'onnxruntime-node';
-import { UsageError, invalidParameterError } from '../errors.js';
+import { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName } from '../backend/backend-choice.js';
+import { UsageError } from '../errors.js';
 
-/** The execution providers a user can ask for. cpu ships inside the npm package; cuda and tensorrt need extra binaries. */
-export const EXECUTION_PROVIDERS = Object.freeze(['cpu', 'cuda', 'tensorrt'] as const);
-export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
+export { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName };
 
 /** What the engine records with a run. */
 export interface OnnxEngineInfo {
@@ -19,18 +18,6 @@ export interface OnnxEngineInfo {
   /** Compute threads: workers x intra-op threads per session. */
   threads: number;
   detail: string;
-}
-
-/**
- * The `--execution-provider` value.
- * @throws RangeError 'Expected one of cpu, cuda, tensorrt for execution-provider but received "rocm"' (a usage error).
- */
-export function parseExecutionProvider(value: unknown): ExecutionProviderName {
-  if (value === undefined || value === null) return 'cpu';
-  if (typeof value !== 'string' || !(EXECUTION_PROVIDERS as readonly string[]).includes(value)) {
-    throw invalidParameterError('execution-provider', `one of ${EXECUTION_PROVIDERS.join(', ')}`, value);
-  }
-  return value as ExecutionProviderName;
 }
 
 /** The onnxruntime-node version (recorded in the engine line). */
@@ -51,6 +38,10 @@ export interface GraphLabel {
   /** The cached file the graph was read from, when it came from one. */
   path?: string;
 }
+
+// onnxruntime's own log repeats, with native paths, what the exceptions below
+// already say (e.g. a missing CUDA library); keep only fatal lines.
+ort.env.logLevel = 'fatal';
 
 const PROVIDER_HINTS: Readonly<Record<Exclude<ExecutionProviderName, 'cpu'>, string>> = Object.freeze({
   cuda: 'its binaries are not in the npm package: install them with `node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12` (needs CUDA 12 and cuDNN 9 on the library path), or use --execution-provider cpu',
@@ -95,19 +86,17 @@ export async function createOnnxSession(model: Uint8Array | string, options: Onn
   }
 }
 
-/** The one line printed when the engine starts, like the tfjs backend line. */
-export function describeOnnxEngine(info: OnnxEngineInfo): string {
-  return `backend: onnx (${info.detail})`;
-}
-
-/** The engine description for `workers` sessions of `intraOpThreads` threads each. */
-export function onnxEngineInfo(executionProvider: ExecutionProviderName, workers: number, intraOpThreads: number): OnnxEngineInfo {
-  const layout = workers > 1 ? `${workers} worker threads x ${intraOpThreads} intra-op thread${intraOpThreads === 1 ? '' : 's'}` : `1 session, ${intraOpThreads} intra-op thread${intraOpThreads === 1 ? '' : 's'}`;
+/**
+ * The engine description: `threads` compute threads (by default one worker
+ * thread per core, each with a single-threaded session; see onnx-executor.ts).
+ */
+export function onnxEngineInfo(executionProvider: ExecutionProviderName, threads: number): OnnxEngineInfo {
+  const gpu = executionProvider !== 'cpu';
   return {
     name: 'onnx',
     executionProvider,
-    gpu: executionProvider !== 'cpu',
-    threads: workers * intraOpThreads,
-    detail: `onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider, ${layout}`,
+    gpu,
+    threads,
+    detail: `onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider${gpu ? ' (GPU)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}: a worker thread with a 1-thread session per core unless --workers says otherwise`,
   };
 }

@@ -9,7 +9,8 @@
  * exactly the batches it has merged.
  */
 import { availableParallelism } from 'node:os';
-import { initBackend, type BackendChoice, type BackendInfo } from '../backend/select-backend.js';
+import { inferenceEngineOf, type ExecutionProviderName, type InferenceEngineName } from '../backend/backend-choice.js';
+import { currentExecutionProvider, initBackend, type BackendChoice, type BackendInfo } from '../backend/select-backend.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
 import { expectInteger } from '../errors.js';
 import { disposeParams, type ModelParams } from '../model/params.js';
@@ -20,7 +21,8 @@ import { packParams } from './worker-protocol.js';
 
 /** Where the model comes from: parameters in memory (read, never disposed by the executor) or a checkpoint file. */
 export type ModelSource =
-  | { kind: 'params'; config: ModelConfig; params: ModelParams }
+  /** sha256: of the checkpoint the params came from, when known (the onnx engine caches its graphs by it). */
+  | { kind: 'params'; config: ModelConfig; params: ModelParams; sha256?: string | null }
   | { kind: 'checkpoint'; path: string };
 
 export interface ForwardExecutor {
@@ -46,11 +48,17 @@ export interface ForwardExecutorOptions {
   inFlightPerWorker?: number;
   /** Use worker threads even for 1 worker (the benchmark compares it with in-process). */
   forcePool?: boolean;
+  /** onnx engine: the execution provider (default: the one the CLI set, see setExecutionProvider). */
+  executionProvider?: ExecutionProviderName;
+  /** onnx engine, in-process: intra-op threads of the one session (default 1). */
+  intraOpThreads?: number;
+  /** onnx engine: graph cache folder (default out/onnx-cache); null: no cache. */
+  graphCacheDir?: string | null;
 }
 
 /**
- * The `--workers` value: default one per core on wasm and cpu (each worker is
- * one single-threaded backend), 1 on tensorflow (libtensorflow already uses
+ * The `--workers` value: default one per core on onnx, wasm and cpu (each
+ * worker is one single-threaded engine), 1 on tensorflow (libtensorflow already uses
  * every core from one thread).
  * @throws RangeError "Expected integer between 1 and 256 for workers but received 0".
  */
@@ -84,19 +92,33 @@ export async function createInProcessExecutor(backend: BackendChoice, model: Mod
   };
 }
 
-/**
- * The executor for `workers`: in-process for 1, else a pool of worker threads
- * each with its own `backend` and model copy (weights shared once through a
- * SharedArrayBuffer, or the checkpoint loaded by each worker).
- * @throws UsageError or Error naming the worker that failed to start.
- */
-export async function createForwardExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
+async function createTfjsExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
   if (options.workers <= 1 && options.forcePool !== true) return createInProcessExecutor(options.backend, options.model);
   const model = options.model.kind === 'checkpoint'
     ? options.model
     : { kind: 'packed' as const, config: options.model.config, packed: packParams(options.model.params) };
   const pool = await createForwardPool({ workers: options.workers, backend: options.backend, model, inFlightPerWorker: options.inFlightPerWorker });
   return { workerCount: pool.workerCount, capacity: pool.capacity, run: pool.run, close: pool.close };
+}
+
+/** The engines behind the executor, by the engine `--backend` picks for forward passes (inferenceEngineOf). */
+const FORWARD_ENGINES: Readonly<Record<InferenceEngineName, (options: ForwardExecutorOptions) => Promise<ForwardExecutor>>> = Object.freeze({
+  tfjs: createTfjsExecutor,
+  onnx: async (options: ForwardExecutorOptions) => (await import('./onnx-executor.js')).createOnnxExecutor({
+    workers: options.workers, model: options.model, executionProvider: options.executionProvider ?? currentExecutionProvider(),
+    intraOpThreads: options.intraOpThreads, inFlightPerWorker: options.inFlightPerWorker, forcePool: options.forcePool, graphCacheDir: options.graphCacheDir,
+  }),
+});
+
+/**
+ * The executor for `workers` on the engine `backend` picks: onnx for `auto`
+ * and `onnx` (src/workers/onnx-executor.ts), else tfjs: in-process for 1, or
+ * a pool of worker threads each with its own backend and model copy (weights
+ * shared once through a SharedArrayBuffer, or the checkpoint loaded by each worker).
+ * @throws UsageError or Error naming the worker that failed to start.
+ */
+export async function createForwardExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
+  return FORWARD_ENGINES[inferenceEngineOf(options.backend)](options);
 }
 
 export interface ForEachForwardResultOptions {

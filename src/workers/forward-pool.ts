@@ -2,7 +2,9 @@
  * A pool of forward worker threads. tfjs-backend-wasm computes on one thread
  * in Node, so the only way to keep every core busy is several backends: each
  * worker has its own, holds its own copy of the model, and runs whole
- * batches. Batches go to the least loaded worker; each worker holds at most
+ * batches. The onnx engine uses the same pool with one single-threaded
+ * onnxruntime session per worker (measured faster than one session with N
+ * intra-op threads, and session.run keeps the main thread free for decoding). Batches go to the least loaded worker; each worker holds at most
  * `inFlightPerWorker` batches, and `run` waits for a free slot, which is the
  * backpressure that keeps the input stream from racing ahead.
  */
@@ -16,6 +18,9 @@ export interface ForwardPoolOptions {
   workers: number;
   backend: BackendChoice;
   model: WorkerModelSource;
+  /** The engine each worker starts (default tfjs with `backend`). */
+  engine?: ForwardWorkerData['engine'];
+  onnx?: ForwardWorkerData['onnx'];
   /** Batches queued per worker, including the one it runs (default 2: the next is ready when one ends). */
   inFlightPerWorker?: number;
 }
@@ -78,7 +83,7 @@ function handleMessage(worker: PoolWorker, message: WorkerToMain): void {
 }
 
 function startWorker(index: number, options: ForwardPoolOptions): { worker: PoolWorker; ready: Promise<BackendInfo> } {
-  const data: ForwardWorkerData = { workerIndex: index, backend: options.backend, model: options.model };
+  const data: ForwardWorkerData = { workerIndex: index, backend: options.backend, model: options.model, engine: options.engine ?? 'tfjs', ...(options.onnx === undefined ? {} : { onnx: options.onnx }) };
   const thread = new Worker(new URL('./forward-worker.js', import.meta.url), { workerData: data });
   const worker: PoolWorker = { index, thread, pending: new Map(), failure: null };
   const ready = new Promise<BackendInfo>((resolve, reject) => {

@@ -5,9 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendInfo } from '../backend/select-backend.js';
+import type { ExecutionProviderName, InferenceEngineName } from '../backend/backend-choice.js';
 import { paramsFromTensors, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
-import type { BatchPixels, ForwardRequest } from './batch-reducers.js';
+import type { BatchPixels, ForwardRequest, ForwardResultOf } from './batch-reducers.js';
 
 /** Weights in tfjs layout, packed back to back in one shared buffer. */
 export interface PackedParams {
@@ -17,7 +18,7 @@ export interface PackedParams {
 
 /** Where a worker gets its model: weights packed by the main thread, or a checkpoint file it loads itself. */
 export type WorkerModelSource =
-  | { kind: 'packed'; config: ModelConfig; packed: PackedParams }
+  | { kind: 'packed'; config: ModelConfig; packed: PackedParams; sha256?: string | null }
   | { kind: 'checkpoint'; path: string };
 
 /** The workerData every forward worker starts with. */
@@ -25,6 +26,20 @@ export interface ForwardWorkerData {
   workerIndex: number;
   backend: BackendChoice;
   model: WorkerModelSource;
+  /** Which engine the worker runs (default tfjs, with `backend`). */
+  engine?: InferenceEngineName;
+  /** onnx: the execution provider and the intra-op threads of the worker's session. */
+  onnx?: { executionProvider: ExecutionProviderName; intraOpThreads: number; cacheDir?: string };
+}
+
+/** What a forward worker runs its batches with (one per engine: tfjs-worker-runner.ts, src/onnx/onnx-worker-runner.ts). */
+export interface WorkerRunner {
+  /** What the worker's engine reported (posted with 'ready'). */
+  backend: BackendInfo;
+  modelName: string;
+  /** @throws RangeError naming the bad reducer, layer or tap (the request crossed a thread). */
+  validate(request: ForwardRequest): void;
+  run<R extends ForwardRequest>(batch: BatchPixels, request: R): Promise<ForwardResultOf<R>>;
 }
 
 export type MainToWorker = { type: 'batch'; batchIndex: number; batch: BatchPixels; request: ForwardRequest };

@@ -1,15 +1,10 @@
 /**
- * `--workers N`, declared once for every command that runs forward passes
- * (top-activations, occlusion, invariance, evaluation), so the name, help
- * and default agree everywhere.
+ * The parsed `--workers` value (declared by src/cli/common-options.ts
+ * addWorkersOption), shared by every command that runs forward passes so the
+ * bounds and message agree everywhere. No commander here: dependencies point
+ * from the CLI down to the workers, never back.
  */
-import type { Command } from 'commander';
 import { expectInteger } from '../errors.js';
-
-/** Adds --workers; without it the pipeline picks the default for its backend (resolveWorkerCount). */
-export function addWorkersOption(command: Command): Command {
-  return command.option('--workers <n>', 'forward passes in N worker threads, each with its own backend (default: one per core on wasm/cpu, 1 on tensorflow)');
-}
 
 /**
  * The parsed --workers value, or undefined for the backend's default.

@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { expectChoice, expectInteger, expectNumber, UsageError } from '../../errors.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { addWorkersOption, parseWorkersOption } from '../../workers/workers-option.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
 import { runComparePipeline, type ComparePipelineResult } from '../../../pipelines/compare.js';
 import type { Layer2Options } from '../../../pipelines/compare-layer2.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
+import { addBackendOption, addWorkersOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 
 /**
  * The layer-2 options, or null for --no-layer2.

@@ -3,9 +3,9 @@ import { expectChoice, expectInteger, UsageError } from '../../errors.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { runEvaluatePipeline } from '../../../pipelines/evaluate.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addBackendOption, addDataOption, addDbOption, BACKEND_CHOICES } from '../common-options.js';
+import { addBackendOption, addWorkersOption, addDataOption, addDbOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, addTenCropOption, parseInputOptions } from '../input-options.js';
-import { addWorkersOption, parseWorkersOption } from '../../workers/workers-option.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
 
 /**
  * `run-pipeline evaluate`: top-1/top-5 error of a checkpoint on a split,

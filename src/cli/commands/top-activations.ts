@@ -6,9 +6,9 @@ import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { formatResumeCommand, withStopSignals } from '../../stop-signals.js';
 import type { CommandSpec } from '../command-spec.js';
-import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
+import { addBackendOption, addWorkersOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, parseInputOptions } from '../input-options.js';
-import { addWorkersOption, parseWorkersOption } from '../../workers/workers-option.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
 
 /**
  * Parses `--shard i/N` (0 <= i < N <= 65536).

@@ -1,0 +1,84 @@
+/**
+ * The ForwardExecutor of the onnx engine: in-process (one onnxruntime session,
+ * `intraOpThreads` threads) for one worker, else the forward pool with one
+ * single-threaded session per worker thread. Both run the same graphs
+ * (src/onnx builders), so results do not depend on which one ran.
+ */
+import { readCheckpointFile } from '../checkpoint/checkpoint-file.js';
+import { lowerModelConfig } from '../graph/lower-model-config.js';
+import type { ExecutionProviderName } from '../backend/backend-choice.js';
+import { graphWeightsFromCheckpoint, graphWeightsFromParams } from '../onnx/graph-weights.js';
+import { createOnnxForwardRunner } from '../onnx/onnx-forward-runner.js';
+import { validateForwardRequest } from './batch-reducers.js';
+import type { ForwardExecutor, ModelSource } from './forward-executor.js';
+import { createForwardPool } from './forward-pool.js';
+import { packParams } from './worker-protocol.js';
+
+/** Where built graphs are kept, per checkpoint hash, when the model's hash is known. */
+export const DEFAULT_GRAPH_CACHE_DIR = 'out/onnx-cache';
+
+export interface OnnxExecutorOptions {
+  workers: number;
+  model: ModelSource;
+  executionProvider: ExecutionProviderName;
+  /** Threads of the in-process session (workers = 1); default 1. Pool workers always use 1. */
+  intraOpThreads?: number;
+  inFlightPerWorker?: number;
+  forcePool?: boolean;
+  /** Graph cache folder (default out/onnx-cache); null turns the cache off. */
+  graphCacheDir?: string | null;
+}
+
+function cacheOptions(dir: string | null | undefined, sha256: string | null | undefined): { cacheDir?: string; weightsSha256?: string } {
+  const folder = dir === undefined ? DEFAULT_GRAPH_CACHE_DIR : dir;
+  return folder === null || sha256 === undefined || sha256 === null ? {} : { cacheDir: folder, weightsSha256: sha256 };
+}
+
+async function createInProcessOnnxExecutor(options: OnnxExecutorOptions): Promise<ForwardExecutor> {
+  const source = options.model;
+  const loaded = source.kind === 'checkpoint' ? readCheckpointFile(source.path) : null;
+  const config = loaded?.config ?? (source as Extract<ModelSource, { kind: 'params' }>).config;
+  const weights = loaded !== null ? graphWeightsFromCheckpoint(loaded) : graphWeightsFromParams(config, (source as Extract<ModelSource, { kind: 'params' }>).params);
+  const sha256 = loaded?.sha256 ?? (source as Extract<ModelSource, { kind: 'params' }>).sha256;
+  const runner = createOnnxForwardRunner({
+    graph: lowerModelConfig(config),
+    weights,
+    session: { executionProvider: options.executionProvider, intraOpThreads: options.intraOpThreads ?? 1 },
+    ...cacheOptions(options.graphCacheDir, sha256),
+  });
+  let closed = false;
+  return {
+    workerCount: 1,
+    capacity: 1,
+    async run(batch, request) {
+      if (closed) throw new Error('The forward executor was closed');
+      validateForwardRequest(config, request);
+      return runner.run(batch, request);
+    },
+    async close() {
+      if (!closed) await runner.release();
+      closed = true;
+    },
+  };
+}
+
+/**
+ * The onnx executor. Ownership: params passed in stay the caller's (the pool
+ * copies them once into shared memory; in-process they are read when a graph is built).
+ * @throws UsageError naming the worker or provider that failed to start.
+ */
+export async function createOnnxExecutor(options: OnnxExecutorOptions): Promise<ForwardExecutor> {
+  if (options.workers <= 1 && options.forcePool !== true) return createInProcessOnnxExecutor(options);
+  const source = options.model;
+  const sha256 = source.kind === 'params' ? source.sha256 : undefined;
+  const model = source.kind === 'checkpoint'
+    ? source
+    : { kind: 'packed' as const, config: source.config, packed: packParams(source.params), sha256: sha256 ?? null };
+  // Each worker caches only when it knows the weights' hash (from the checkpoint it reads, or the params' sha256).
+  const cacheDir = options.graphCacheDir === undefined ? DEFAULT_GRAPH_CACHE_DIR : options.graphCacheDir;
+  const pool = await createForwardPool({
+    workers: options.workers, backend: 'onnx', model, engine: 'onnx', inFlightPerWorker: options.inFlightPerWorker,
+    onnx: { executionProvider: options.executionProvider, intraOpThreads: 1, ...(cacheDir === null ? {} : { cacheDir }) },
+  });
+  return { workerCount: pool.workerCount, capacity: pool.capacity, run: pool.run, close: pool.close };
+}

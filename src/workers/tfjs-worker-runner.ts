@@ -1,0 +1,34 @@
+/**
+ * The tfjs side of a forward worker thread: its own backend, the model from
+ * the pool's packed weights or a checkpoint file, and the batch reducers.
+ */
+import { initBackend } from '../backend/select-backend.js';
+import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
+import type { ModelParams } from '../model/params.js';
+import type { ModelConfig } from '../model/spec.js';
+import { runForwardRequest, validateForwardRequest } from './batch-reducers.js';
+import { unpackParams, type ForwardWorkerData, type WorkerRunner } from './worker-protocol.js';
+
+function loadModel(data: ForwardWorkerData): { config: ModelConfig; params: ModelParams } {
+  if (data.model.kind === 'checkpoint') {
+    const loaded = loadCheckpoint(data.model.path);
+    return { config: loaded.config, params: loaded.params };
+  }
+  return { config: data.model.config, params: unpackParams(data.model.packed) };
+}
+
+/**
+ * Starts the worker's tfjs backend and model. The main thread already printed
+ * the backend line; workers stay quiet.
+ * @throws UsageError when the backend fails to start or the checkpoint cannot be read.
+ */
+export async function startTfjsWorkerRunner(data: ForwardWorkerData): Promise<WorkerRunner> {
+  const backend = await initBackend(data.backend, { log: () => undefined });
+  const { config, params } = loadModel(data);
+  return {
+    backend,
+    modelName: config.name,
+    validate: (request) => validateForwardRequest(config, request),
+    run: (batch, request) => runForwardRequest(config, params, batch, request),
+  };
+}

@@ -1,0 +1,139 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/backend/select-backend.js';
+import { parseExecutionProvider } from '../../src/backend/backend-choice.js';
+import { saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
+import { buildModelConfig } from '../../src/model/architectures.js';
+import { disposeParams, type ModelParams } from '../../src/model/params.js';
+import type { ModelConfig } from '../../src/model/spec.js';
+import { createOnnxSession } from '../../src/onnx/onnx-session.js';
+import { runForwardRequest, type ForwardRequest, type TapArray } from '../../src/workers/batch-reducers.js';
+import { createForwardExecutor, type ForwardExecutor } from '../../src/workers/forward-executor.js';
+import type { LayerBatchReduction } from '../../src/topk/reduce-conv-tap.js';
+import { assertReductionsEqual, makeBatch, makeParams, relativeError } from '../onnx/onnx-fixtures.js';
+
+const REQUESTS: ForwardRequest[] = [
+  { reducer: 'top-activations', layers: [2, 5] },
+  { reducer: 'logits' },
+  { reducer: 'taps', taps: ['conv1', 'norm2', 'pool5', 'fc7', 'probs'] },
+];
+
+function assertSameAsTfjs(request: ForwardRequest, got: unknown, expected: unknown): void {
+  if (request.reducer === 'top-activations') {
+    (got as { layers: LayerBatchReduction[] }).layers.forEach((layer, i) => assertReductionsEqual(layer, (expected as { layers: LayerBatchReduction[] }).layers[i]!, `conv${layer.layer}`));
+    return;
+  }
+  const g = request.reducer === 'logits' ? { logits: (got as { logits: TapArray }).logits } : (got as { taps: Record<string, TapArray> }).taps;
+  const e = request.reducer === 'logits' ? { logits: (expected as { logits: TapArray }).logits } : (expected as { taps: Record<string, TapArray> }).taps;
+  for (const name of Object.keys(e)) {
+    assert.deepEqual(g[name]!.shape, e[name]!.shape, name);
+    assert.ok(relativeError(g[name]!.data, e[name]!.data) < 1e-5, `${name}: ${relativeError(g[name]!.data, e[name]!.data)}`);
+  }
+}
+
+describe('onnx forward executor', () => {
+  let config: ModelConfig;
+  let params: ModelParams;
+  let pool: ForwardExecutor;
+  let dir: string;
+
+  before(async () => {
+    await initBackend('wasm', { log: () => undefined });
+    config = buildModelConfig('zfnet-tiny');
+    params = makeParams(config, 11);
+    dir = mkdtempSync(join(tmpdir(), 'onnx-executor-'));
+    pool = await createForwardExecutor({ workers: 2, backend: 'onnx', executionProvider: 'cpu', model: { kind: 'params', config, params } });
+  });
+  after(async () => {
+    await pool.close();
+    disposeParams(params);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a pool of 2 workers gives exactly the in-process results, both equal to tfjs', async () => {
+    const inProcess = await createForwardExecutor({ workers: 1, backend: 'auto', executionProvider: 'cpu', model: { kind: 'params', config, params } });
+    try {
+      for (const request of REQUESTS) {
+        const batch = makeBatch(config, 3, 7);
+        const expected = await runForwardRequest(config, params, batch, request);
+        const single = await inProcess.run(batch, request);
+        const pooled = await pool.run({ pixels: batch.pixels.slice(), shape: batch.shape }, request);
+        assert.deepEqual(pooled, single, request.reducer);
+        assertSameAsTfjs(request, single, expected);
+      }
+    } finally {
+      await inProcess.close();
+    }
+  });
+
+  it('caches built graphs per checkpoint hash and rebuilds a damaged one', async () => {
+    const path = join(dir, 'tiny.safetensors');
+    const { sha256 } = saveCheckpoint(path, { config, params });
+    const cacheDir = join(dir, 'cache');
+    const request: ForwardRequest = { reducer: 'top-activations', layers: [1, 3] };
+    const batch = makeBatch(config, 2, 1);
+    const first = await createForwardExecutor({ workers: 1, backend: 'onnx', graphCacheDir: cacheDir, model: { kind: 'checkpoint', path } });
+    const expected = await first.run(batch, request);
+    await first.close();
+    const file = join(cacheDir, `${sha256}-top-conv1.conv3-lrn-pool.onnx`);
+    assert.deepEqual(readdirSync(cacheDir), [`${sha256}-top-conv1.conv3-lrn-pool.onnx`]);
+    const builtAt = statSync(file).mtimeMs;
+    const again = await createForwardExecutor({ workers: 2, forcePool: true, backend: 'onnx', graphCacheDir: cacheDir, model: { kind: 'checkpoint', path } });
+    try {
+      assert.deepEqual(await again.run({ pixels: batch.pixels.slice(), shape: batch.shape }, request), expected);
+    } finally {
+      await again.close();
+    }
+    assert.equal(statSync(file).mtimeMs, builtAt, 'the cached graph was read, not rebuilt');
+    writeFileSync(file, 'not a graph');
+    const repaired = await createForwardExecutor({ workers: 1, backend: 'onnx', graphCacheDir: cacheDir, model: { kind: 'params', config, params, sha256 } });
+    try {
+      assert.deepEqual(await repaired.run(batch, request), expected);
+    } finally {
+      await repaired.close();
+    }
+    assert.ok(statSync(file).size > 1000, 'the damaged cache entry was rebuilt');
+  });
+
+  it('refuses an unknown execution provider, listing the valid ones', () => {
+    assert.throws(() => parseExecutionProvider('rocm'), { name: 'RangeError', message: 'Expected one of cpu, cuda, tensorrt for execution-provider but received "rocm"' });
+    assert.equal(parseExecutionProvider(undefined), 'cpu');
+  });
+
+  it('refuses a provider that fails to load, saying how to install it', async () => {
+    // The npm package ships the CPU binaries only; cuda loads where its binaries were installed.
+    let error: Error | null = null;
+    try {
+      await initBackend('onnx', { purpose: 'inference', executionProvider: 'cuda', log: () => undefined });
+    } catch (e) {
+      error = e as Error;
+    }
+    if (error === null) return; // a machine with onnxruntime's CUDA binaries: nothing to refuse
+    assert.equal(error.name, 'UsageError');
+    assert.match(error.message, /^Execution provider cuda failed to load in onnxruntime-node \d+\.\d+\.\d+ \(.+\): its binaries are not in the npm package: install them with `node node_modules\/onnxruntime-node\/script\/install --onnxruntime-node-install=cuda12` \(needs CUDA 12 and cuDNN 9 on the library path\), or use --execution-provider cpu$/);
+  });
+
+  it('refuses a graph onnxruntime cannot load, naming the graph and file', async () => {
+    await assert.rejects(createOnnxSession(new Uint8Array([1, 2, 3]), { executionProvider: 'cpu', intraOpThreads: 1 }, { description: 'taps graph of zfnet-tiny' }),
+      { name: 'Error', message: 'onnxruntime could not load the taps graph of zfnet-tiny: Failed to load model because protobuf parsing failed.' });
+    const file = join(dir, 'bad.onnx');
+    writeFileSync(file, 'garbage');
+    await assert.rejects(createOnnxSession(file, { executionProvider: 'cpu', intraOpThreads: 1 }, { description: 'taps graph of zfnet-tiny', path: file }),
+      { message: `onnxruntime could not load the taps graph of zfnet-tiny (${file}): Load model from ${file} failed:Protobuf parsing failed.` });
+  });
+
+  it('auto runs inference on onnx and training on tfjs; training on onnx is refused', async () => {
+    const inference = await initBackend('auto', { purpose: 'inference', executionProvider: 'cpu', log: () => undefined });
+    assert.equal(inference.name, 'onnx');
+    assert.equal(inference.executionProvider, 'cpu');
+    const training = await initBackend('wasm', { purpose: 'training', log: () => undefined });
+    assert.equal(training.name, 'wasm');
+    await assert.rejects(initBackend('onnx', { purpose: 'training' }), {
+      name: 'UsageError',
+      message: 'Backend onnx runs forward passes only (onnxruntime has no gradients in Node); training runs on tfjs: use --backend auto, tensorflow, wasm or cpu',
+    });
+  });
+});
