@@ -5,7 +5,9 @@
  */
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { findConvLayer, findStrongestPositions, projectBatch } from '../src/deconv/deconvnet.js';
+import { findConvLayer, findStrongestPositions } from '../src/deconv/deconvnet.js';
+import { createProjector } from '../src/deconv/projector.js';
+import { currentExecutionProvider } from '../src/backend/select-backend.js';
 import { UsageError } from '../src/errors.js';
 import { prepareCentreInput, selectExperimentImages, type SelectImagesOptions } from '../src/experiments/experiment-inputs.js';
 import { makeEntryTiles, type EntryTiles } from '../src/mosaic/entry-tiles.js';
@@ -52,12 +54,15 @@ export async function runProject(options: ProjectOptions): Promise<ProjectResult
     try {
       const at: [number, number] = options.at ?? (await strongestCell(config, params, images, layerName, options.unit));
       if (at[0] >= h || at[1] >= w) throw new UsageError(`Expected --at inside the ${h}x${w} grid of ${layerName} but received ${at.join(',')}`);
-      const result = projectBatch(config, params, images, layerName, [{ imageIndex: 0, unit: options.unit, y: at[0], x: at[1] }]);
-      const [activation, projection] = [(await result.activations.data())[0]!, (await result.projections.data()) as Float32Array];
-      tf.dispose([result.activations, result.projections]);
+      // One projection: one in-process session (no worker threads to start).
+      const projector = createProjector({ backend: options.backend, config, params, workers: 0, executionProvider: currentExecutionProvider() });
+      const pixels = { data: input.input, heightPx: config.inputSizePx, widthPx: config.inputSizePx, channels: config.inputChannels };
+      const result = await projector.project(layerName, [pixels], [{ imageIndex: 0, unit: options.unit, y: at[0], x: at[1] }]).finally(() => projector.close());
+      const [activation, projection] = [result.activations[0]!, result.projections[0]!];
+      session.log(`project: deconvnet ${projector.description}`);
       const tiles = makeEntryTiles(layer.geometry, at[0], at[1], config.inputSizePx, projection, input.display, layer.geometry.receptiveFieldPx!);
       const stem = join(session.outDir, `${basename(image.path).replace(/\.[^.]*$/, '')}-${layerName}-unit${options.unit}-y${at[0]}x${at[1]}`);
-      const summary = { image: image.path, imageId: image.imageId, layer: layerName, unit: options.unit, at, activation, receptiveField: tiles.box, notes: [DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE] };
+      const summary = { image: image.path, imageId: image.imageId, layer: layerName, unit: options.unit, at, activation, receptiveField: tiles.box, deconvnetEngine: projector.description, notes: [DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE] };
       const files = await writeProjectionFiles(stem, tiles, summary);
       session.log(`project: ${layerName} unit ${options.unit} at ${at.join(',')} = ${activation.toPrecision(6)} in ${image.path}; patch ${tiles.box.heightPx}x${tiles.box.widthPx} at (${tiles.box.top}, ${tiles.box.left})`);
       return { runId: session.runId, outDir: session.outDir, activation, at, files };

@@ -66,3 +66,24 @@ test('project rejects cells outside the layer and bad --at values with their nam
   await assert.rejects(runProject(projectOptions({ unit: 99 })), { message: 'Expected unit between 0 and 15 of conv2 but received 99' });
   assert.throws(() => parseCell('3;4'), { message: 'Expected a cell like 5,7 (row,column on the layer grid) for at but received "3;4"' });
 });
+
+test('project on onnx writes the same projection as on tfjs (one interface, engine from --backend)', async () => {
+  await nextSecond();
+  const onTfjs = await runProject(projectOptions({ outDir: join(dir, 'out-tfjs') }));
+  await nextSecond();
+  const onOnnx = await runProject(projectOptions({ backend: 'onnx', outDir: join(dir, 'out-onnx') }));
+  assert.ok(onTfjs.activation > 0, `the fixture must fire: ${onTfjs.activation}`);
+  assert.ok(Math.abs(onOnnx.activation - onTfjs.activation) <= 1e-4 * Math.abs(onTfjs.activation) + 1e-9);
+  const values = (file: string): Float32Array => {
+    const bytes = readFileSync(file);
+    const start = 10 + bytes.readUInt16LE(8);
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
+  };
+  const [a, b] = [values(onOnnx.files[1]!), values(onTfjs.files[1]!)];
+  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assert.ok(scale > 0);
+  assert.equal(a.length, b.length);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-3 * scale + 1e-12, `value ${i}: ${v} vs ${b[i]}`));
+  const summary = JSON.parse(readFileSync(onOnnx.files[3]!, 'utf8')) as { deconvnetEngine: string };
+  assert.match(summary.deconvnetEngine, /^onnx \(onnxruntime-node /);
+});
