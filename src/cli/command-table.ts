@@ -7,6 +7,7 @@ import { compareCommand } from './commands/compare.js';
 import { correspondenceCommand } from './commands/correspondence.js';
 import { evolutionCommand } from './commands/evolution.js';
 import { demoCommand } from './commands/demo.js';
+import { importCommand } from './commands/import.js';
 import { indexCommand } from './commands/index-dataset.js';
 import { infoCommand } from './commands/info.js';
 import { initCommand } from './commands/init.js';
@@ -32,6 +33,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
   models: modelsCommand,
   init: initCommand,
   info: infoCommand,
+  import: importCommand,
   'sample-data': sampleDataCommand,
   index: indexCommand,
   mean: meanCommand,
