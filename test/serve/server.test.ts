@@ -194,3 +194,22 @@ test('the server wrote nothing to the store but its cache table', () => {
   assert.equal(hashDataTables(reader), hashBefore);
   assert.ok((reader.prepare('SELECT COUNT(*) FROM serve_renders').pluck().get() as number) >= 2);
 });
+
+test('pages read what another process commits meanwhile (WAL): a run still going shows its progress', async () => {
+  const other = openStore(fixture.dbPath, { mustExist: true });
+  try {
+    const pass = other.prepare('SELECT * FROM top_activation_runs WHERE run_id = ?').get(runId) as Record<string, unknown>;
+    const live = `${runId}-live`;
+    other.prepare("INSERT INTO runs (id, kind, status, model, options_json, started_at, updated_at, heartbeat_at) VALUES (?, 'top-activations', 'running', 'zfnet-tiny', '{}', ?, ?, ?)")
+      .run(live, new Date().toISOString(), new Date().toISOString(), new Date().toISOString());
+    const columns = Object.keys(pass).filter((c) => c !== 'run_id');
+    other.prepare(`INSERT INTO top_activation_runs (run_id, ${columns.join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`)
+      .run(live, ...columns.map((c) => (c === 'position' ? 5 : pass[c])));
+    assert.match((await get('/')).body, /running, 5 of 12 images \(41\.7%\), heartbeat \d+ s ago/);
+    other.prepare('UPDATE top_activation_runs SET position = 10 WHERE run_id = ?').run(live);
+    assert.match((await get('/')).body, /running, 10 of 12 images \(83\.3%\)/);
+    assert.equal((await get(`/runs/${live}`)).statusCode, 200);
+  } finally {
+    other.close();
+  }
+});
