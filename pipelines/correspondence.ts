@@ -19,6 +19,7 @@ import { applyOccluder, computeFillImage, drawRandomRect, type OccluderFill, typ
 import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv } from '../src/experiments/result-files.js';
 import type { Store } from '../src/store/open-store.js';
+import { insertCorrespondenceResults, type CorrespondencePairRecord } from '../src/store/experiment-results-store.js';
 import { runExperimentSession, type ExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
 export interface CorrespondencePipelineOptions extends ExperimentSourceOptions {
@@ -165,13 +166,8 @@ function listPairs(n: number): Array<[number, number]> {
   return pairs;
 }
 
-function storeResults(db: Store, runId: string, summary: CorrespondenceSummaryRow[], pairs: Array<[string, number, string, number, number, number]>): void {
-  const insertPair = db.prepare('INSERT INTO correspondence_pairs (run_id, part, draw, layer, image_i, image_j, hamming) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const insertSummary = db.prepare('INSERT INTO correspondence_summary (run_id, part, layer, delta_sum, delta_mean, delta_std, pairs) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  db.transaction(() => {
-    for (const p of pairs) insertPair.run(runId, ...p);
-    for (const s of summary) insertSummary.run(runId, s.part, s.layer, s.deltaSum, s.deltaMean, s.deltaStd, s.pairs);
-  })();
+function storeResults(db: Store, runId: string, summary: CorrespondenceSummaryRow[], pairs: CorrespondencePairRecord[]): void {
+  insertCorrespondenceResults(db, runId, summary, pairs);
 }
 
 /** summary.csv and masks.png (each input with its part boxes and the first random draw's box). */

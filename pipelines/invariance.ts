@@ -19,6 +19,7 @@ import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { readInvarianceRows } from '../src/store/experiment-resume-store.js';
 import type { Store } from '../src/store/open-store.js';
+import { insertInvarianceMeasures } from '../src/store/experiment-results-store.js';
 import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
 export interface InvariancePipelineOptions extends ExperimentSourceOptions {
@@ -86,14 +87,11 @@ export async function runInvariancePipeline(options: InvariancePipelineOptions):
 }
 
 function storeRows(db: Store, runId: string, image: ExperimentImage, trueClass: number | null, rows: InvarianceRow[]): void {
-  const insert = db.prepare(`INSERT INTO invariance_measures (run_id, image_key, image_id, path, label, transform, amount, layer1_distance, layer1_normalised,
-    layer7_distance, layer7_normalised, true_prob, top_class) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  db.transaction(() => {
-    for (const r of rows) {
-      insert.run(runId, image.key, image.imageId, image.path, trueClass, r.transform.kind, r.amount, r.layer1Distance, r.layer1Normalised,
-        r.layer7Distance, r.layer7Normalised, r.trueProb, r.topClass);
-    }
-  })();
+  insertInvarianceMeasures(db, runId, rows.map((r) => ({
+    imageKey: image.key, imageId: image.imageId, path: image.path, label: trueClass, transform: r.transform.kind, amount: r.amount,
+    layer1Distance: r.layer1Distance, layer1Normalised: r.layer1Normalised, layer7Distance: r.layer7Distance, layer7Normalised: r.layer7Normalised,
+    trueProb: r.trueProb, topClass: r.topClass,
+  })));
 }
 
 /** measures.csv, nine line charts and one grid of them. */

@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClassRecord } from '../src/data/image-index.js';
-import { projectBatch } from '../src/deconv/deconvnet.js';
+import { currentExecutionProvider } from '../src/backend/select-backend.js';
+import { createProjector, type Projector } from '../src/deconv/projector.js';
 import {
   mapLabelToLogit, nameLogit, prepareCentreInput, selectExperimentImages,
   type ExperimentImage, type ExperimentModel, type PreparedInput, type SelectImagesOptions,
@@ -22,6 +23,7 @@ import { formatCsv, writeMapOverImage, writeRgbPng } from '../src/experiments/re
 import { categoricalMapSvg, heatmapSvg } from '../src/plot/heatmap.js';
 import { readOcclusionCells, readOcclusionImage } from '../src/store/experiment-resume-store.js';
 import type { Store } from '../src/store/open-store.js';
+import { insertOcclusionImage } from '../src/store/experiment-results-store.js';
 import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
 
 export interface OcclusionPipelineOptions extends ExperimentSourceOptions {
@@ -73,6 +75,8 @@ export async function runOcclusionPipeline(options: OcclusionPipelineOptions): P
     session.log(`occlusion: ${images.length} images, ${placements.length} occluder positions each (${sizePx} px, stride ${stridePx}, fill ${options.fill})`);
     const results: OcclusionImageResult[] = [];
     const csvRows: Array<Array<string | number | null>> = [];
+    // Panel (c): one projection per image, in one in-process session (no threads to release on error).
+    const projector = createProjector({ backend: options.backend, config: session.model.config, params: session.model.params, workers: 0, executionProvider: currentExecutionProvider() });
     for (const image of images) {
       const { model, dataset, outDir } = session;
       const stored = session.resumed ? readOcclusionImage(options.db, session.runId, image.key) : undefined;
@@ -90,12 +94,13 @@ export async function runOcclusionPipeline(options: OcclusionPipelineOptions): P
       const probe = createForwardProbe(model.config, model.params, LAYER);
       const unoccluded = await measureUnoccluded(probe, input.input, S);
       const cells = await sweepOccluder({ probe, input: input.input, sizePx: S, placements, fill, unit: unoccluded.unit, trueClass, batchSize: options.batchSize });
-      const files = await writeFigures({ outDir, image, input, model, unoccluded, cells, rows, stridePx, trueClass, classes: dataset.classes });
+      const files = await writeFigures({ outDir, image, input, model, projector, unoccluded, cells, rows, stridePx, trueClass, classes: dataset.classes });
       session.commit(() => storeImage(options.db, session.runId, image, trueClass, unoccluded, cells, { sizePx, stridePx, fill: options.fill, rows }));
       for (const c of cells) csvRows.push(toCsvRow(image.key, c));
       results.push(summarise(image, unoccluded.unit, trueClass, trueClass === null ? null : unoccluded.probs[trueClass]!, cells, files));
       session.log(`occlusion ${image.key}: unit ${unoccluded.unit}, p(true) ${formatProb(results.at(-1)!.unoccludedTrueProb)} unoccluded, min ${formatProb(results.at(-1)!.minTrueProb)}`);
     }
+    await projector.close();
     writeTextFile(join(session.outDir, 'cells.csv'), formatCsv(['image', 'row', 'col', 'x_px', 'y_px', 'width_px', 'height_px', 'feature_sum', 'true_prob', 'top_class', 'top_prob'], csvRows));
     writeTextFile(join(session.outDir, 'summary.json'), `${JSON.stringify({ runId: session.runId, layer: LAYER, sizePx, stridePx, fill: options.fill, rows, cols: rows, images: results }, null, 2)}\n`);
     return { runId: session.runId, outDir: session.outDir, rows, cols: rows, images: results };
@@ -123,18 +128,14 @@ interface SweepSettings { sizePx: number; stridePx: number; fill: OccluderFill; 
 
 /** One transaction per image: its summary row and every cell. */
 function storeImage(db: Store, runId: string, image: ExperimentImage, trueClass: number | null, u: UnoccludedResult, cells: OcclusionCell[], s: SweepSettings): void {
-  const insertImage = db.prepare(`INSERT INTO occlusion_images (run_id, image_key, image_id, path, label, layer, unit, unit_y, unit_x, unit_activation, unit_sum,
-    true_prob, top_class, top_prob, size_px, stride_px, fill, rows, cols) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertCell = db.prepare(`INSERT INTO occlusion_cells (run_id, image_key, row, col, x_px, y_px, width_px, height_px, feature_sum, true_prob, top_class, top_prob)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  db.transaction(() => {
-    insertImage.run(runId, image.key, image.imageId, image.path, trueClass, LAYER, u.unit, u.y, u.x, u.activation, u.unitSum,
-      trueClass === null ? null : u.probs[trueClass]!, u.topClass, u.topProb, s.sizePx, s.stridePx, s.fill, s.rows, s.rows);
-    for (const c of cells) {
-      const r = c.placement.rect;
-      insertCell.run(runId, image.key, c.placement.row, c.placement.col, r.xPx, r.yPx, r.widthPx, r.heightPx, c.featureSum, c.trueProb, c.topClass, c.topProb);
-    }
-  })();
+  insertOcclusionImage(db, runId, {
+    imageKey: image.key, imageId: image.imageId, path: image.path, label: trueClass, layer: LAYER, unit: u.unit, unitY: u.y, unitX: u.x,
+    unitActivation: u.activation, unitSum: u.unitSum, trueProb: trueClass === null ? null : u.probs[trueClass]!, topClass: u.topClass, topProb: u.topProb,
+    sizePx: s.sizePx, stridePx: s.stridePx, fill: s.fill, rows: s.rows, cols: s.rows,
+  }, cells.map((c) => ({
+    row: c.placement.row, col: c.placement.col, xPx: c.placement.rect.xPx, yPx: c.placement.rect.yPx, widthPx: c.placement.rect.widthPx, heightPx: c.placement.rect.heightPx,
+    featureSum: c.featureSum, trueProb: c.trueProb, topClass: c.topClass, topProb: c.topProb,
+  })));
 }
 
 interface FigureOptions {
@@ -142,6 +143,7 @@ interface FigureOptions {
   image: ExperimentImage;
   input: PreparedInput;
   model: ExperimentModel;
+  projector: Projector;
   unoccluded: UnoccludedResult;
   cells: OcclusionCell[];
   rows: number;
@@ -165,7 +167,7 @@ async function writeFigures(f: FigureOptions): Promise<string[]> {
   await writeRgbPng(f.input.display, S, paths[0]!, MAP_PX);
   const u = f.unoccluded;
   await writeMapOverImage(heatmapSvg({ ...grid, title: `(b) ${LAYER} unit ${u.unit}: summed activation`, values: f.cells.map((c) => c.featureSum), valueLabel: 'sum' }), f.input.display, S, placement, paths[1]!);
-  await writeRgbPng(projectStrongest(f.model, f.input, u), S, paths[2]!, MAP_PX);
+  await writeRgbPng(await projectStrongest(f.projector, f.input, u), S, paths[2]!, MAP_PX);
   const trueName = f.trueClass === null ? 'true class unknown' : nameLogit(f.model.config, f.classes, f.trueClass);
   await writeMapOverImage(heatmapSvg({ ...grid, title: `(d) p(${trueName})`, values: f.cells.map((c) => c.trueProb ?? NaN), min: 0, valueLabel: 'probability' }), f.input.display, S, placement, paths[3]!);
   const names = new Map(f.cells.map((c) => [c.topClass, nameLogit(f.model.config, f.classes, c.topClass)]));
@@ -174,16 +176,8 @@ async function writeFigures(f: FigureOptions): Promise<string[]> {
 }
 
 /** (c): the deconvnet projection of the map's strongest activation, scaled for display. */
-function projectStrongest(model: ExperimentModel, input: PreparedInput, u: UnoccludedResult): Uint8Array {
-  const S = input.sizePx;
-  const batch = tf.tensor4d(input.input, [1, S, S, 3]);
-  try {
-    const { projections, activations } = projectBatch(model.config, model.params, batch, LAYER, [{ imageIndex: 0, unit: u.unit, y: u.y, x: u.x }]);
-    const values = projections.dataSync();
-    projections.dispose();
-    activations.dispose();
-    return stretchSymmetric(values);
-  } finally {
-    batch.dispose();
-  }
+async function projectStrongest(projector: Projector, input: PreparedInput, u: UnoccludedResult): Promise<Uint8Array> {
+  const image = { data: input.input, heightPx: input.sizePx, widthPx: input.sizePx, channels: 3 };
+  const { projections } = await projector.project(LAYER, [image], [{ imageIndex: 0, unit: u.unit, y: u.y, x: u.x }]);
+  return stretchSymmetric(projections[0]!);
 }
