@@ -18,6 +18,7 @@ import {
   deleteCheckpointPair, epochCheckpointName, listCheckpoints, partialCheckpointName, saveTrainCheckpoint, type TrainCheckpointState,
 } from '../src/train/checkpoint-folder.js';
 import { advanceLrSchedule } from '../src/train/lr-schedule.js';
+import { describeStuckLoss } from '../src/train/learning-check.js';
 import { evaluateBatches, type TrainEpochResult } from '../src/train/run-epoch.js';
 import type { MomentumBuffers } from '../src/train/sgd-momentum.js';
 import { summarizeMetrics, type MetricSummary } from '../src/train/topk-metrics.js';
@@ -107,6 +108,8 @@ export async function finishEpoch(ctx: EpochContext, state: TrainCheckpointState
   applyRetention(ctx);
   await writeCurves(ctx);
   ctx.log(describeEpoch(record));
+  const stuck = epoch === 1 ? describeStuckLoss({ trainLoss: record.trainLoss, valLoss: record.valLoss, numClasses: ctx.config.numClasses }, ctx.recipe) : null;
+  if (stuck !== null) ctx.log(stuck);
   return { state: next, checkpointPath: record.checkpointPath! };
 }
 

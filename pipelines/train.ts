@@ -62,6 +62,11 @@ export interface TrainRecipe {
   keepAll: boolean;
   /** Absolute output root; the run writes out/runs/<run>/. */
   outDir: string;
+  /**
+   * Provenance only: the recipe options that took the architecture's defaults
+   * (src/train/recipe-defaults.ts), as flags ('' when all were given); absent in runs recorded before.
+   */
+  recipeDefaults?: { source: string; flags: string } | null;
 }
 
 export interface TrainPipelineOptions {

@@ -7,6 +7,7 @@ import { withStopSignals } from '../../stop-signals.js';
 import { FEATURE_EVOLUTION_EPOCHS } from '../../train/checkpoint-retention.js';
 import { LR_SCHEDULE_KINDS } from '../../train/lr-schedule.js';
 import { INIT_SCHEMES } from '../../train/init-scale.js';
+import { DEFAULTED_FLAGS, describeRecipeDefaults, formatDefaultFlags, resolveRecipeDefaults, type ArchitectureRecipeDefaults } from '../../train/recipe-defaults.js';
 import { describeEpoch } from '../../../pipelines/train-epoch-end.js';
 import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train.js';
 import type { CommandSpec } from '../command-spec.js';
@@ -24,27 +25,37 @@ function parseKeepEpochs(value: unknown): number[] {
   return text.split(',').map((part) => expectInteger('keepEpochs', part.trim(), 1, 1_000_000));
 }
 
+/** Commander key of each option that defaults per architecture. */
+const DEFAULTED_OPTION_KEYS: Readonly<Record<keyof ArchitectureRecipeDefaults, string>> = Object.freeze({ init: 'init', batchSize: 'batchSize', learningRate: 'lr', lrSchedule: 'lrSchedule' });
+
 /**
- * Validates the recipe options once, at the boundary.
+ * Validates the recipe options once, at the boundary. --init, --batch-size,
+ * --lr and --lr-schedule, when not given, take the architecture's defaults
+ * (src/train/recipe-defaults.ts); which ones did is recorded in `recipeDefaults`.
  * @throws RangeError (usage error) naming the option and value.
  */
 export function parseTrainRecipe(o: Record<string, unknown>): TrainRecipe {
   const optionalInt = (name: string, v: unknown) => (v === undefined ? null : expectInteger(name, v, 1, Number.MAX_SAFE_INTEGER));
   const crop = expectChoice('crop', o['crop'], ['paper', 'random'] as const);
+  const model = expectChoice('model', o['model'], ARCHITECTURE_NAMES);
+  const { source, defaults } = resolveRecipeDefaults(model);
+  const given = (field: keyof ArchitectureRecipeDefaults): unknown => o[DEFAULTED_OPTION_KEYS[field]];
+  const defaulted = (Object.keys(DEFAULTED_FLAGS) as Array<keyof ArchitectureRecipeDefaults>).filter((field) => given(field) === undefined);
   return {
-    model: expectChoice('model', o['model'], ARCHITECTURE_NAMES),
+    model,
     data: o['data'] === undefined ? null : resolve(String(o['data'])),
     seed: expectInteger('seed', o['seed'], 0, MAX_SEED),
-    init: expectChoice('init', o['init'], INIT_SCHEMES),
+    init: given('init') === undefined ? defaults.init : expectChoice('init', o['init'], INIT_SCHEMES),
     epochs: expectInteger('epochs', o['epochs'], 1, 100_000),
-    batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
+    batchSize: given('batchSize') === undefined ? defaults.batchSize : expectInteger('batchSize', o['batchSize'], 1, 4096),
     microBatch: o['microBatch'] === undefined ? null : expectInteger('microBatch', o['microBatch'], 1, 4096),
-    learningRate: expectNumber('lr', o['lr'], 0, 10),
+    learningRate: given('learningRate') === undefined ? defaults.learningRate : expectNumber('lr', o['lr'], 0, 10),
     momentum: expectNumber('momentum', o['momentum'], 0, 0.999999),
     weightDecay: expectNumber('weightDecay', o['weightDecay'], 0, 1),
     dropout: expectNumber('dropout', o['dropout'], 0, 0.95),
     filterRadius: expectNumber('filterRadius', o['filterRadius'], 0, 1e6),
-    lrSchedule: expectChoice('lrSchedule', o['lrSchedule'], LR_SCHEDULE_KINDS),
+    lrSchedule: given('lrSchedule') === undefined ? defaults.lrSchedule : expectChoice('lrSchedule', o['lrSchedule'], LR_SCHEDULE_KINDS),
+    recipeDefaults: { source, flags: formatDefaultFlags(defaults, defaulted) },
     patience: expectInteger('patience', o['patience'], 1, 100_000),
     stepEpochs: expectInteger('stepEpochs', o['stepEpochs'], 1, 100_000),
     lrFactor: expectNumber('lrFactor', o['lrFactor'], 1, 1e6),
@@ -83,8 +94,10 @@ function reportResult(result: TrainPipelineResult, dbOption: string | undefined)
 }
 
 /**
- * `run-pipeline train`: the paper's recipe by default (SGD, batch 128, lr 0.01,
- * momentum 0.9, dropout 0.5, filter RMS radius 0.1, 70 epochs).
+ * `run-pipeline train`: the paper's recipe by default (SGD, momentum 0.9,
+ * dropout 0.5, filter RMS radius 0.1, 70 epochs); init, batch size, rate and
+ * schedule default per architecture (the paper's at full size, the demo's
+ * measured recipe for the scaled-down models).
  */
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -92,16 +105,16 @@ export const trainCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--model <name>', `architecture: ${ARCHITECTURE_NAMES.join(', ')}`, 'zfnet')
-      .option('--init <scheme>', "paper: weights N(0, 0.01^2); scaled: N(0, 2/fan_in), classifier N(0, 0.001^2), for the small models (see docs)", 'paper')
+      .option('--init <scheme>', "paper: weights N(0, 0.01^2); scaled: N(0, 2/fan_in), classifier N(0, 0.001^2), for the small models (default: per architecture, below)")
       .option('--epochs <n>', 'epochs to train (the paper: 70); with --resume, may be raised to train longer', '70')
-      .option('--batch-size <n>', 'images per SGD step', '128')
+      .option('--batch-size <n>', 'images per SGD step (default: per architecture, below)')
       .option('--micro-batch <n>', 'images per forward/backward pass; a batch is split and its gradients summed (default: whole batch, or what fits wasm\'s 4 GiB heap)')
-      .option('--lr <x>', 'initial learning rate', '0.01')
+      .option('--lr <x>', 'initial learning rate (default: per architecture, below)')
       .option('--momentum <x>', 'momentum', '0.9')
       .option('--weight-decay <x>', 'L2 weight decay (the paper gives none)', '0')
       .option('--dropout <x>', 'dropout rate of fc6 and fc7', '0.5')
       .option('--filter-radius <x>', 'renormalize conv filters whose RMS exceeds this after every update (0: off)', '0.1')
-      .option('--lr-schedule <kind>', `learning-rate schedule: ${LR_SCHEDULE_KINDS.join(', ')}`, 'plateau')
+      .option('--lr-schedule <kind>', `learning-rate schedule: ${LR_SCHEDULE_KINDS.join(', ')} (default: per architecture, below)`)
       .option('--patience <n>', 'plateau: epochs without a lower val top-1 error before dividing the rate', '5')
       .option('--step-epochs <n>', 'step: divide the rate every N epochs', '20')
       .option('--lr-factor <x>', 'divisor of each rate decay', '10')
@@ -111,7 +124,8 @@ export const trainCommand: CommandSpec = {
       .option('--keep-epochs <list>', 'epoch checkpoints always kept besides the last and the best (none: only those)', FEATURE_EVOLUTION_EPOCHS.join(','))
       .option('--keep-all', 'keep every epoch checkpoint', false)
       .option('--out <dir>', 'output root; the run writes <dir>/runs/<run>/', 'out')
-      .option('--resume <run>', 'continue this run from its newest checkpoint, with its recorded options');
+      .option('--resume <run>', 'continue this run from its newest checkpoint, with its recorded options')
+      .addHelpText('after', `\nDefaults per architecture of the options not given (recorded with the run):\n${describeRecipeDefaults()}\n`);
     addTrainCropOption(command);
     addSeedOption(command);
     addDataOption(command);
@@ -126,6 +140,7 @@ export const trainCommand: CommandSpec = {
     if (resume !== undefined && resume.trim() === '') throw new UsageError('Expected a run id for --resume');
     const recipe = resume === undefined ? parseTrainRecipe(options) : undefined;
     const resumeOverrides = resume === undefined ? undefined : explicitRecipeFields(options, command);
+    if (recipe?.recipeDefaults != null && recipe.recipeDefaults.flags !== '') process.stderr.write(`train: ${recipe.model} defaults (${recipe.recipeDefaults.source}): ${recipe.recipeDefaults.flags}\n`);
     const db = openStore(resolveDbPath(options['db'] as string | undefined));
     try {
       const result = await withStopSignals({ stopping: 'finishing the current step, then saving', quitting: 'without saving the epoch in progress' }, (signal) => runTrainPipeline({
