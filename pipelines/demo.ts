@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Store } from '../src/store/open-store.js';
 import { listRuns, type RunRecord } from '../src/store/runs.js';
-import { listTopActivationRuns } from '../src/store/top-activations-store.js';
+import { countDeadUnits, listTopActivationRuns } from '../src/store/top-activations-store.js';
 import { createTrainingStore } from '../src/store/training-store.js';
 import { SMALL_MODEL_RECIPE_DEFAULTS } from '../src/train/recipe-defaults.js';
 
@@ -140,7 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
   step('report');
   await options.runCommand(['report', '--db', options.dbPath, '--run', trainRunId]);
-  const units = options.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(dead), 0) AS dead FROM unit_stats WHERE run_id = ?').get(pass.runId) as { total: number; dead: number };
+  const units = countDeadUnits(options.db, pass.runId);
   const last = createTrainingStore(options.db).listEpochs(trainRunId).at(-1);
   return {
     trainRunId, checkpoint, topActivationsRunId: pass.runId, reportPath: resolve('out', 'reports', trainRunId, 'index.html'),

@@ -256,3 +256,8 @@ export function queryTopRows(db: Store, runId: string, layer: number, unit: numb
     path: `${r['image_root'] as string}/${r['rel_path'] as string}`,
   }));
 }
+
+/** How many units a run has statistics for, and how many of them never fired. */
+export function countDeadUnits(db: Store, runId: string): { total: number; dead: number } {
+  return db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(dead), 0) AS dead FROM unit_stats WHERE run_id = ?').get(runId) as { total: number; dead: number };
+}
