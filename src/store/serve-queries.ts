@@ -96,12 +96,27 @@ function toUnit(r: Row): ServeUnitRow {
   };
 }
 
-/** Binds the explorer's queries to a store handle (statements prepared here, once). */
-export function createServeQueries(db: Store) {
+/** Runs and their layers. */
+function createRunQueries(db: Store) {
   const runs = db.prepare(`${RUN_SELECT} ORDER BY r.started_at DESC, r.id`);
   const run = db.prepare(`${RUN_SELECT} WHERE r.id = ?`);
   const layers = db.prepare(`SELECT layer, COUNT(*) AS units, SUM(dead) AS dead, AVG(firing_rate) AS rate, AVG(class_purity) AS purity, MAX(max_value) AS max
     FROM unit_stats WHERE run_id = ? GROUP BY layer ORDER BY layer`);
+  const layerUnits = db.prepare('SELECT COUNT(*) FROM unit_stats WHERE run_id = ? AND layer = ?').pluck();
+  return {
+    listRuns: (): ServeRunRow[] => (runs.all() as Row[]).map(toRun),
+    getRun: (runId: string): ServeRunRow | undefined => { const r = run.get(runId) as Row | undefined; return r === undefined ? undefined : toRun(r); },
+    listLayers: (runId: string): LayerSummary[] => (layers.all(runId) as Row[]).map((r) => ({
+      layer: r['layer'] as number, units: r['units'] as number, dead: r['dead'] as number,
+      meanFiringRate: r['rate'] as number | null, meanPurity: r['purity'] as number | null, maxValue: r['max'] as number | null,
+    })),
+    /** Units of a layer with statistics (0 when the layer has none). */
+    countLayerUnits: (runId: string, layer: number): number => layerUnits.get(runId, layer) as number,
+  };
+}
+
+/** The unit table (one statement per sort order, prepared on first use) and the classes of a layer's units. */
+function createUnitTableQueries(db: Store) {
   const unitCount = db.prepare(`SELECT COUNT(*) ${UNIT_FROM} WHERE ${UNIT_FILTER}`).pluck();
   const unitPages = new Map<string, ReturnType<Store['prepare']>>();
   const unitPage = (sort: UnitTableSort, descending: boolean) => {
@@ -116,33 +131,10 @@ export function createServeQueries(db: Store) {
     }
     return statement;
   };
-  const unit = db.prepare(`SELECT ${UNIT_COLUMNS} ${UNIT_FROM} WHERE s.run_id = ? AND s.layer = ? AND s.unit = ?`);
   const layerClasses = db.prepare(`SELECT c.label, c.class_key AS key, c.name FROM top_activation_runs p JOIN datasets d ON d.root = p.dataset_root
     JOIN classes c ON c.dataset_id = d.id WHERE p.run_id = @runId
       AND c.label IN (SELECT DISTINCT s.top_label FROM unit_stats s WHERE s.run_id = @runId AND s.layer = @layer) ORDER BY c.name, c.label`);
-  const layerUnits = db.prepare('SELECT COUNT(*) FROM unit_stats WHERE run_id = ? AND layer = ?').pluck();
-  const top = db.prepare(`SELECT t.rank, t.image_id, t.value, t.y, t.x, t.label, t.rel_path, c.class_key, c.name FROM top_activations t
-    JOIN top_activation_runs p ON p.run_id = t.run_id ${CLASS_OF('t.label')} WHERE t.run_id = ? AND t.layer = ? AND t.unit = ? ORDER BY t.rank`);
-  const sameUnit = db.prepare(`SELECT p.run_id, r.status, r.started_at, p.checkpoint_path, p.weights, p.split, t.image_id AS top_image, ${UNIT_COLUMNS}
-    FROM top_activation_runs p JOIN runs r ON r.id = p.run_id
-    LEFT JOIN unit_stats s ON s.run_id = p.run_id AND s.layer = @layer AND s.unit = @unit
-    LEFT JOIN top_activations t ON t.run_id = p.run_id AND t.layer = @layer AND t.unit = @unit AND t.rank = 0
-    ${CLASS_OF('s.top_label')} WHERE p.model = @model ORDER BY r.started_at, p.run_id`);
-  const image = db.prepare(`SELECT i.id, i.split, i.rel_path, i.label, c.class_key, c.name, d.id AS dataset_id, d.image_root FROM datasets d
-    JOIN images i ON i.dataset_id = d.id AND i.id = ? LEFT JOIN classes c ON c.dataset_id = d.id AND c.label = i.label WHERE d.root = ?`);
-  // Without ANALYZE statistics SQLite prefers the primary key's run_id prefix (a scan of the whole run): name the image index.
-  const imageTop = db.prepare('SELECT layer, unit, rank, value FROM top_activations INDEXED BY top_activations_image WHERE run_id = ? AND image_id = ? ORDER BY layer, rank, unit');
-  const imageNeighbours = db.prepare(`SELECT (SELECT MAX(i.id) FROM images i WHERE i.dataset_id = d.id AND i.split = @split AND i.id < @id) AS previous,
-      (SELECT MIN(i.id) FROM images i WHERE i.dataset_id = d.id AND i.split = @split AND i.id > @id) AS next FROM datasets d WHERE d.root = @root`);
-  const classes = db.prepare('SELECT c.label, c.class_key AS key, c.name FROM datasets d JOIN classes c ON c.dataset_id = d.id WHERE d.root = ? ORDER BY c.label');
-
   return {
-    listRuns: (): ServeRunRow[] => (runs.all() as Row[]).map(toRun),
-    getRun: (runId: string): ServeRunRow | undefined => { const r = run.get(runId) as Row | undefined; return r === undefined ? undefined : toRun(r); },
-    listLayers: (runId: string): LayerSummary[] => (layers.all(runId) as Row[]).map((r) => ({
-      layer: r['layer'] as number, units: r['units'] as number, dead: r['dead'] as number,
-      meanFiringRate: r['rate'] as number | null, meanPurity: r['purity'] as number | null, maxValue: r['max'] as number | null,
-    })),
     /** One page of a layer's unit table and the number of units the filter keeps. */
     queryUnitTable: (runId: string, layer: number, q: UnitTableQuery): { rows: ServeUnitRow[]; total: number } => {
       const params = {
@@ -153,14 +145,26 @@ export function createServeQueries(db: Store) {
       const rows = (unitPage(q.sort, q.descending).all({ ...params, limit: q.limit, offset: q.offset }) as Row[]).map(toUnit);
       return { rows, total };
     },
+    /** The top classes a layer's units have (for the filter). */
+    listLayerClasses: (runId: string, layer: number): ServeClass[] => layerClasses.all({ runId, layer }) as ServeClass[],
+  };
+}
+
+/** One unit: its statistics, its top-k, and the same unit in the model's other runs. */
+function createUnitQueries(db: Store) {
+  const unit = db.prepare(`SELECT ${UNIT_COLUMNS} ${UNIT_FROM} WHERE s.run_id = ? AND s.layer = ? AND s.unit = ?`);
+  const top = db.prepare(`SELECT t.rank, t.image_id, t.value, t.y, t.x, t.label, t.rel_path, c.class_key, c.name FROM top_activations t
+    JOIN top_activation_runs p ON p.run_id = t.run_id ${CLASS_OF('t.label')} WHERE t.run_id = ? AND t.layer = ? AND t.unit = ? ORDER BY t.rank`);
+  const sameUnit = db.prepare(`SELECT p.run_id, r.status, r.started_at, p.checkpoint_path, p.weights, p.split, t.image_id AS top_image, ${UNIT_COLUMNS}
+    FROM top_activation_runs p JOIN runs r ON r.id = p.run_id
+    LEFT JOIN unit_stats s ON s.run_id = p.run_id AND s.layer = @layer AND s.unit = @unit
+    LEFT JOIN top_activations t ON t.run_id = p.run_id AND t.layer = @layer AND t.unit = @unit AND t.rank = 0
+    ${CLASS_OF('s.top_label')} WHERE p.model = @model ORDER BY r.started_at, p.run_id`);
+  return {
     getUnit: (runId: string, layer: number, unitIndex: number): ServeUnitRow | undefined => {
       const r = unit.get(runId, layer, unitIndex) as Row | undefined;
       return r === undefined ? undefined : toUnit(r);
     },
-    /** The top classes a layer's units have (for the filter). */
-    listLayerClasses: (runId: string, layer: number): ServeClass[] => layerClasses.all({ runId, layer }) as ServeClass[],
-    /** Units of a layer with statistics (0 when the layer has none). */
-    countLayerUnits: (runId: string, layer: number): number => layerUnits.get(runId, layer) as number,
     listTopEntries: (runId: string, layer: number, unitIndex: number): ServeTopEntry[] => (top.all(runId, layer, unitIndex) as Row[]).map((r) => ({
       rank: r['rank'] as number, imageId: r['image_id'] as number, value: r['value'] as number, y: r['y'] as number, x: r['x'] as number,
       label: r['label'] as number, classKey: r['class_key'] as string | null, className: r['name'] as string | null, relPath: r['rel_path'] as string,
@@ -170,6 +174,19 @@ export function createServeQueries(db: Store) {
       runId: r['run_id'] as string, status: r['status'] as string, startedAt: r['started_at'] as string, checkpointPath: r['checkpoint_path'] as string | null,
       weights: r['weights'] as string, split: r['split'] as string, stats: r['unit'] === null ? null : toUnit(r), topImageId: r['top_image'] as number | null,
     })),
+  };
+}
+
+/** Indexed images, their neighbours in the split, the units that keep them, and a dataset's classes. */
+function createImageQueries(db: Store) {
+  const image = db.prepare(`SELECT i.id, i.split, i.rel_path, i.label, c.class_key, c.name, d.id AS dataset_id, d.image_root FROM datasets d
+    JOIN images i ON i.dataset_id = d.id AND i.id = ? LEFT JOIN classes c ON c.dataset_id = d.id AND c.label = i.label WHERE d.root = ?`);
+  // Without ANALYZE statistics SQLite prefers the primary key's run_id prefix (a scan of the whole run): name the image index.
+  const imageTop = db.prepare('SELECT layer, unit, rank, value FROM top_activations INDEXED BY top_activations_image WHERE run_id = ? AND image_id = ? ORDER BY layer, rank, unit');
+  const imageNeighbours = db.prepare(`SELECT (SELECT MAX(i.id) FROM images i WHERE i.dataset_id = d.id AND i.split = @split AND i.id < @id) AS previous,
+      (SELECT MIN(i.id) FROM images i WHERE i.dataset_id = d.id AND i.split = @split AND i.id > @id) AS next FROM datasets d WHERE d.root = @root`);
+  const classes = db.prepare('SELECT c.label, c.class_key AS key, c.name FROM datasets d JOIN classes c ON c.dataset_id = d.id WHERE d.root = ? ORDER BY c.label');
+  return {
     getImage: (datasetRoot: string, imageId: number): ServeImage | undefined => {
       const r = image.get(imageId, datasetRoot) as Row | undefined;
       return r === undefined ? undefined : {
@@ -183,6 +200,11 @@ export function createServeQueries(db: Store) {
     listImageTopEntries: (runId: string, imageId: number): ImageTopEntry[] => imageTop.all(runId, imageId) as ImageTopEntry[],
     listClasses: (datasetRoot: string): ServeClass[] => classes.all(datasetRoot) as ServeClass[],
   };
+}
+
+/** Binds the explorer's queries to a store handle (statements prepared here, once). */
+export function createServeQueries(db: Store) {
+  return { ...createRunQueries(db), ...createUnitTableQueries(db), ...createUnitQueries(db), ...createImageQueries(db) };
 }
 
 export type ServeQueries = ReturnType<typeof createServeQueries>;
