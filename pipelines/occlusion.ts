@@ -7,7 +7,6 @@
  * occlusion_cells; one transaction per image) and to cells.csv; pictures to PNG.
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type { ClassRecord } from '../src/data/image-index.js';
 import { currentExecutionProvider } from '../src/backend/select-backend.js';
 import { createProjector, type Projector } from '../src/deconv/projector.js';
