@@ -9,6 +9,13 @@
  * - forward: `batches` timed batches of random pixels (after one warm-up per
  *   worker) through a forward executor with the `logits` reducer: the plain
  *   forward rate with 1 (in-process or one pool worker) or N workers.
+ * - forward with `reducer: 'top-activations'`: conv1..conv5 and their per-unit
+ *   reductions only (what a top-activations pass computes; the onnx engine
+ *   reduces inside its graph), the work PyTorch's conv1-conv5 row times;
+ *   `intraOpThreads` (onnx, in-process) runs one session with that many threads;
+ *   `lrn` (onnx) picks the LRN form.
+ * - startup: model load (checkpoint read and hash), engine start, executor and
+ *   sessions (one 1-image batch per worker), the time before the first batch.
  * - top-activations: the real pipeline (decode, crop, forward, reductions,
  *   heaps, store commits) over a split, timed from its first progress line
  *   (after the first batch) to its last: model loading, worker start-up and
@@ -23,9 +30,14 @@ import { openStore } from '../src/store/open-store.js';
 import type { BatchPixels } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor, forEachForwardResult } from '../src/workers/forward-executor.js';
 import { runTopActivations } from '../pipelines/top-activations.js';
+import type { LrnForm } from '../src/onnx/lower-graph-nodes.js';
 
 export type ThroughputCase =
-  | { kind: 'forward'; checkpoint: string; backend: BackendChoice; workers: number; inProcess: boolean; batchSize: number; batches: number }
+  | {
+    kind: 'forward'; checkpoint: string; backend: BackendChoice; workers: number; inProcess: boolean; batchSize: number; batches: number;
+    reducer?: 'logits' | 'top-activations'; intraOpThreads?: number; lrn?: LrnForm;
+  }
+  | { kind: 'startup'; checkpoint: string; backend: BackendChoice; workers: number; batchSize: number }
   | { kind: 'top-activations'; checkpoint: string; backend: BackendChoice; workers: number; batchSize: number; data: string; split: string; dbDir: string };
 
 export interface ThroughputCaseResult {
@@ -50,19 +62,45 @@ function makeBatch(sizePx: number, batchSize: number, seed: number): BatchPixels
 }
 
 async function measureForward(c: Extract<ThroughputCase, { kind: 'forward' }>): Promise<ThroughputCaseResult> {
-  const info = await initBackend(c.backend, { log: () => undefined });
+  const info = await initBackend(c.backend, { log: () => undefined, purpose: 'inference' });
   const { config, params } = loadCheckpoint(c.checkpoint);
-  const pool = await createForwardExecutor({ workers: c.workers, forcePool: !c.inProcess, backend: c.backend, model: { kind: 'params', config, params } });
+  const pool = await createForwardExecutor({
+    workers: c.workers, forcePool: !c.inProcess, backend: c.backend, model: { kind: 'params', config, params }, graphCacheDir: null,
+    ...(c.intraOpThreads === undefined ? {} : { intraOpThreads: c.intraOpThreads }), ...(c.lrn === undefined ? {} : { lrn: c.lrn }),
+  });
+  const request = c.reducer === 'top-activations' ? { reducer: 'top-activations' as const, layers: [1, 2, 3, 4, 5] } : { reducer: 'logits' as const };
   try {
     const warmUp = Array.from({ length: Math.max(1, c.workers) }, (_, i) => makeBatch(config.inputSizePx, c.batchSize, i));
-    await forEachForwardResult(warmUp, pool, { reducer: 'logits' }, () => undefined);
+    await forEachForwardResult(warmUp, pool, request, () => undefined);
     const timed = Array.from({ length: c.batches }, (_, i) => makeBatch(config.inputSizePx, c.batchSize, 100 + i));
     const startMs = performance.now();
     const startCpu = process.cpuUsage();
-    await forEachForwardResult(timed, pool, { reducer: 'logits' }, () => undefined);
+    await forEachForwardResult(timed, pool, request, () => undefined);
     const seconds = (performance.now() - startMs) / 1000;
     const coresUsed = cpuSecondsSince(startCpu) / seconds;
     return { imagesPerSecond: (c.batches * c.batchSize) / seconds, peakRssMiB: peakRssMiB(), backend: info.name, detail: { seconds, images: c.batches * c.batchSize, coresUsed } };
+  } finally {
+    await pool.close();
+    disposeParams(params);
+  }
+}
+
+/** Seconds from nothing to an executor that has run one batch per worker (graphs built, sessions created). */
+async function measureStartup(c: Extract<ThroughputCase, { kind: 'startup' }>): Promise<ThroughputCaseResult> {
+  const startMs = performance.now();
+  const info = await initBackend(c.backend, { log: () => undefined, purpose: 'inference' });
+  const engineMs = performance.now();
+  const { config, params, sha256 } = loadCheckpoint(c.checkpoint);
+  const loadedMs = performance.now();
+  const pool = await createForwardExecutor({ workers: c.workers, backend: c.backend, model: { kind: 'params', config, params, sha256 }, graphCacheDir: null });
+  try {
+    const first = Array.from({ length: Math.max(1, c.workers) }, (_, i) => makeBatch(config.inputSizePx, 1, i));
+    await forEachForwardResult(first, pool, { reducer: 'top-activations', layers: [1, 2, 3, 4, 5] }, () => undefined);
+    const seconds = (performance.now() - startMs) / 1000;
+    return {
+      imagesPerSecond: seconds, peakRssMiB: peakRssMiB(), backend: info.name,
+      detail: { seconds, engineSeconds: (engineMs - startMs) / 1000, checkpointSeconds: (loadedMs - engineMs) / 1000, sessionsSeconds: (performance.now() - loadedMs) / 1000 },
+    };
   } finally {
     await pool.close();
     disposeParams(params);
@@ -90,7 +128,7 @@ function captureProgress(ticks: Tick[]): () => void {
 }
 
 async function measureTopActivations(c: Extract<ThroughputCase, { kind: 'top-activations' }>): Promise<ThroughputCaseResult> {
-  const info = await initBackend(c.backend, { log: () => undefined });
+  const info = await initBackend(c.backend, { log: () => undefined, purpose: 'inference' });
   const dbPath = join(c.dbDir, `topact-${c.workers}-${process.pid}.db`);
   mkdirSync(c.dbDir, { recursive: true });
   const db = openStore(dbPath);
@@ -119,5 +157,6 @@ async function measureTopActivations(c: Extract<ThroughputCase, { kind: 'top-act
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ThroughputCase;
-const result = spec.kind === 'forward' ? await measureForward(spec) : await measureTopActivations(spec);
+const CASES = { forward: measureForward, startup: measureStartup, 'top-activations': measureTopActivations } as const;
+const result = await (CASES[spec.kind] as (c: ThroughputCase) => Promise<ThroughputCaseResult>)(spec);
 process.stdout.write(`${JSON.stringify(result)}\n`);

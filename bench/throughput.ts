@@ -7,16 +7,22 @@
  * - top-activations end to end (decode, crop, forward, reductions, heaps,
  *   store commits) with 1 worker (in-process) and N workers, over generated
  *   500x375 JPEGs.
- * The notes give the ratios issue 8 sets targets for. Optional: Debian's
- * PyTorch (python3-torch) forward rate of full zfnet, when $PYTHON, python3
- * or /usr/bin/python3 imports torch (and --model is zfnet).
+ * - the same on the onnx engine (onnxruntime): forward in-process, one session
+ *   with N intra-op threads, a pool of N 1-thread sessions; conv1-conv5 with
+ *   the in-graph reductions (what top-activations computes) with each LRN
+ *   form; top-activations end to end; the whole `run-pipeline top-activations`
+ *   command over the split, start-up and decode included, from a fresh folder
+ *   (cold graph cache); and start-up alone (seconds).
+ * The notes give the ratios issues 8 and 15 set targets for. Optional: Debian's
+ * PyTorch (python3-torch) rates of full zfnet and of conv1-conv5 alone, when
+ * $PYTHON, python3 or /usr/bin/python3 imports torch (and --model is zfnet).
  *
  * Flags: --workers=N --model=zfnet --batch=16 --forward-batches=6 (timed batches per forward case)
- *        --images=112 (of the top-activations split) --no-torch
+ *        --images=400 (of the top-activations split) --no-torch --engines=tfjs,onnx
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -37,6 +43,7 @@ interface ThroughputFlags {
   forwardBatches: number;
   images: number;
   torch: boolean;
+  engines: string[];
 }
 
 function parseFlags(args: string[]): ThroughputFlags {
@@ -46,8 +53,9 @@ function parseFlags(args: string[]): ThroughputFlags {
     model: flag('model', 'zfnet'),
     batchSize: Number(flag('batch', 16)),
     forwardBatches: Number(flag('forward-batches', 6)),
-    images: Number(flag('images', 112)),
+    images: Number(flag('images', 400)),
     torch: !args.includes('--no-torch'),
+    engines: flag('engines', 'tfjs,onnx').split(','),
   };
 }
 
@@ -116,8 +124,8 @@ function findTorchPython(): string | null {
   return null;
 }
 
-/** PyTorch's CPU forward rate on the same layers (one thread per core), or null when no python has torch. */
-function measureTorch(flags: ThroughputFlags, notes: string[]): BenchRow | null {
+/** PyTorch's CPU forward rate of `part` (one thread per core), or null when no python has torch. */
+function measureTorch(flags: ThroughputFlags, notes: string[], part: 'full' | 'convs'): BenchRow | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch-forward.py');
   const python = findTorchPython();
   if (python === null) {
@@ -125,9 +133,10 @@ function measureTorch(flags: ThroughputFlags, notes: string[]): BenchRow | null 
     return null;
   }
   try {
-    const out = execFileSync(python, [script, String(flags.batchSize), String(flags.forwardBatches), String(availableParallelism())], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(python, [script, String(flags.batchSize), String(flags.forwardBatches), String(flags.workers), part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const result = JSON.parse(out.trim().split('\n').pop()!) as { imagesPerSecond: number; peakRssMiB: number; threads: number; version: string };
-    return { name: `forward zfnet 224 PyTorch ${result.version} CPU, ${result.threads} threads, batch ${flags.batchSize}`, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: 'torch' };
+    const what = part === 'full' ? 'forward zfnet 224' : 'conv1-conv5 zfnet 224 (own LRN, no decode)';
+    return { name: `${what} PyTorch ${result.version} CPU, ${result.threads} threads, batch ${flags.batchSize}`, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: 'torch' };
   } catch (error) {
     notes.push(`PyTorch comparison failed: ${(error as Error).message.split('\n')[0]}`);
     return null;
@@ -152,38 +161,101 @@ function ratio(a: BenchRow | undefined, b: BenchRow | undefined): string {
   return a !== undefined && b !== undefined ? (a.value / b.value).toFixed(2) : 'n/a';
 }
 
-/** Entry point called by bench/main.ts. */
-export async function runBenchmark(args: string[]): Promise<BenchResult> {
-  const flags = parseFlags(args);
+/**
+ * The whole `run-pipeline top-activations` command as a user runs it (process
+ * start, model load and hash, graph build, sessions, decode, store), from a
+ * fresh folder so the graph cache is cold. Returns images per wall second.
+ */
+function runCliPass(flags: ThroughputFlags, checkpoint: string, backend: string): BenchRow {
+  const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+  const cwd = mkdtempSync(join(tmpdir(), 'throughput-cli-'));
+  const args = [main, 'top-activations', '--data', DATA_DIR, '--split', 'train', '--checkpoint', checkpoint, '--db', join(cwd, 'store.db'),
+    '--backend', backend, '--workers', String(flags.workers), '--batch-size', String(flags.batchSize)];
+  const startMs = performance.now();
+  try {
+    execFileSync(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  } catch (error) {
+    throw new Error(`run-pipeline top-activations failed: ${String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-5).join('\n')}`);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+  const seconds = (performance.now() - startMs) / 1000;
+  return { name: `run-pipeline top-activations, whole command over ${flags.images} JPEGs (start-up and decode included), ${backend}, ${flags.workers} workers`, value: flags.images / seconds, unit: 'images/s', backend, extra: { seconds } };
+}
+
+function tfjsRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize: number }): Record<string, BenchRow> {
   const n = flags.workers;
-  await ensureSplit('train', flags.images);
-  const base = { checkpoint: await ensureCheckpoint(flags.model), backend: 'wasm' as const, batchSize: flags.batchSize };
-  const forwardCase = (workers: number, inProcess: boolean): ThroughputCase => ({ kind: 'forward', ...base, workers, inProcess, batches: flags.forwardBatches });
-  const topactCase = (workers: number): ThroughputCase => ({ kind: 'top-activations', ...base, workers, data: DATA_DIR, split: 'train', dbDir: join(DATA_DIR, 'db') });
-  const coresBefore = await measureAvailableCores(n);
+  const b = { ...base, backend: 'wasm' as const };
+  const forwardCase = (workers: number, inProcess: boolean): ThroughputCase => ({ kind: 'forward', ...b, workers, inProcess, batches: flags.forwardBatches });
+  const topactCase = (workers: number): ThroughputCase => ({ kind: 'top-activations', ...b, workers, data: DATA_DIR, split: 'train', dbDir: join(DATA_DIR, 'db') });
   const label = `${flags.model} ${buildModelConfig(flags.model).inputSizePx} wasm batch ${flags.batchSize}`;
-  const rows = {
+  return {
     inProcess: toRow(`forward ${label}, in-process (1 thread)`, runCase(forwardCase(1, true))),
     pool1: toRow(`forward ${label}, pool of 1 worker`, runCase(forwardCase(1, false))),
     poolN: toRow(`forward ${label}, pool of ${n} workers`, runCase(forwardCase(n, false))),
     topact1: toRow(`top-activations end to end ${label}, 1 worker`, runCase(topactCase(1))),
     topactN: toRow(`top-activations end to end ${label}, ${n} workers`, runCase(topactCase(n))),
   };
-  const notes = [
-    `forward: ${n} workers / in-process = ${ratio(rows.poolN, rows.inProcess)}x; pool of 1 / in-process = ${ratio(rows.pool1, rows.inProcess)}x`,
-    `top-activations: ${n} workers / 1 worker = ${ratio(rows.topactN, rows.topact1)}x (target >= 1.8 on 2 cores)`,
-    `top-activations ${n} workers / plain forward ${n} workers = ${ratio(rows.topactN, rows.poolN)} (target >= 0.85)`,
-    `top-activations rate: ${flags.images} images, timed from the first progress line (after batch 1) to the last, so model loading and worker start-up stay out`,
-  ];
-  const cores = Object.entries(rows).map(([key, row]) => `${key} ${Number(row.extra?.['coresUsed'] ?? NaN).toFixed(2)}`).join(', ');
+}
+
+function onnxRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize: number }): Record<string, BenchRow> {
+  const n = flags.workers;
+  const b = { ...base, backend: 'onnx' as const };
+  const forward = (extra: Partial<Extract<ThroughputCase, { kind: 'forward' }>>): ThroughputCase => ({ kind: 'forward', ...b, workers: n, inProcess: false, batches: flags.forwardBatches, ...extra });
+  const label = `${flags.model} ${buildModelConfig(flags.model).inputSizePx} onnx batch ${flags.batchSize}`;
+  const startup = runCase({ kind: 'startup', ...b, workers: n });
+  return {
+    onnxInProcess: toRow(`forward ${label}, in-process (1 thread)`, runCase(forward({ workers: 1, inProcess: true }))),
+    onnxIntra: toRow(`forward ${label}, 1 session x ${n} intra-op threads`, runCase(forward({ workers: 1, inProcess: true, intraOpThreads: n }))),
+    onnxPoolN: toRow(`forward ${label}, pool of ${n} workers x 1 thread`, runCase(forward({}))),
+    convsIntra: toRow(`conv1-conv5 + in-graph reductions ${label}, 1 session x ${n} intra-op threads`, runCase(forward({ workers: 1, inProcess: true, intraOpThreads: n, reducer: 'top-activations' }))),
+    convsPoolN: toRow(`conv1-conv5 + in-graph reductions ${label}, pool of ${n} workers`, runCase(forward({ reducer: 'top-activations' }))),
+    convsPoolOrtLrn: toRow(`conv1-conv5 + in-graph reductions ${label}, pool of ${n} workers, onnxruntime's LRN kernel`, runCase(forward({ reducer: 'top-activations', lrn: 'onnx' }))),
+    onnxTopactN: toRow(`top-activations end to end ${label}, ${n} workers (steady state)`, runCase({ kind: 'top-activations', ...b, workers: n, data: DATA_DIR, split: 'train', dbDir: join(DATA_DIR, 'db') })),
+    onnxCli: runCliPass(flags, base.checkpoint, 'onnx'),
+    onnxStartup: { name: `start-up ${flags.model} onnx, ${n} workers: engine, checkpoint read and hash, graphs built (no cache), sessions`, value: startup.imagesPerSecond, unit: 's', peakRssMiB: startup.peakRssMiB, backend: 'onnx', extra: startup.detail },
+  };
+}
+
+/** Entry point called by bench/main.ts. */
+export async function runBenchmark(args: string[]): Promise<BenchResult> {
+  const flags = parseFlags(args);
+  const n = flags.workers;
+  await ensureSplit('train', flags.images);
+  const base = { checkpoint: await ensureCheckpoint(flags.model), batchSize: flags.batchSize };
+  const coresBefore = await measureAvailableCores(n);
+  const rows: Record<string, BenchRow> = {
+    ...(flags.engines.includes('tfjs') ? tfjsRows(flags, base) : {}),
+    ...(flags.engines.includes('onnx') ? onnxRows(flags, base) : {}),
+  };
+  const notes: string[] = [];
+  if (rows['inProcess'] !== undefined) {
+    notes.push(
+      `forward: ${n} workers / in-process = ${ratio(rows['poolN'], rows['inProcess'])}x; pool of 1 / in-process = ${ratio(rows['pool1'], rows['inProcess'])}x`,
+      `top-activations: ${n} workers / 1 worker = ${ratio(rows['topactN'], rows['topact1'])}x (target >= 1.8 on 2 cores)`,
+      `top-activations ${n} workers / plain forward ${n} workers = ${ratio(rows['topactN'], rows['poolN'])} (target >= 0.85)`,
+    );
+  }
+  if (rows['onnxPoolN'] !== undefined) {
+    notes.push(
+      `onnx forward: pool of ${n} / 1 session x ${n} threads = ${ratio(rows['onnxPoolN'], rows['onnxIntra'])}x; conv1-conv5: ${ratio(rows['convsPoolN'], rows['convsIntra'])}x (the engine's default is the pool)`,
+      `onnx conv1-conv5: LRN as channel pooling / onnxruntime's LRN kernel = ${ratio(rows['convsPoolN'], rows['convsPoolOrtLrn'])}x`,
+      `top-activations end to end: onnx / wasm (${n} workers) = ${ratio(rows['onnxTopactN'], rows['topactN'])}x`,
+    );
+  }
+  notes.push(`top-activations rate: ${flags.images} images, timed from the first progress line (after batch 1) to the last, so model loading and worker start-up stay out; the whole-command row includes them`);
+  const cores = Object.entries(rows).filter(([, row]) => row.extra?.['coresUsed'] !== undefined).map(([key, row]) => `${key} ${Number(row.extra!['coresUsed']).toFixed(2)}`).join(', ');
   notes.push(`cores busy (CPU seconds / wall seconds, worker threads included): ${cores}; below the worker count means the machine did not give the cores`);
   notes.push(`cores that ${n} spinning threads got: ${coresBefore.toFixed(2)} before the cases, ${(await measureAvailableCores(n)).toFixed(2)} after (other work on the machine takes the rest)`);
   const all: BenchRow[] = Object.values(rows);
-  const torch = flags.torch && flags.model === 'zfnet' ? measureTorch(flags, notes) : null;
-  if (torch !== null) {
-    all.push(torch);
-    notes.push(`top-activations ${n} workers (decode included) / PyTorch forward = ${ratio(rows.topactN, torch)}x`);
+  if (flags.torch && flags.model === 'zfnet') {
+    const convs = measureTorch(flags, notes, 'convs');
+    const full = measureTorch(flags, notes, 'full');
+    for (const row of [convs, full]) if (row !== null) all.push(row);
+    if (convs !== null) {
+      notes.push(`vs PyTorch conv1-conv5 (${n} threads): whole top-activations command onnx = ${ratio(rows['onnxCli'], convs)}x (target >= 1.0), steady state onnx = ${ratio(rows['onnxTopactN'], convs)}x (target >= 1.3), wasm steady state = ${ratio(rows['topactN'], convs)}x, onnx conv1-conv5 alone = ${ratio(rows['convsPoolN'], convs)}x`);
+    }
   }
-  notes.push(`machine: ${availableParallelism()} cores, shared with other work while measured: compare the ratios`);
+  notes.push(`machine: ${availableParallelism()} cores, shared with other work while measured (load average ${loadavg().map((v) => v.toFixed(1)).join(' ')} at the end): compare the ratios`);
   return { rows: all, notes };
 }

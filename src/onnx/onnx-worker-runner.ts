@@ -29,6 +29,7 @@ export async function startOnnxWorkerRunner(data: ForwardWorkerData): Promise<Wo
     graph: lowerModelConfig(source.config),
     weights: source.weights,
     session: { executionProvider: onnx.executionProvider, intraOpThreads: onnx.intraOpThreads },
+    ...(onnx.lrn === undefined ? {} : { lrn: onnx.lrn }),
     ...(onnx.cacheDir !== undefined && source.sha256 !== null ? { cacheDir: onnx.cacheDir, weightsSha256: source.sha256 } : {}),
   });
   const config = source.config;

@@ -17,6 +17,7 @@ import { disposeParams, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import { runForwardRequest, validateForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
 import { createForwardPool } from './forward-pool.js';
+import type { LrnForm } from '../onnx/lower-graph-nodes.js';
 import { packParams } from './worker-protocol.js';
 
 /** Where the model comes from: parameters in memory (read, never disposed by the executor) or a checkpoint file. */
@@ -54,6 +55,8 @@ export interface ForwardExecutorOptions {
   intraOpThreads?: number;
   /** onnx engine: graph cache folder (default out/onnx-cache); null: no cache. */
   graphCacheDir?: string | null;
+  /** onnx engine: how LRN is computed (default pool, see src/onnx/lower-graph-nodes.ts); the benchmark compares both. */
+  lrn?: LrnForm;
 }
 
 /**
@@ -106,7 +109,7 @@ const FORWARD_ENGINES: Readonly<Record<InferenceEngineName, (options: ForwardExe
   tfjs: createTfjsExecutor,
   onnx: async (options: ForwardExecutorOptions) => (await import('./onnx-executor.js')).createOnnxExecutor({
     workers: options.workers, model: options.model, executionProvider: options.executionProvider ?? currentExecutionProvider(),
-    intraOpThreads: options.intraOpThreads, inFlightPerWorker: options.inFlightPerWorker, forcePool: options.forcePool, graphCacheDir: options.graphCacheDir,
+    intraOpThreads: options.intraOpThreads, inFlightPerWorker: options.inFlightPerWorker, forcePool: options.forcePool, graphCacheDir: options.graphCacheDir, lrn: options.lrn,
   }),
 });
 

@@ -9,6 +9,7 @@ import { lowerModelConfig } from '../graph/lower-model-config.js';
 import type { ExecutionProviderName } from '../backend/backend-choice.js';
 import { graphWeightsFromCheckpoint, graphWeightsFromParams } from '../onnx/graph-weights.js';
 import { createOnnxForwardRunner } from '../onnx/onnx-forward-runner.js';
+import type { LrnForm } from '../onnx/lower-graph-nodes.js';
 import { validateForwardRequest } from './batch-reducers.js';
 import type { ForwardExecutor, ModelSource } from './forward-executor.js';
 import { createForwardPool } from './forward-pool.js';
@@ -27,6 +28,7 @@ export interface OnnxExecutorOptions {
   forcePool?: boolean;
   /** Graph cache folder (default out/onnx-cache); null turns the cache off. */
   graphCacheDir?: string | null;
+  lrn?: LrnForm;
 }
 
 function cacheOptions(dir: string | null | undefined, sha256: string | null | undefined): { cacheDir?: string; weightsSha256?: string } {
@@ -44,6 +46,7 @@ async function createInProcessOnnxExecutor(options: OnnxExecutorOptions): Promis
     graph: lowerModelConfig(config),
     weights,
     session: { executionProvider: options.executionProvider, intraOpThreads: options.intraOpThreads ?? 1 },
+    ...(options.lrn === undefined ? {} : { lrn: options.lrn }),
     ...cacheOptions(options.graphCacheDir, sha256),
   });
   let closed = false;
@@ -78,7 +81,7 @@ export async function createOnnxExecutor(options: OnnxExecutorOptions): Promise<
   const cacheDir = options.graphCacheDir === undefined ? DEFAULT_GRAPH_CACHE_DIR : options.graphCacheDir;
   const pool = await createForwardPool({
     workers: options.workers, backend: 'onnx', model, engine: 'onnx', inFlightPerWorker: options.inFlightPerWorker,
-    onnx: { executionProvider: options.executionProvider, intraOpThreads: 1, ...(cacheDir === null ? {} : { cacheDir }) },
+    onnx: { executionProvider: options.executionProvider, intraOpThreads: 1, ...(cacheDir === null ? {} : { cacheDir }), ...(options.lrn === undefined ? {} : { lrn: options.lrn }) },
   });
   return { workerCount: pool.workerCount, capacity: pool.capacity, run: pool.run, close: pool.close };
 }

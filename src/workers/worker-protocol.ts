@@ -29,7 +29,7 @@ export interface ForwardWorkerData {
   /** Which engine the worker runs (default tfjs, with `backend`). */
   engine?: InferenceEngineName;
   /** onnx: the execution provider and the intra-op threads of the worker's session. */
-  onnx?: { executionProvider: ExecutionProviderName; intraOpThreads: number; cacheDir?: string };
+  onnx?: { executionProvider: ExecutionProviderName; intraOpThreads: number; cacheDir?: string; lrn?: 'pool' | 'onnx' };
 }
 
 /** What a forward worker runs its batches with (one per engine: tfjs-worker-runner.ts, src/onnx/onnx-worker-runner.ts). */
