@@ -66,7 +66,7 @@ export function formatGraphReport(report: GraphReport): string {
   ];
   for (const l of report.layers) {
     lines.push(`${l.name.padEnd(width)}${l.kind.padEnd(8)}${l.op.padEnd(15)}${l.outputShape.join('x').padEnd(14)}${String(l.units).padStart(7)}` +
-      `${side(l.receptiveFieldPx).padStart(8)}${side(l.clippedFieldPx).padStart(8)}${side(l.jumpPx).padStart(6)}  ${l.aliases.join(', ')}`);
+      `${side(l.receptiveFieldPx).padStart(8)}${side(l.clippedFieldPx).padStart(8)}${side(l.jumpPx).padStart(6)}  ${l.aliases.join(', ')}`.trimEnd());
   }
   return `${lines.join('\n')}\n`;
 }
