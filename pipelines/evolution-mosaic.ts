@@ -1,15 +1,16 @@
 /**
  * The picture side of `run-pipeline evolution` (Fig. 4): project each unit's
- * strongest activation of one epoch with the deconvnet (one image at a time)
+ * strongest activation of one epoch with the deconvnet (the engine's Projector, in batches)
  * and lay the projections out as a mosaic per layer, a row per unit and a
  * column per epoch. Split from evolution.ts, which runs the passes.
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { createImageReader, type DatasetRecord } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
-import { findConvLayer, projectBatch } from '../src/deconv/deconvnet.js';
+import { currentExecutionProvider, type BackendChoice } from '../src/backend/select-backend.js';
+import { findConvLayer } from '../src/deconv/deconvnet.js';
+import { createProjector } from '../src/deconv/projector.js';
 import { UsageError } from '../src/errors.js';
 import { prepareCentreInput } from '../src/experiments/experiment-inputs.js';
 import type { StrongestActivation } from '../src/experiments/strongest-tracker.js';
@@ -31,27 +32,39 @@ export interface EpochColumn {
   entries: ProjectedEntry[];
 }
 
+/** Entries per projection batch. */
+const PROJECTION_BATCH = 16;
+
 /**
- * Projects each unit's strongest activation (one image at a time) and cuts its receptive field, scaled for display.
+ * Projects each unit's strongest activation (batches of entries, each with its own image, on the
+ * engine `backend` names) and cuts its receptive field, scaled for display.
  * @throws UsageError naming the image when it is no longer in the index or cannot be read.
  */
-export async function projectEntries(config: ModelConfig, params: ModelParams, db: Store, dataset: Pick<DatasetRecord, 'id' | 'imageRoot'>, mean: MeanImage, layer: string, found: StrongestActivation[]): Promise<ProjectedEntry[]> {
+export async function projectEntries(config: ModelConfig, params: ModelParams, db: Store, dataset: Pick<DatasetRecord, 'id' | 'imageRoot'>, mean: MeanImage, layer: string, found: StrongestActivation[], backend: BackendChoice): Promise<ProjectedEntry[]> {
   const geometry = findConvLayer(config, layer).geometry;
   const S = config.inputSizePx;
   const readImages = createImageReader(db, dataset);
+  const projector = createProjector({ backend, config, params, workers: 0, executionProvider: currentExecutionProvider() });
   const out: ProjectedEntry[] = [];
-  for (const t of found) {
-    const record = readImages([t.imageId])[0];
-    if (record === undefined) throw new UsageError(`Image ${t.imageId} (the strongest of ${layer} unit ${t.unit}) is no longer in the index of ${dataset.imageRoot}`);
-    const input = await prepareCentreInput(record.path, S, mean);
-    const batch = tf.tensor4d(input.input, [1, S, S, 3]);
-    const { projections, activations } = projectBatch(config, params, batch, layer, [{ imageIndex: 0, unit: t.unit, y: t.y, x: t.x }]);
-    const values = (await projections.data()) as Float32Array;
-    for (const x of [batch, projections, activations]) x.dispose();
-    const tiles = makeEntryTiles(geometry, t.y, t.x, S, values, input.display, EVOLUTION_CELL_PX);
-    const tile = await sharp(tiles.projection.image.pixels, { raw: { width: tiles.projection.image.widthPx, height: tiles.projection.image.heightPx, channels: 3 } })
-      .resize(tiles.projection.widthPx, tiles.projection.heightPx, { kernel: 'nearest' }).raw().toBuffer();
-    out.push({ ...t, tile: new Uint8Array(tile), tileWidthPx: tiles.projection.widthPx, tileHeightPx: tiles.projection.heightPx });
+  try {
+    for (let start = 0; start < found.length; start += PROJECTION_BATCH) {
+      const part = found.slice(start, start + PROJECTION_BATCH);
+      const inputs = await Promise.all(part.map((t) => {
+        const record = readImages([t.imageId])[0];
+        if (record === undefined) throw new UsageError(`Image ${t.imageId} (the strongest of ${layer} unit ${t.unit}) is no longer in the index of ${dataset.imageRoot}`);
+        return prepareCentreInput(record.path, S, mean);
+      }));
+      const images = inputs.map((input) => ({ data: input.input, heightPx: S, widthPx: S, channels: 3 }));
+      const { projections } = await projector.project(layer, images, part.map((t, i) => ({ imageIndex: i, unit: t.unit, y: t.y, x: t.x })));
+      for (const [i, t] of part.entries()) {
+        const tiles = makeEntryTiles(geometry, t.y, t.x, S, projections[i]!, inputs[i]!.display, EVOLUTION_CELL_PX);
+        const tile = await sharp(tiles.projection.image.pixels, { raw: { width: tiles.projection.image.widthPx, height: tiles.projection.image.heightPx, channels: 3 } })
+          .resize(tiles.projection.widthPx, tiles.projection.heightPx, { kernel: 'nearest' }).raw().toBuffer();
+        out.push({ ...t, tile: new Uint8Array(tile), tileWidthPx: tiles.projection.widthPx, tileHeightPx: tiles.projection.heightPx });
+      }
+    }
+  } finally {
+    await projector.close();
   }
   return out;
 }

@@ -180,7 +180,7 @@ async function examineEpoch(ctx: EvolutionContext, epoch: EpochRecord, ordinal: 
     }
     const columns = new Map<string, EpochColumn>();
     for (const [layer, tracker] of progress.best) {
-      columns.set(layer, { epoch: epoch.epoch, entries: await projectEntries(loaded.config, loaded.params, options.db, ctx.dataset, mean, layer, listFound(tracker)) });
+      columns.set(layer, { epoch: epoch.epoch, entries: await projectEntries(loaded.config, loaded.params, options.db, ctx.dataset, mean, layer, listFound(tracker), options.backend) });
     }
     ctx.log(`evolution: epoch ${epoch.epoch} done (${[...progress.best.keys()].join(', ')}; ${progress.imagesProcessed} images, ${progress.imagesSkipped} skipped)`);
     return { columns, imagesSkipped: progress.imagesSkipped };
