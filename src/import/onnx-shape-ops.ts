@@ -1,6 +1,6 @@
 /**
- * ONNX ops that join, reshape or pass tensors -> graph nodes: Add (residual
- * joins, and biases folded into the layer before), Concat, Flatten / Reshape /
+ * ONNX ops that join, reshape or pass tensors -> graph nodes: Add and Sum (residual
+ * joins; Add's constant biases folded into the layer before), Concat, Flatten / Reshape /
  * Squeeze to [N, F], Transpose between NCHW and NHWC views, Dropout, Softmax,
  * ReduceMean over the spatial axes, and the pass-throughs (Identity, Cast,
  * Shape of a computed tensor).
@@ -60,6 +60,17 @@ function convertAdd(node: OnnxNode, ctx: ImportContext, name: string): ImportVal
   const folded = foldBias(ctx, node, x, bias);
   if (folded === null) throw nodeError(ctx, node, `adds a constant of shape [${bias.dims.join(', ')}] that is not the bias of the conv or dense layer before it; only such biases are supported`);
   return [folded];
+}
+
+/** Sum of two or more computed tensors of one shape (the n-ary Add). */
+function convertSum(node: OnnxNode, ctx: ImportContext, name: string): ImportValue[] {
+  const inputs = (node.input ?? []).map((_, i) => runtimeInput(ctx, node, i));
+  const first = inputs[0]!;
+  if (inputs.some((x) => !sameShape(x.shape, first.shape) || x.layout !== first.layout)) {
+    throw nodeError(ctx, node, `sums shapes ${inputs.map((x) => `[N, ${x.shape.join(', ')}]`).join(', ')}; only equal shapes are supported`);
+  }
+  if (inputs.length === 1) return [first];
+  return [{ ...emitNode(ctx, name, { op: 'add' }, inputs.map((x) => x.node), first.shape.slice()), layout: first.layout, hwcFrom: first.hwcFrom }];
 }
 
 function convertConcat(node: OnnxNode, ctx: ImportContext, name: string): ImportValue[] {
@@ -151,6 +162,7 @@ function convertReduceMean(node: OnnxNode, ctx: ImportContext, name: string): Im
 /** Converters of the joining, reshaping and passing ops. */
 export const SHAPE_OPS: Readonly<Record<string, OpConverter>> = Object.freeze({
   Add: convertAdd,
+  Sum: convertSum,
   Concat: convertConcat,
   Flatten: convertFlatten,
   Reshape: convertReshape,
