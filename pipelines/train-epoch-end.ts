@@ -3,7 +3,10 @@
  * checkpoint pair, store row, retention, curves) and the save of an
  * interrupted one. Split from train.ts to keep each file readable.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { initBackend } from '../src/backend/select-backend.js';
+import { createForwardExecutor } from '../src/workers/forward-executor.js';
 import type { DatasetRecord } from '../src/data/image-index.js';
 import type { ImageOrderOptions } from '../src/data/image-order.js';
 import type { MeanImage } from '../src/data/mean-image.js';
@@ -60,10 +63,14 @@ async function validate(ctx: EpochContext, epoch: number): Promise<MetricSummary
     decodeConcurrency: ctx.options.decodeConcurrency, strict: ctx.options.strict,
     onSkip: (item) => { skipped++; recordSkippedItem(ctx.options.db, ctx.runId, item); },
   });
+  // An inference pass: on the onnx engine under --backend auto/onnx (one session, every core), else in-process on
+  // the training backend as before. The engine line is printed at the first validation.
+  await initBackend(ctx.options.backend, { purpose: 'inference', log: ctx.log });
+  const executor = await createForwardExecutor({ workers: 1, intraOpThreads: availableParallelism(), backend: ctx.options.backend, model: { kind: 'params', config: ctx.config, params: ctx.params }, graphCacheDir: null });
   const progress = createProgress({ label: `val epoch ${epoch}`, total: batches.total });
   const result = await evaluateBatches(batches, {
-    config: ctx.config, params: ctx.params, onBatch: (n) => progress.tick(n, { skipped: String(skipped) }), shouldStop: () => ctx.options.signal?.aborted === true,
-  });
+    config: ctx.config, params: ctx.params, onBatch: (n) => progress.tick(n, { skipped: String(skipped) }), shouldStop: () => ctx.options.signal?.aborted === true, executor,
+  }).finally(() => executor.close());
   progress.done();
   if (skipped > 0) ctx.log(`val epoch ${epoch}: skipped ${skipped} bad images of ${recipe.valSplit} (recorded in skipped_items of run ${ctx.runId})`);
   return result.stopped ? null : summarizeMetrics(result.sums);
