@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import type { GraphNode, GraphOp } from '../graph/model-graph.js';
 import type { OnnxNode } from '../onnx/onnx-codec.js';
 import type { ConstTensor } from './onnx-tensors.js';
+import type { Padding4 } from '../model/spec.js';
 
 /**
  * A tensor computed by the graph. `shape` leaves out N. NCHW values of rank 3
@@ -22,6 +23,12 @@ export interface RuntimeValue {
   shape: number[];
   layout: 'nchw' | 'nhwc';
   hwcFrom: number[] | null;
+  /**
+   * Zero padding a Pad node asked for, [top, bottom, left, right], not yet
+   * applied: the Conv (or max pool after a ReLU) that reads it takes it into
+   * its own padding (Keras' ZeroPadding2D through tf2onnx). `shape` is unpadded.
+   */
+  pendingPad?: Padding4;
 }
 
 export interface ConstValue {
@@ -66,10 +73,17 @@ export function hasInput(node: OnnxNode, index: number): boolean {
   return name !== undefined && name !== '';
 }
 
-/** @throws UsageError naming the node when input `index` is a constant. */
-export function runtimeInput(ctx: ImportContext, node: OnnxNode, index: number): RuntimeValue {
+/** A computed input that may carry a pending Pad (only Transpose, Conv and MaxPool read those). */
+export function paddedInput(ctx: ImportContext, node: OnnxNode, index: number): RuntimeValue {
   const value = valueOf(ctx, node, index);
   if (value.kind !== 'runtime') throw nodeError(ctx, node, `has a constant input ${index} where a computed tensor is expected`);
+  return value;
+}
+
+/** @throws UsageError naming the node when input `index` is a constant or an unapplied Pad. */
+export function runtimeInput(ctx: ImportContext, node: OnnxNode, index: number): RuntimeValue {
+  const value = paddedInput(ctx, node, index);
+  if (value.pendingPad !== undefined) throw nodeError(ctx, node, 'reads the output of a Pad; only a Conv, or a MaxPool after a ReLU, may read a zero-padded tensor');
   return value;
 }
 
@@ -81,8 +95,8 @@ export function constInput(ctx: ImportContext, node: OnnxNode, index: number, wh
 }
 
 /** @throws UsageError naming the node when a map input is not NCHW [C, H, W]. */
-export function mapInput(ctx: ImportContext, node: OnnxNode, index: number): RuntimeValue {
-  const value = runtimeInput(ctx, node, index);
+export function mapInput(ctx: ImportContext, node: OnnxNode, index: number, acceptPad = false): RuntimeValue {
+  const value = acceptPad ? paddedInput(ctx, node, index) : runtimeInput(ctx, node, index);
   if (value.shape.length !== 3 || value.layout !== 'nchw') {
     throw nodeError(ctx, node, `expects an NCHW feature map but its input ${index} has shape [N, ${value.shape.join(', ')}]${value.layout === 'nhwc' ? ' (NHWC)' : ''}`);
   }

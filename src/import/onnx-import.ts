@@ -26,7 +26,7 @@ export const MIN_ONNX_OPSET = 11;
 
 const CONVERTERS: Readonly<Record<string, OpConverter>> = Object.freeze({ ...LAYER_OPS, ...SHAPE_OPS });
 /** Ops that never emit a node (their output is their input, or a constant). */
-const PASS_OPS = new Set(['Identity', 'Cast', 'Shape', 'Transpose']);
+const PASS_OPS = new Set(['Identity', 'Cast', 'Shape', 'Transpose', 'Pad']);
 
 /** Every op the importer reads, sorted, as the refusal message lists them. */
 export const SUPPORTED_ONNX_OPS: readonly string[] = Object.freeze([...new Set(['Constant', ...Object.keys(CONVERTERS), ...Object.keys(FOLD_OPS)])].sort());
@@ -65,6 +65,13 @@ function defaultOpset(model: OnnxModel, source: string): number {
   return opset;
 }
 
+/** True when every reader transposes the value to NCHW (tf2onnx), possibly after a zero Pad. */
+function readsAsNhwc(graph: OnnxGraph, value: string): boolean {
+  const readers = (graph.node ?? []).filter((n) => n.input?.[0] === value);
+  return readers.length > 0 && readers.every((n) => (n.opType === 'Transpose' && attrInts(n, 'perm')?.join(',') === '0,3,1,2')
+    || (n.opType === 'Pad' && n.output?.[0] !== undefined && readsAsNhwc(graph, n.output[0])));
+}
+
 /** The one image input: its name, layout and N-less NCHW shape. */
 function readInput(graph: OnnxGraph, options: OnnxImportOptions): { name: string; layout: 'nchw' | 'nhwc'; channels: number; sizePx: number } {
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
@@ -73,8 +80,7 @@ function readInput(graph: OnnxGraph, options: OnnxImportOptions): { name: string
   const input = inputs[0]!;
   const dims = (input.type?.tensorType?.shape?.dim ?? []).map((d) => d.dimValue ?? null);
   if (dims.length !== 4) throw new UsageError(`ONNX model ${options.source}: input ${input.name} has rank ${dims.length}; expected an image batch [N, C, H, W] or [N, H, W, C]`);
-  const readers = (graph.node ?? []).filter((n) => n.input?.includes(input.name));
-  const nhwc = readers.length > 0 && readers.every((n) => n.opType === 'Transpose' && attrInts(n, 'perm')?.join(',') === '0,3,1,2');
+  const nhwc = readsAsNhwc(graph, input.name);
   const [channels, h, w] = nhwc ? [dims[3], dims[1], dims[2]] : [dims[1], dims[2], dims[3]];
   if (channels === null || channels === undefined) throw new UsageError(`ONNX model ${options.source}: input ${input.name} has no fixed channel count`);
   const sizePx = h ?? w ?? options.inputSizePx;

@@ -34,12 +34,14 @@ function pairAttr(ctx: ImportContext, node: OnnxNode, name: string, fallback: Pa
 /** Explicit pads as Padding4, from `pads` ([top, left, bottom, right]) or `auto_pad`. */
 function paddingOf(ctx: ImportContext, node: OnnxNode, input: RuntimeValue, window: Pair, stride: Pair, dilation: Pair): Padding4 {
   const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  const pending = input.pendingPad ?? [0, 0, 0, 0];
   if (autoPad === 'NOTSET') {
     const pads = attrInts(node, 'pads') ?? [0, 0, 0, 0];
     if (pads.length !== 4) throw nodeError(ctx, node, `has pads [${pads.join(', ')}]; expected 4 values for a 2-D op`);
-    return [pads[0]!, pads[2]!, pads[1]!, pads[3]!];
+    return [pads[0]! + pending[0], pads[2]! + pending[1], pads[1]! + pending[2], pads[3]! + pending[3]];
   }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad === 'VALID') return [...pending];
+  if (input.pendingPad !== undefined) throw nodeError(ctx, node, `has auto_pad ${autoPad} on a zero-padded input, which is not supported`);
   if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw nodeError(ctx, node, `has auto_pad ${autoPad}; expected NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
   const split = (axis: 0 | 1): [number, number] => {
     const inputPx = input.shape[axis + 1]!;
@@ -59,7 +61,7 @@ function outputPx(input: RuntimeValue, window: Pair, stride: Pair, padding: Padd
 }
 
 function convertConv(node: OnnxNode, ctx: ImportContext, name: string): ImportValue[] {
-  const x = mapInput(ctx, node, 0);
+  const x = mapInput(ctx, node, 0, true);
   const w = constInput(ctx, node, 1, 'weight');
   if (w.dims.length !== 4) throw nodeError(ctx, node, `has a weight of shape [${w.dims.join(', ')}]; only 2-D convolutions are supported`);
   const groups = attrInt(node, 'group', 1);
@@ -91,7 +93,11 @@ function poolGeometry(ctx: ImportContext, node: OnnxNode, x: RuntimeValue): { wi
 
 function convertMaxPool(node: OnnxNode, ctx: ImportContext, name: string): ImportValue[] {
   refuseUsedOutput(ctx, node, 1, 'Indices');
-  const x = mapInput(ctx, node, 0);
+  const x = mapInput(ctx, node, 0, true);
+  // Zero padding equals the max pool's own (never winning) padding only where the input cannot be negative.
+  if (x.pendingPad !== undefined && ctx.nodes.find((n) => n.name === x.node)?.op.op !== 'relu') {
+    throw nodeError(ctx, node, 'reads a zero-padded tensor that is not a ReLU output; zero padding before a max pool is only supported after a ReLU');
+  }
   const g = poolGeometry(ctx, node, x);
   return [emitNode(ctx, name, { op: 'maxpool', ...g }, [x.node], [x.shape[0]!, ...outputPx(x, g.window, g.stride, g.padding, g.ceilMode)])];
 }

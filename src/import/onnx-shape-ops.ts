@@ -1,18 +1,19 @@
 /**
  * ONNX ops that join, reshape or pass tensors -> graph nodes: Add and Sum (residual
  * joins; Add's constant biases folded into the layer before), Concat, Flatten / Reshape /
- * Squeeze to [N, F], Transpose between NCHW and NHWC views, Dropout, Softmax,
+ * Squeeze to [N, F], Transpose between NCHW and NHWC views, zero Pad (taken
+ * by the next Conv or max pool), Dropout, Softmax,
  * ReduceMean over the spatial axes, and the pass-throughs (Identity, Cast,
  * Shape of a computed tensor).
  */
 import type { OnnxNode } from '../onnx/onnx-codec.js';
 import { BATCH_DIM, resolveReshape } from './onnx-fold.js';
 import {
-  addWeight, constInput, emitNode, hasInput, nodeError, runtimeInput,
+  addWeight, constInput, emitNode, hasInput, nodeError, paddedInput, runtimeInput,
   type ImportContext, type ImportValue, type RuntimeValue,
 } from './onnx-import-context.js';
 import type { OpConverter } from './onnx-layer-ops.js';
-import { attrFloat, attrInt, attrInts, toFloat32, type ConstTensor } from './onnx-tensors.js';
+import { attrFloat, attrInt, attrInts, attrString, toFloat32, type ConstTensor } from './onnx-tensors.js';
 
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.join(',') === b.join(',');
@@ -120,7 +121,7 @@ function convertSqueeze(node: OnnxNode, ctx: ImportContext, name: string): Impor
 }
 
 function convertTranspose(node: OnnxNode, ctx: ImportContext): ImportValue[] {
-  const x = runtimeInput(ctx, node, 0);
+  const x = paddedInput(ctx, node, 0);
   const perm = (attrInts(node, 'perm') ?? []).join(',');
   if (x.shape.length === 3 && x.layout === 'nchw' && perm === '0,2,3,1') {
     const [c, h, w] = x.shape as [number, number, number];
@@ -159,6 +160,23 @@ function convertReduceMean(node: OnnxNode, ctx: ImportContext, name: string): Im
   return [flattenValue(ctx, node, pooled, `${name}.flatten`)];
 }
 
+/**
+ * Pad with zeros over the two spatial axes (Keras' ZeroPadding2D, torch's
+ * ZeroPad2d): recorded on the value and taken by the Conv or max pool reading it.
+ */
+function convertPad(node: OnnxNode, ctx: ImportContext): ImportValue[] {
+  const x = runtimeInput(ctx, node, 0);
+  if (attrString(node, 'mode', 'constant') !== 'constant') throw nodeError(ctx, node, `pads in mode ${attrString(node, 'mode', 'constant')}; only constant (zero) padding is supported`);
+  const pads = Array.from(constInput(ctx, node, 1, 'pads').values);
+  const value = hasInput(node, 2) ? Number(constInput(ctx, node, 2, 'constant value').values[0]) : 0;
+  const [h, w] = x.layout === 'nhwc' ? [1, 2] : [2, 3];
+  const others = pads.filter((_, i) => i % 4 !== h && i % 4 !== w);
+  if (pads.length !== 8 || x.shape.length !== 3 || value !== 0 || others.some((p) => p !== 0) || pads.some((p) => p < 0)) {
+    throw nodeError(ctx, node, `pads [${pads.join(', ')}] with ${value}; only non-negative zero padding of the two spatial axes of a feature map is supported`);
+  }
+  return [{ ...x, pendingPad: [pads[h]!, pads[h + 4]!, pads[w]!, pads[w + 4]!] }];
+}
+
 /** Converters of the joining, reshaping and passing ops. */
 export const SHAPE_OPS: Readonly<Record<string, OpConverter>> = Object.freeze({
   Add: convertAdd,
@@ -168,6 +186,7 @@ export const SHAPE_OPS: Readonly<Record<string, OpConverter>> = Object.freeze({
   Reshape: convertReshape,
   Squeeze: convertSqueeze,
   Transpose: convertTranspose,
+  Pad: (node, ctx) => convertPad(node, ctx),
   Dropout: convertDropout,
   Softmax: convertSoftmax,
   ReduceMean: convertReduceMean,

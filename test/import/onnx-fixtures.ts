@@ -95,3 +95,30 @@ export function tf2onnxStyleModel(): OnnxModel {
   const initializers = [weight('conv_w', [6, 3, 3, 3]), weight('conv_b', [6], 0.1), weight('dense_w', [24, 4]), weight('dense_b', [4], 0.1)];
   return model(nodes, initializers, ['input_1', ['unk__1', 10, 10, 3]], ['logits', ['unk__1', 4]], 13);
 }
+
+/**
+ * Keras' ResNet stem through tf2onnx: ZeroPadding2D as Pad (on the NHWC input,
+ * before the Transpose, and in NCHW before the max pool), a VALID 7x7/2 conv,
+ * GlobalAveragePool + Squeeze, MatMul + Add, Softmax. Input [N, 20, 20, 3] -> 3 classes.
+ */
+export function kerasPaddedStemModel(): OnnxModel {
+  seed = 80;
+  const nodes: OnnxNode[] = [
+    makeNode('Pad', 'model/conv1_pad/Pad', ['input_1', 'pads_nhwc'], ['padded']),
+    makeNode('Transpose', 'model/conv1_conv/Conv2D__5', ['padded'], ['nchw'], { perm: { ints: [0, 3, 1, 2] } }),
+    makeNode('Conv', 'model/conv1_conv/Conv2D', ['nchw', 'w1', 'b1'], ['c1'], { kernel_shape: { ints: [7, 7] }, strides: { ints: [2, 2] }, auto_pad: { string: 'VALID' } }),
+    makeNode('Relu', 'model/conv1_relu/Relu', ['c1'], ['r1']),
+    makeNode('Pad', 'model/pool1_pad/Pad', ['r1', 'pads_nchw'], ['r1p']),
+    makeNode('MaxPool', 'model/pool1_pool/MaxPool', ['r1p'], ['p1'], { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] } }),
+    makeNode('GlobalAveragePool', 'model/avg_pool/Mean', ['p1'], ['gap']),
+    makeNode('Squeeze', 'model/avg_pool/Squeeze', ['gap', 'axes23'], ['flat']),
+    makeNode('MatMul', 'model/predictions/MatMul', ['flat', 'wd'], ['mm']),
+    makeNode('Add', 'model/predictions/BiasAdd', ['mm', 'bd'], ['logits']),
+    makeNode('Softmax', 'model/predictions/Softmax', ['logits'], ['probs']),
+  ];
+  const initializers = [
+    int64Tensor('pads_nhwc', [8], [0, 3, 3, 0, 0, 3, 3, 0]), int64Tensor('pads_nchw', [8], [0, 0, 1, 1, 0, 0, 1, 1]), int64Tensor('axes23', [2], [2, 3]),
+    weight('w1', [5, 3, 7, 7], 0.2), weight('b1', [5], 0.1), weight('wd', [5, 3]), weight('bd', [3], 0.1),
+  ];
+  return model(nodes, initializers, ['input_1', ['N', 20, 20, 3]], ['probs', ['N', 3]], 13);
+}

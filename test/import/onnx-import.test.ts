@@ -10,7 +10,7 @@ import { ONNX_DATA_TYPE } from '../../src/onnx/onnx-schema.js';
 import { float32Tensor, makeNode, tensorValueInfo } from '../../src/onnx/onnx-values.js';
 import { useBackend } from '../deconv/backends.js';
 import { evaluateGraph, relativeError, seededFloats } from './graph-reference.js';
-import { tf2onnxStyleModel, torchStyleModel } from './onnx-fixtures.js';
+import { kerasPaddedStemModel, tf2onnxStyleModel, torchStyleModel } from './onnx-fixtures.js';
 
 /** Runs the file in onnxruntime, with extra ONNX values exposed as outputs. */
 async function runOrt(model: OnnxModel, input: ort.Tensor, outputs: string[]): Promise<Map<string, Float32Array>> {
@@ -84,6 +84,27 @@ describe('importOnnxModel', () => {
     }).dataSync();
     const error = relativeError(actual, expected.get('logits')!);
     assert.ok(error < 1e-5, `logits: relative error ${error}`);
+  });
+
+  it("takes Keras' ZeroPadding2D (Pad) into the conv and max pool after it, and computes what onnxruntime computes", async () => {
+    const model = kerasPaddedStemModel();
+    const { graph, weights, inputLayout } = importOnnxModel(encodeOnnxModel(model), { source });
+    assert.equal(inputLayout, 'nhwc');
+    const op = (name: string) => graph.nodes.find((n) => n.name === name)!.op as { padding: number[] };
+    assert.deepEqual([op('conv1_conv').padding, op('pool1_pool').padding], [[3, 3, 3, 3], [1, 1, 1, 1]]);
+    const nhwc = seededFloats(2 * 20 * 20 * 3, 13, 2);
+    const expected = await runOrt(model, new ort.Tensor('float32', nhwc, [2, 20, 20, 3]), ['logits', 'p1']);
+    const values = evaluateGraph(graph, weights, tf.transpose(tf.tensor4d(nhwc, [2, 20, 20, 3]), [0, 3, 1, 2]));
+    for (const [onnxName, node] of [['logits', 'predictions'], ['p1', 'pool1_pool']] as const) {
+      const error = relativeError(values.get(node)!.dataSync(), expected.get(onnxName)!);
+      assert.ok(error < 1e-5, `${node}: relative error ${error}`);
+    }
+    tf.dispose([...values.values()]);
+    const avg = kerasPaddedStemModel();
+    avg.graph.node![5] = makeNode('AveragePool', 'model/pool1_pool/AvgPool', ['r1p'], ['p1'], { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] } });
+    assert.throws(() => importOnnxModel(encodeOnnxModel(avg), { source }), {
+      message: 'ONNX model fixture.onnx: node "model/pool1_pool/AvgPool" (AveragePool) reads the output of a Pad; only a Conv, or a MaxPool after a ReLU, may read a zero-padded tensor',
+    });
   });
 
   it('refuses an unsupported op naming the op, the node and the supported list', () => {
