@@ -55,6 +55,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   input: () => import('./input.js'),
   'top-activations': () => import('./top-activations.js'),
   throughput: () => import('./throughput.js'),
+  'onnx-vs-torch': () => import('./onnx-vs-torch.js'),
   project: () => import('./project.js'),
   mosaics: () => import('./mosaics.js'),
   kernels: () => import('./kernels.js'),

@@ -20,7 +20,8 @@
  * Flags: --workers=N --model=zfnet --batch=16 --forward-batches=6 (timed batches per forward case)
  *        --images=400 (of the top-activations split) --no-torch --engines=tfjs,onnx
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,9 +35,9 @@ import { disposeParams, initParams } from '../src/model/params.js';
 import type { BenchResult, BenchRow } from './main.js';
 import type { ThroughputCase, ThroughputCaseResult } from './throughput-child.js';
 
-const DATA_DIR = resolve('out', 'bench-data', 'throughput');
+export const DATA_DIR = resolve('out', 'bench-data', 'throughput');
 
-interface ThroughputFlags {
+export interface ThroughputFlags {
   workers: number;
   model: string;
   batchSize: number;
@@ -46,7 +47,7 @@ interface ThroughputFlags {
   engines: string[];
 }
 
-function parseFlags(args: string[]): ThroughputFlags {
+export function parseFlags(args: string[]): ThroughputFlags {
   const flag = (name: string, fallback: number | string): string => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? String(fallback);
   return {
     workers: Number(flag('workers', availableParallelism())),
@@ -60,7 +61,7 @@ function parseFlags(args: string[]): ThroughputFlags {
 }
 
 /** `count` 500x375 noisy JPEGs (ImageNet's typical size) in 4 class folders of `split`, written once. */
-async function ensureSplit(split: string, count: number): Promise<void> {
+export async function ensureSplit(split: string, count: number): Promise<void> {
   const marker = join(DATA_DIR, `.${split}-${count}`);
   if (existsSync(marker)) return;
   rmSync(join(DATA_DIR, split), { recursive: true, force: true }); // written before with another count
@@ -75,7 +76,7 @@ async function ensureSplit(split: string, count: number): Promise<void> {
 }
 
 /** A checkpoint of `model` (paper init, seed 1), written once: loading it is faster than a fresh init. */
-async function ensureCheckpoint(model: string): Promise<string> {
+export async function ensureCheckpoint(model: string): Promise<string> {
   const path = join(DATA_DIR, `${model}-seed1.safetensors`);
   if (existsSync(path)) return path;
   await initBackend('cpu', { log: () => undefined });
@@ -94,7 +95,7 @@ async function ensureCheckpoint(model: string): Promise<string> {
  * stderr (progress lines) is kept quiet unless it fails.
  * @throws Error with the tail of the child's stderr when it fails.
  */
-function runCase(spec: ThroughputCase): ThroughputCaseResult {
+export function runCase(spec: ThroughputCase): ThroughputCaseResult {
   const child = join(dirname(fileURLToPath(import.meta.url)), 'throughput-child.js');
   try {
     const out = execFileSync(process.execPath, [child, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -105,7 +106,7 @@ function runCase(spec: ThroughputCase): ThroughputCaseResult {
   }
 }
 
-function toRow(name: string, result: ThroughputCaseResult): BenchRow {
+export function toRow(name: string, result: ThroughputCaseResult): BenchRow {
   return { name, value: result.imagesPerSecond, unit: 'images/s', peakRssMiB: result.peakRssMiB, backend: result.backend, extra: result.detail };
 }
 
@@ -125,7 +126,7 @@ function findTorchPython(): string | null {
 }
 
 /** PyTorch's CPU forward rate of `part` (one thread per core), or null when no python has torch. */
-function measureTorch(flags: ThroughputFlags, notes: string[], part: 'full' | 'convs'): BenchRow | null {
+export function measureTorch(flags: ThroughputFlags, notes: string[], part: 'full' | 'convs'): BenchRow | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch-forward.py');
   const python = findTorchPython();
   if (python === null) {
@@ -148,7 +149,7 @@ function measureTorch(flags: ThroughputFlags, notes: string[], part: 'full' | 'c
  * seconds / wall seconds): on a machine shared with other work this is the
  * ceiling for any N-worker speed-up measured next to it.
  */
-async function measureAvailableCores(threads: number): Promise<number> {
+export async function measureAvailableCores(threads: number): Promise<number> {
   const spin = 'let x = 0; for (let i = 0; i < 4e8; i++) x += i % 7; require("node:worker_threads").parentPort.postMessage(x);';
   const startMs = performance.now();
   const startCpu = process.cpuUsage();
@@ -161,26 +162,52 @@ function ratio(a: BenchRow | undefined, b: BenchRow | undefined): string {
   return a !== undefined && b !== undefined ? (a.value / b.value).toFixed(2) : 'n/a';
 }
 
+/** What one whole-command run measured. */
+export interface CliPassResult {
+  /** Images per wall second, process start to exit. */
+  whole: BenchRow;
+  /** Images per second from the first progress line (after batch 1) to the last. */
+  steady: BenchRow;
+}
+
 /**
  * The whole `run-pipeline top-activations` command as a user runs it (process
  * start, model load and hash, graph build, sessions, decode, store), from a
- * fresh folder so the graph cache is cold. Returns images per wall second.
+ * fresh folder so the graph cache is cold. Its progress lines (stderr) are
+ * time-stamped as they arrive, which gives the steady-state rate of the same run.
+ * @throws Error with the tail of stderr when the command fails.
  */
-function runCliPass(flags: ThroughputFlags, checkpoint: string, backend: string): BenchRow {
+export async function runCliPass(flags: ThroughputFlags, checkpoint: string, backend: string): Promise<CliPassResult> {
   const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
   const cwd = mkdtempSync(join(tmpdir(), 'throughput-cli-'));
   const args = [main, 'top-activations', '--data', DATA_DIR, '--split', 'train', '--checkpoint', checkpoint, '--db', join(cwd, 'store.db'),
     '--backend', backend, '--workers', String(flags.workers), '--batch-size', String(flags.batchSize)];
+  const ticks: Array<{ ms: number; images: number }> = [];
+  const lines: string[] = [];
   const startMs = performance.now();
   try {
-    execFileSync(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
-  } catch (error) {
-    throw new Error(`run-pipeline top-activations failed: ${String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-5).join('\n')}`);
+    const code = await new Promise<number | null>((done, fail) => {
+      const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        lines.push(line);
+        const m = /^top-activations \S+ (\d+)\//.exec(line);
+        if (m !== null) ticks.push({ ms: performance.now(), images: Number(m[1]) });
+      });
+      child.once('error', fail).once('close', done);
+    });
+    if (code !== 0) throw new Error(`run-pipeline top-activations failed (exit ${code}): ${lines.slice(-5).join('\n')}`);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
   const seconds = (performance.now() - startMs) / 1000;
-  return { name: `run-pipeline top-activations, whole command over ${flags.images} JPEGs (start-up and decode included), ${backend}, ${flags.workers} workers`, value: flags.images / seconds, unit: 'images/s', backend, extra: { seconds } };
+  const [first, last] = [ticks[0], ticks.at(-1)];
+  if (first === undefined || last === undefined || last.images <= first.images) throw new Error(`too few progress lines to time the command (${ticks.length}); use more images`);
+  const steadySeconds = (last.ms - first.ms) / 1000;
+  const label = `run-pipeline top-activations over ${flags.images} JPEGs, ${backend}, ${flags.workers} workers`;
+  return {
+    whole: { name: `${label}, whole command (start-up and decode included)`, value: flags.images / seconds, unit: 'images/s', backend, extra: { seconds, secondsToFirstBatch: (first.ms - startMs) / 1000 } },
+    steady: { name: `${label}, steady state (first progress line to last)`, value: (last.images - first.images) / steadySeconds, unit: 'images/s', backend, extra: { steadySeconds } },
+  };
 }
 
 function tfjsRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize: number }): Record<string, BenchRow> {
@@ -198,12 +225,13 @@ function tfjsRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize:
   };
 }
 
-function onnxRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize: number }): Record<string, BenchRow> {
+async function onnxRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize: number }): Promise<Record<string, BenchRow>> {
   const n = flags.workers;
   const b = { ...base, backend: 'onnx' as const };
   const forward = (extra: Partial<Extract<ThroughputCase, { kind: 'forward' }>>): ThroughputCase => ({ kind: 'forward', ...b, workers: n, inProcess: false, batches: flags.forwardBatches, ...extra });
   const label = `${flags.model} ${buildModelConfig(flags.model).inputSizePx} onnx batch ${flags.batchSize}`;
   const startup = runCase({ kind: 'startup', ...b, workers: n });
+  const cli = await runCliPass(flags, base.checkpoint, 'onnx');
   return {
     onnxInProcess: toRow(`forward ${label}, in-process (1 thread)`, runCase(forward({ workers: 1, inProcess: true }))),
     onnxIntra: toRow(`forward ${label}, 1 session x ${n} intra-op threads`, runCase(forward({ workers: 1, inProcess: true, intraOpThreads: n }))),
@@ -212,7 +240,8 @@ function onnxRows(flags: ThroughputFlags, base: { checkpoint: string; batchSize:
     convsPoolN: toRow(`conv1-conv5 + in-graph reductions ${label}, pool of ${n} workers`, runCase(forward({ reducer: 'top-activations' }))),
     convsPoolOrtLrn: toRow(`conv1-conv5 + in-graph reductions ${label}, pool of ${n} workers, onnxruntime's LRN kernel`, runCase(forward({ reducer: 'top-activations', lrn: 'onnx' }))),
     onnxTopactN: toRow(`top-activations end to end ${label}, ${n} workers (steady state)`, runCase({ kind: 'top-activations', ...b, workers: n, data: DATA_DIR, split: 'train', dbDir: join(DATA_DIR, 'db') })),
-    onnxCli: runCliPass(flags, base.checkpoint, 'onnx'),
+    onnxCli: cli.whole,
+    onnxCliSteady: cli.steady,
     onnxStartup: { name: `start-up ${flags.model} onnx, ${n} workers: engine, checkpoint read and hash, graphs built (no cache), sessions`, value: startup.imagesPerSecond, unit: 's', peakRssMiB: startup.peakRssMiB, backend: 'onnx', extra: startup.detail },
   };
 }
@@ -226,7 +255,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const coresBefore = await measureAvailableCores(n);
   const rows: Record<string, BenchRow> = {
     ...(flags.engines.includes('tfjs') ? tfjsRows(flags, base) : {}),
-    ...(flags.engines.includes('onnx') ? onnxRows(flags, base) : {}),
+    ...(flags.engines.includes('onnx') ? await onnxRows(flags, base) : {}),
   };
   const notes: string[] = [];
   if (rows['inProcess'] !== undefined) {

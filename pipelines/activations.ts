@@ -6,7 +6,6 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { decodeSquare, describeDecodeError } from '../src/data/decode-image.js';
@@ -14,12 +13,13 @@ import { createImageReader, type ImageRecord } from '../src/data/image-index.js'
 import { createFallbackMean, type MeanImage } from '../src/data/mean-image.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
 import { UsageError } from '../src/errors.js';
-import { forward } from '../src/model/network.js';
 import { disposeParams } from '../src/model/params.js';
 import { LRN_FORMULA, type ModelConfig, type TapName } from '../src/model/spec.js';
 import { augmentImage } from '../src/stages/augment-stage.js';
 import type { Store } from '../src/store/open-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
+import type { TapArray } from '../src/workers/batch-reducers.js';
+import { createForwardExecutor } from '../src/workers/forward-executor.js';
 import { prepareDataset } from './input-stream.js';
 import { describePreprocessing, loadModel } from './top-activations.js';
 
@@ -91,7 +91,7 @@ async function preprocessImage(record: ImageRecord, inputSizePx: number, mean: M
  */
 export async function writeActivations(options: ActivationsOptions): Promise<ActivationsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backend = await initBackend(options.backend, { log });
+  const backend = await initBackend(options.backend, { log, purpose: 'inference' });
   const image = await resolveImage(options, log);
   const model = loadModel(options, image.classKeys, log);
   try {
@@ -102,18 +102,20 @@ export async function writeActivations(options: ActivationsOptions): Promise<Act
     const files = [join(options.outDir, 'input.npy')];
     writeFileSync(files[0]!, encodeNpyFloat32(pixels, [1, config.inputSizePx, config.inputSizePx, 3]));
     const tapShapes: Record<string, { shape: number[]; file: string; definition: string }> = {};
-    const input = tf.tensor4d(pixels, [1, config.inputSizePx, config.inputSizePx, 3]);
-    const taps = forward(config, model.params, input, { taps: options.taps });
+    // The engine --backend picks for forward passes (onnx under auto); taps come back NHWC on every engine.
+    const executor = await createForwardExecutor({ workers: 1, backend: options.backend, model: { kind: 'params', config, params: model.params }, graphCacheDir: null });
+    let taps: Partial<Record<TapName, TapArray>>;
     try {
-      for (const name of options.taps) {
-        const tensor = taps[name]!;
-        const file = join(options.outDir, `${name}.npy`);
-        writeFileSync(file, encodeNpyFloat32((await tensor.data()) as Float32Array, tensor.shape));
-        files.push(file);
-        tapShapes[name] = { shape: tensor.shape.slice(), file: `${name}.npy`, definition: defineTap(config, name) };
-      }
+      taps = (await executor.run({ pixels, shape: [1, config.inputSizePx, config.inputSizePx, 3] }, { reducer: 'taps', taps: options.taps })).taps;
     } finally {
-      tf.dispose([input, ...Object.values(taps)]);
+      await executor.close();
+    }
+    for (const name of options.taps) {
+      const tap = taps[name]!;
+      const file = join(options.outDir, `${name}.npy`);
+      writeFileSync(file, encodeNpyFloat32(tap.data, tap.shape));
+      files.push(file);
+      tapShapes[name] = { shape: tap.shape.slice(), file: `${name}.npy`, definition: defineTap(config, name) };
     }
     const sidecarPath = join(options.outDir, 'activations.json');
     writeFileSync(sidecarPath, `${JSON.stringify({

@@ -182,7 +182,7 @@ async function prepareMean(options: TrainPipelineOptions, recipe: TrainRecipe, i
  */
 export async function runTrainPipeline(options: TrainPipelineOptions): Promise<TrainPipelineResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backendInfo = await initBackend(options.backend);
+  const backendInfo = await initBackend(options.backend, { purpose: 'training' });
   const { runId, recipe } = openRun(options, { ...backendInfo });
   try {
     const splits = recipe.valSplit === null ? ['train'] : ['train', recipe.valSplit];

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { openStore } from '../../src/store/open-store.js';
+import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
+import { runCli } from './run-cli.js';
+
+let dir: string;
+let data: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'onnx-cli-'));
+  data = join(dir, 'data');
+  await writeTinyDataset(data, { classes: 4, perClass: 6, withBadFiles: false });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+type Row = Record<string, number | string | null>;
+
+/** The first image file of the dataset tree. */
+function findImage(root: string): string {
+  for (const entry of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && /\.(jpe?g|png)$/i.test(entry.name)) return join((entry as { parentPath?: string }).parentPath ?? entry.path, entry.name);
+  }
+  throw new Error(`no image under ${root}`);
+}
+
+function readPass(dbPath: string): { runs: Row[]; stats: Row[]; top: Row[] } {
+  const db = openStore(dbPath);
+  try {
+    const runs = db.prepare("SELECT id, backend, backend_info FROM runs WHERE kind = 'top-activations'").all() as Row[];
+    const { stats, top } = readRunResults(db, runs[0]!['id'] as string);
+    return { runs, stats: stats as Row[], top: top as Row[] };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Same rows; integers and strings identical (image ids, ranks, positions,
+ * counts, labels); other numbers within 1e-5 of the largest magnitude of the
+ * same column in the same layer (random-init maps hold values near 1e-7,
+ * where float32 rounding alone differs by more than 1e-5 of the value).
+ */
+function assertRowsClose(got: Row[], expected: Row[], what: string): void {
+  assert.equal(got.length, expected.length, what);
+  const scale = new Map<string, number>();
+  for (const row of expected) {
+    for (const [key, value] of Object.entries(row)) {
+      if (typeof value === 'number') scale.set(`${row['layer']}:${key}`, Math.max(scale.get(`${row['layer']}:${key}`) ?? 0, Math.abs(value)));
+    }
+  }
+  got.forEach((row, i) => {
+    for (const [key, value] of Object.entries(expected[i]!)) {
+      const actual = row[key];
+      if (typeof value === 'number' && typeof actual === 'number' && !Number.isInteger(value)) {
+        const tolerance = 1e-5 * scale.get(`${expected[i]!['layer']}:${key}`)!;
+        assert.ok(Math.abs(actual - value) <= tolerance, `${what} row ${i} ${key}: ${actual} vs ${value}`);
+      } else {
+        assert.equal(actual, value, `${what} row ${i} ${key}`);
+      }
+    }
+  });
+}
+
+test('top-activations on --backend onnx: top-9 entries identical to wasm, values and unit statistics within 1e-5; the engine is recorded', () => {
+  const pass = (backend: string): string => {
+    const db = join(dir, `${backend}.db`);
+    const result = runCli(['top-activations', '--data', data, '--db', db, '--model', 'zfnet-tiny', '--batch-size', '4', '--workers', '2', '--backend', backend]);
+    assert.equal(result.status, 0, result.stderr);
+    if (backend === 'onnx') assert.match(result.stderr, /^backend: onnx \(onnxruntime-node \d+\.\d+\.\d+, cpu execution provider, /m);
+    return db;
+  };
+  const onnx = readPass(pass('onnx'));
+  const wasm = readPass(pass('wasm'));
+  assert.ok(onnx.top.length > 0);
+  assertRowsClose(onnx.top, wasm.top, 'top_activations');
+  assertRowsClose(onnx.stats, wasm.stats, 'unit_stats');
+  assert.equal(onnx.runs[0]!['backend'], 'onnx');
+  assert.equal((JSON.parse(onnx.runs[0]!['backend_info'] as string) as { executionProvider: string }).executionProvider, 'cpu');
+});
+
+test('activations on onnx writes the tensors wasm writes (within 1e-5), and records onnx', () => {
+  const image = findImage(data);
+  const write = (backend: string): string => {
+    const out = join(dir, `act-${backend}`);
+    const result = runCli(['activations', '--db', join(dir, 'act.db'), '--image', image, '--model', 'zfnet-tiny', '--taps', 'conv2,norm2,fc7,probs', '--out', out, '--backend', backend]);
+    assert.equal(result.status, 0, result.stderr);
+    return out;
+  };
+  const [onnx, wasm] = [write('onnx'), write('wasm')];
+  for (const tap of ['conv2', 'norm2', 'fc7', 'probs']) {
+    const [a, b] = [readFileSync(join(onnx, `${tap}.npy`)), readFileSync(join(wasm, `${tap}.npy`))];
+    assert.equal(a.length, b.length, tap);
+    const body = (npy: Buffer): Float32Array => { const start = 10 + npy.readUInt16LE(8); return new Float32Array(npy.buffer.slice(npy.byteOffset + start, npy.byteOffset + npy.length)); };
+    const [fa, fb] = [body(a), body(b)];
+    const scale = Math.max(...Array.from(fb, Math.abs));
+    fa.forEach((v, i) => assert.ok(Math.abs(v - fb[i]!) <= 1e-5 * scale, `${tap}[${i}]: ${v} vs ${fb[i]}`));
+  }
+  assert.equal((JSON.parse(readFileSync(join(onnx, 'activations.json'), 'utf8')) as { backend: string }).backend, 'onnx');
+});
+
+test('an unknown execution provider is refused with the valid list; a provider that cannot load is refused with the install line', () => {
+  const args = ['top-activations', '--data', data, '--db', join(dir, 'ep.db'), '--model', 'zfnet-tiny'];
+  const unknown = runCli([...args, '--execution-provider', 'rocm']);
+  assert.deepEqual([unknown.status, unknown.stderr], [2, 'run-pipeline: Expected one of cpu, cuda, tensorrt for execution-provider but received "rocm"\n']);
+  const cuda = runCli([...args, '--execution-provider', 'cuda']);
+  if (cuda.status === 0) return; // onnxruntime's CUDA binaries are installed here
+  assert.equal(cuda.status, 2, cuda.stderr);
+  assert.match(cuda.stderr, /^run-pipeline: Execution provider cuda failed to load in onnxruntime-node \d+\.\d+\.\d+ \(.+\): its binaries are not in the npm package: install them with `node node_modules\/onnxruntime-node\/script\/install --onnxruntime-node-install=cuda12`/);
+  assert.doesNotMatch(cuda.stderr, /onnxruntime_src|provider_bridge/, 'no native log lines');
+});
+
+test('train refuses --backend onnx: training stays on tfjs', () => {
+  const result = runCli(['train', '--model', 'zfnet-tiny', '--data', data, '--db', join(dir, 'train.db'), '--backend', 'onnx', '--epochs', '1']);
+  assert.deepEqual([result.status, result.stderr.trim().split('\n').at(-1)], [2, 'run-pipeline: Backend onnx runs forward passes only (onnxruntime has no gradients in Node); training runs on tfjs: use --backend auto, tensorflow, wasm or cpu']);
+});
