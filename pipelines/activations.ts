@@ -10,7 +10,7 @@ import { initBackend, type BackendChoice } from '../src/backend/select-backend.j
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { decodeSquare, describeDecodeError } from '../src/data/decode-image.js';
 import { createImageReader, type ImageRecord } from '../src/data/image-index.js';
-import { createFallbackMean, type MeanImage } from '../src/data/mean-image.js';
+import { createFallbackMean, describeMean, type MeanImage } from '../src/data/mean-image.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
 import { UsageError } from '../src/errors.js';
 import { disposeParams } from '../src/model/params.js';
@@ -96,7 +96,9 @@ export async function writeActivations(options: ActivationsOptions): Promise<Act
   const model = loadModel(options, image.classKeys, log);
   try {
     const { config } = model;
-    const mean = image.mean(computeSquareSizePx(config.inputSizePx));
+    // The checkpoint's own mean first: it is what the weights were trained with.
+    const mean = model.checkpointMean ?? image.mean(computeSquareSizePx(config.inputSizePx));
+    log(describeMean(mean));
     const pixels = await preprocessImage(image.record, config.inputSizePx, mean);
     mkdirSync(options.outDir, { recursive: true });
     const files = [join(options.outDir, 'input.npy')];

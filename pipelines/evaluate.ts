@@ -9,14 +9,13 @@ import { dirname, resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { UsageError } from '../src/errors.js';
-import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import type { DatasetRecord } from '../src/data/image-index.js';
-import { loadMeanImage } from '../src/data/mean-store.js';
+import { resolveMeanImage } from '../src/data/mean-store.js';
 import { disposeParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, recordSkippedItem, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { createRun, getRun, makeRunId, recordRunMean, recordSkippedItem, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createTrainingStore, type ClassErrorRecord, type EvaluationRecord } from '../src/store/training-store.js';
 import { evaluateBatches } from '../src/train/run-epoch.js';
 import { summarizeClassTally, summarizeMetrics, type ClassTally } from '../src/train/topk-metrics.js';
@@ -90,10 +89,11 @@ export async function runEvaluatePipeline(options: EvaluatePipelineOptions): Pro
     const { dataset, splits } = await prepareDataset({ db: options.db, data, splits: [options.split], log });
     if (splits[options.split]!.labelSource === null) throw new UsageError(`Split ${options.split} of ${dataset.root} has no labels to evaluate against`);
     checkClasses(loaded.config, dataset, checkpointPath);
-    const meanImage = loadMeanImage(options.db, dataset.id, computeSquareSizePx(loaded.config.inputSizePx));
-    if (meanImage.source === 'fallback') log(`evaluate: no computed mean image for this dataset at ${meanImage.sizePx} px; subtracting the ImageNet RGB mean (run-pipeline mean computes it)`);
+    const { mean: meanImage, line: meanLine } = resolveMeanImage(options.db, dataset.id, loaded.config, { mean: loaded.mean });
+    log(`evaluate: ${meanLine}`);
     const runId = uniqueRunId(options.db, makeRunId('evaluate', new Date(), options.split));
     createRun(options.db, { id: runId, kind: 'evaluate', model: loaded.config.name, backend: backendInfo.name, backendInfo: { ...backendInfo }, options: { checkpoint: checkpointPath, split: options.split, tenCrop: options.tenCrop, data: dataset.root, limit: options.limit ?? null } });
+    recordRunMean(options.db, runId, meanImage.sha256);
     return await trackRunStatus(options.db, runId, async () => {
       const batches = createBatchStream({
         db: options.db, dataset, split: options.split, inputSizePx: loaded.config.inputSizePx, meanImage, crop: options.tenCrop ? 'ten' : 'centre',

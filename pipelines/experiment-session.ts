@@ -5,16 +5,15 @@
  */
 import { join } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
-import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import type { DatasetRecord } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
-import { loadMeanImage } from '../src/data/mean-store.js';
+import { resolveMeanImage } from '../src/data/mean-store.js';
 import { listNeededSplits, loadExperimentModel, type ExperimentModel, type SelectImagesOptions } from '../src/experiments/experiment-inputs.js';
 import { disposeParams } from '../src/model/params.js';
 import type { Store } from '../src/store/open-store.js';
 import { deleteRun, findUnfinishedRun } from '../src/store/experiment-resume-store.js';
 import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
-import { createRun, makeRunId, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { createRun, makeRunId, recordRunMean, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { prepareDataset } from './input-stream.js';
 
 /** Options every image experiment takes. */
@@ -69,10 +68,12 @@ export async function runExperimentSession<T>(
   const { dataset } = await prepareDataset({ db: options.db, data: options.data, splits: listNeededSplits(images), log });
   const model = loadExperimentModel({ checkpoint: options.checkpoint, model: options.model, seed: options.seed, numClasses: dataset.classes.length });
   try {
-    const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(model.config.inputSizePx));
+    const { mean, line: meanLine } = resolveMeanImage(options.db, dataset.id, model.config, 'checkpoint' in model.source ? { mean: model.checkpointMean ?? null } : null);
+    log(meanLine);
     const base = { backendInfo, dataset, model, mean, log };
-    const recorded = { ...settings(base), images, mean: mean.source, weights: model.source };
+    const recorded = { ...settings(base), images, mean: { source: mean.source, sha256: mean.sha256 }, weights: model.source };
     const { runId, resumed } = openExperimentRun(kind, options, recorded, { model: model.config.name, backendInfo }, log);
+    recordRunMean(options.db, runId, mean.sha256);
     log(`${kind} ${runId}: ${describeWeights(model)}`);
     const heartbeat = startRunHeartbeat(options.db, runId);
     try {

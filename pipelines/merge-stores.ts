@@ -7,6 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../src/errors.js';
+import { copyMeanImages } from '../src/data/mean-store.js';
 import { openStore, type Store } from '../src/store/open-store.js';
 import { makeRunId, setRunStatus } from '../src/store/runs.js';
 import {
@@ -168,6 +169,9 @@ export function mergeStores(options: MergeStoresOptions): MergeStoresResult {
       deleteTopActivationRun(target, old.runId);
     }
     copyDatasetIndex(target, shards[0]!.path, first);
+    // The shards' mean images travel too, so later commands on the merged store find the mean the shards subtracted.
+    const means = [...new Set(shards.map((s) => s.path))].filter((p) => p !== intoPath).reduce((n, p) => n + copyMeanImages(target, p, first.datasetRoot), 0);
+    if (means > 0) log(`copied ${means} mean image${means > 1 ? 's' : ''} of ${first.datasetRoot} into ${intoPath}`);
     const result = writeMergedRun(target, shards);
     log(`merged ${shards.length} shards of ${first.model} ${first.split} into run ${result.runId} of ${intoPath}: ${result.imagesProcessed} images, ${result.imagesSkipped} skipped`);
     return result;

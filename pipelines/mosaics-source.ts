@@ -9,7 +9,9 @@ import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { findDataset } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
-import { loadMeanImage } from '../src/data/mean-store.js';
+import { createFallbackMean } from '../src/data/mean-image.js';
+import { formatMeanHint, listStoredMeans } from '../src/data/mean-store.js';
+import { chooseRunMean } from '../src/data/run-mean.js';
 import { checkStoredActivation } from '../src/deconv/check-activation.js';
 import type { Projector } from '../src/deconv/projector.js';
 import { UsageError } from '../src/errors.js';
@@ -42,6 +44,8 @@ export interface RunModel {
   description: string;
   /** The weights' identity: `random-init:<seed>` or the checkpoint's sha256. */
   fingerprint: string;
+  /** The mean image the checkpoint carries (null: random weights, or a checkpoint from before means travelled with it). */
+  checkpointMean: MeanImage | null;
 }
 
 /**
@@ -51,7 +55,7 @@ export interface RunModel {
 export function loadRunModel(run: TopActivationRun, checkpointOverride: string | undefined, log: (line: string) => void): RunModel {
   const randomSeed = /^random-init:(\d+)$/.exec(run.weights);
   if (checkpointOverride === undefined && randomSeed !== null) {
-    return { config: run.modelConfig, params: initParams(run.modelConfig, Number(randomSeed[1])), description: `random weights (seed ${randomSeed[1]}), as the run`, fingerprint: run.weights };
+    return { config: run.modelConfig, params: initParams(run.modelConfig, Number(randomSeed[1])), description: `random weights (seed ${randomSeed[1]}), as the run`, fingerprint: run.weights, checkpointMean: null };
   }
   const path = checkpointOverride ?? run.checkpointPath;
   if (path === null) throw new UsageError(`Run ${run.runId} names no checkpoint file: pass --checkpoint FILE`);
@@ -60,17 +64,24 @@ export function loadRunModel(run: TopActivationRun, checkpointOverride: string |
     throw new UsageError(`Checkpoint ${path} is ${loaded.config.name} at ${loaded.config.inputSizePx} px but run ${run.runId} used ${run.modelConfig.name} at ${run.modelConfig.inputSizePx} px`);
   }
   if (loaded.sha256 !== run.checkpointSha256) log(`checkpoint ${path} differs from the one run ${run.runId} used (sha256 ${loaded.sha256.slice(0, 12)} vs ${String(run.checkpointSha256).slice(0, 12)}): every stored value is checked before drawing`);
-  return { config: loaded.config, params: loaded.params, description: `checkpoint ${path}`, fingerprint: loaded.sha256 };
+  return { config: loaded.config, params: loaded.params, description: `checkpoint ${path}`, fingerprint: loaded.sha256, checkpointMean: loaded.mean };
 }
 
 /**
- * The mean image the run subtracted (this store's, for the run's dataset).
- * @throws UsageError when the run's dataset is not registered in this store
+ * The mean image the run subtracted: of the checkpoint's own, this store's
+ * means of the run's dataset at its size, and the fallback, the one whose
+ * sha256 the run recorded (announced through `log`).
+ * @throws UsageError naming both hashes when none of them is the run's
  */
-export function loadRunMean(db: Store, run: TopActivationRun): MeanImage {
-  const dataset = findDataset(db, run.datasetRoot);
-  if (dataset === undefined) throw new UsageError(`Dataset ${run.datasetRoot} of run ${run.runId} is not registered in this store`);
-  return loadMeanImage(db, dataset.id, computeSquareSizePx(run.modelConfig.inputSizePx));
+export function loadRunMean(db: Store, run: TopActivationRun, model: Pick<RunModel, 'checkpointMean'> | null = null, log: (line: string) => void = () => {}): MeanImage {
+  const sizePx = computeSquareSizePx(run.modelConfig.inputSizePx);
+  const stored = findDataset(db, run.datasetRoot) === undefined ? [] : listStoredMeans(db, run.datasetRoot).filter((m) => m.sizePx === sizePx);
+  const first = stored.find((m) => m.split === 'train') ?? stored[0];
+  const candidates = [model?.checkpointMean ?? null, first ?? null, ...stored, createFallbackMean(sizePx)].filter((m): m is MeanImage => m !== null);
+  const recorded = (run.preprocessing['meanImage'] as { sha256?: unknown } | undefined)?.sha256;
+  const choice = chooseRunMean(run.runId, typeof recorded === 'string' ? recorded : null, candidates, formatMeanHint(run.modelConfig));
+  log(choice.line);
+  return choice.mean;
 }
 
 export interface ProjectedEntry {

@@ -199,8 +199,8 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const run = findSourceRun(options.db, options.runId);
   await initBackend(options.backend, { log, purpose: 'inference' });
-  const mean = loadRunMean(options.db, run);
   const model = loadRunModel(run, options.checkpoint, log);
+  const mean = loadRunMean(options.db, run, model, log); // the mean whose hash the run recorded (checkpoint's, store's or fallback)
   const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: options.workers, executionProvider: currentExecutionProvider() });
   try {
     const missing = options.layers.filter((l) => !run.layers.includes(l));

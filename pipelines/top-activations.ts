@@ -12,7 +12,7 @@ import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { countImageIds, type ShardSpec } from '../src/data/image-order.js';
 import type { MeanImage } from '../src/data/mean-image.js';
-import { loadMeanImage } from '../src/data/mean-store.js';
+import { resolveMeanImage } from '../src/data/mean-store.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { UsageError } from '../src/errors.js';
 import { buildModelConfig } from '../src/model/architectures.js';
@@ -23,7 +23,7 @@ import { createProgress } from '../src/progress.js';
 import type { SkippedItem } from '../src/stages/stage-items.js';
 import type { Store } from '../src/store/open-store.js';
 import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
-import { makeRunId, markRunFailed, setRunStatus } from '../src/store/runs.js';
+import { makeRunId, markRunFailed, recordRunMean, setRunStatus } from '../src/store/runs.js';
 import {
   createCommitWriter, deleteTopActivationRun, getTopActivationRun, insertTopActivationRun, listTopActivationRuns, loadPassState,
   TOP_ACTIVATIONS_KIND, type PassIdentity, type TopActivationRun,
@@ -82,6 +82,8 @@ export interface LoadedModel {
   /** Checkpoint sha256, or `random-init:<seed>`. */
   weights: string;
   checkpointSha256: string | null;
+  /** The mean image the checkpoint carries (null: fresh weights, or a checkpoint from before means travelled with it). */
+  checkpointMean: MeanImage | null;
 }
 
 export interface LoadModelOptions {
@@ -102,12 +104,12 @@ export function loadModel(options: LoadModelOptions, classKeys: string[] | null,
       disposeParams(loaded.params);
       throw new UsageError(`Checkpoint ${options.checkpoint} holds ${loaded.config.name} but --model says ${options.model}`);
     }
-    return { config: loaded.config, params: loaded.params, weights: loaded.sha256, checkpointSha256: loaded.sha256 };
+    return { config: loaded.config, params: loaded.params, weights: loaded.sha256, checkpointSha256: loaded.sha256, checkpointMean: loaded.mean };
   }
   const config = buildModelConfig(options.model ?? DEFAULT_MODEL, classKeys === null ? {} : { classIds: classKeys });
   log(`WARNING: no --checkpoint given: analysing a freshly initialised ${config.name} (paper init, seed ${options.initSeed}).`);
   log('WARNING: this is the RANDOM-WEIGHT BASELINE, not a trained model.');
-  return { config, params: initParams(config, options.initSeed), weights: `random-init:${options.initSeed}`, checkpointSha256: null };
+  return { config, params: initParams(config, options.initSeed), weights: `random-init:${options.initSeed}`, checkpointSha256: null, checkpointMean: null };
 }
 
 /** Shapes of the analysed conv layers' maps. @throws UsageError when a layer is missing from the model. */
@@ -262,8 +264,8 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
   const model = loadModel(options, dataset.classes.map((c) => c.key), log);
   try {
     const shapes = computeLayerShapes(model.config, options.layers);
-    const mean = loadMeanImage(options.db, dataset.id, computeSquareSizePx(model.config.inputSizePx));
-    if (mean.source === 'fallback') log(`no mean image of ${dataset.root} yet: subtracting the ImageNet per-channel mean (run \`run-pipeline mean --split train\` to compute it)`);
+    const { mean, line: meanLine } = resolveMeanImage(options.db, dataset.id, model.config, options.checkpoint === undefined ? null : { mean: model.checkpointMean });
+    log(meanLine);
     const split = splits[options.split]!;
     const identity: PassIdentity = {
       weights: model.weights, checkpointPath: options.checkpoint ?? null, checkpointSha256: model.checkpointSha256,
@@ -279,6 +281,7 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
       log(`run ${opened.runId} is already finished (${opened.imagesProcessed} images, ${opened.imagesSkipped} skipped); nothing to do. Add --force to compute it again.`);
       return { runId: opened.runId, status: 'already-finished', position: opened.position, imagesProcessed: opened.imagesProcessed, imagesSkipped: opened.imagesSkipped, imagesTotal: opened.imagesTotal };
     }
+    recordRunMean(options.db, opened.run.runId, mean.sha256);
     const workers = resolveWorkerCount(options.workers, backend);
     if (workers > 1) log(`forward passes in ${workers} worker threads, each with its own ${backend.name} ${backend.name === 'onnx' ? 'session' : 'backend'}`);
     const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params, sha256: model.checkpointSha256 } });

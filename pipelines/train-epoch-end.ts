@@ -15,6 +15,7 @@ import type { ModelConfig } from '../src/model/spec.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { createProgress } from '../src/progress.js';
 import { recordSkippedItem } from '../src/store/runs.js';
+import type { RunHeartbeat } from '../src/store/run-owner.js';
 import type { EpochRecord, TrainingStore } from '../src/store/training-store.js';
 import { selectEpochsToDelete } from '../src/train/checkpoint-retention.js';
 import {
@@ -37,7 +38,10 @@ export interface EpochContext {
   runDir: string;
   checkpointDir: string;
   dataset: DatasetRecord;
+  /** Subtracted from every crop and saved in every checkpoint. */
   meanImage: MeanImage;
+  /** The run's ownership heartbeat, beaten before each checkpoint is written. */
+  heartbeat?: RunHeartbeat;
   config: ModelConfig;
   params: ModelParams;
   buffers: MomentumBuffers;
@@ -109,7 +113,8 @@ export async function finishEpoch(ctx: EpochContext, state: TrainCheckpointState
     ...state, epoch, step: 0, position: 0, partial: null, epochRecord: { ...record },
     lrSchedule: advanceLrSchedule(lrOptions, state.lrSchedule, epoch, val?.top1Error ?? null),
   };
-  saveTrainCheckpoint(record.checkpointPath!, ctx.config, ctx.params, ctx.buffers, next);
+  ctx.heartbeat?.beat(); // writes only while this process owns the run
+  saveTrainCheckpoint(record.checkpointPath!, ctx.config, ctx.params, ctx.buffers, next, ctx.meanImage);
   ctx.store.saveEpoch(record);
   for (const old of listCheckpoints(ctx.checkpointDir)) if (old.partial) deleteCheckpointPair(old.path);
   applyRetention(ctx);
@@ -149,7 +154,8 @@ export function saveInterruption(ctx: EpochContext, state: TrainCheckpointState,
     trainMs: (state.partial?.trainMs ?? 0) + result.trainMs,
     wallMs: (state.partial?.wallMs ?? 0) + performance.now() - startedMs,
   };
-  saveTrainCheckpoint(path, ctx.config, ctx.params, ctx.buffers, { ...state, step: result.steps, position, partial, epochRecord: null });
+  ctx.heartbeat?.beat();
+  saveTrainCheckpoint(path, ctx.config, ctx.params, ctx.buffers, { ...state, step: result.steps, position, partial, epochRecord: null }, ctx.meanImage);
   for (const old of listCheckpoints(ctx.checkpointDir)) if (old.partial && old.path !== path) deleteCheckpointPair(old.path);
   ctx.log(`train: stopped in epoch ${state.epoch + 1} after step ${result.steps}; saved ${path}`);
   return path;

@@ -12,13 +12,14 @@ import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { iterateImageIds } from '../src/data/image-order.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
-import type { MeanImage } from '../src/data/mean-image.js';
+import { describeMean, type MeanImage } from '../src/data/mean-image.js';
 import { buildModelConfig } from '../src/model/architectures.js';
 import { disposeParams, initParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
-import { createRun, getRun, makeRunId, recordSkippedItem, setRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
+import { createRun, getRun, makeRunId, markRunFailed, recordRunMean, recordSkippedItem, setRunStatus, uniqueRunId, updateRunRecord } from '../src/store/runs.js';
 import { createTrainingStore, type EpochRecord, type TrainingStore } from '../src/store/training-store.js';
 import { listCheckpoints, loadTrainCheckpoint, type LoadedTrainCheckpoint, type TrainCheckpointState } from '../src/train/checkpoint-folder.js';
 import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-schedule.js';
@@ -142,7 +143,7 @@ function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: stri
     kind: 'train', runId, epoch: 0, step: 0, position: 0, seed: recipe.seed,
     lrSchedule: createLrScheduleState(lrOptions), partial: null, epochRecord: null,
   };
-  return { config, params, buffers: createMomentumBuffers(params), state };
+  return { config, params, buffers: createMomentumBuffers(params), state, mean: null };
 }
 
 /** Index of the image after `lastImageId` in an epoch's training order (skipped images included). */
@@ -159,9 +160,10 @@ function findPositionAfter(ctx: EpochContext, epoch: number, lastImageId: number
 function openRun(options: TrainPipelineOptions, backendInfo: Record<string, unknown>): { runId: string; recipe: TrainRecipe } {
   if (options.resume !== undefined) {
     const recipe = resolveResumeRecipe(options.db, options.resume, options.resumeOverrides ?? {});
-    options.db.prepare('UPDATE runs SET options_json = ?, backend = ?, backend_info = ? WHERE id = ?')
-      .run(JSON.stringify(recipe), backendInfo['name'], JSON.stringify(backendInfo), options.resume);
-    setRunStatus(options.db, options.resume, 'running');
+    // Refuses (naming the owner) while another live process trains this run; marks it running otherwise.
+    const { tookOverFrom } = claimRun(options.db, options.resume);
+    if (tookOverFrom !== null) (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(`taking over run ${options.resume} from process ${tookOverFrom.pid} on host ${tookOverFrom.host}: ${tookOverFrom.reason}`);
+    updateRunRecord(options.db, options.resume, { options: { ...recipe }, backend: String(backendInfo['name']), backendInfo });
     return { runId: options.resume, recipe };
   }
   if (options.recipe === undefined) throw new RangeError('runTrainPipeline needs a recipe or a run to resume');
@@ -184,17 +186,22 @@ export async function runTrainPipeline(options: TrainPipelineOptions): Promise<T
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backendInfo = await initBackend(options.backend, { purpose: 'training' });
   const { runId, recipe } = openRun(options, { ...backendInfo });
+  let heartbeat: RunHeartbeat | undefined;
   try {
     const splits = recipe.valSplit === null ? ['train'] : ['train', recipe.valSplit];
     const { dataset, splits: splitRecords } = await prepareDataset({ db: options.db, data: recipe.data ?? undefined, splits, log });
     if (splitRecords['train']!.labelSource === null) throw new UsageError(`Split train of ${dataset.root} has no labels`);
     const config = buildTrainConfig(recipe, dataset);
-    const meanImage = await prepareMean(options, recipe, config.inputSizePx, dataset, log);
     const { runDir, checkpointDir } = runFolder(recipe, runId);
     const start = loadStartingPoint(recipe, config, runId, checkpointDir, log);
+    // A resumed run keeps the mean its checkpoints carry, even if the store computed another since.
+    const meanImage = start.mean ?? await prepareMean(options, recipe, config.inputSizePx, dataset, log);
+    log(`train: ${describeMean(meanImage)}${start.mean === null ? '' : ', from the checkpoint resumed'}`);
+    recordRunMean(options.db, runId, meanImage.sha256);
+    heartbeat = startRunHeartbeat(options.db, runId);
     const train = splitRecords['train']!;
     const ctx: EpochContext = {
-      options, recipe, runId, runDir, checkpointDir, dataset, meanImage, log, config: start.config, params: start.params, buffers: start.buffers,
+      options, recipe, runId, runDir, checkpointDir, dataset, meanImage, heartbeat, log, config: start.config, params: start.params, buffers: start.buffers,
       store: createTrainingStore(options.db), microBatchSize: recipe.microBatch ?? chooseMicroBatchSize(start.config, recipe.batchSize, backendInfo.name), trainOrder: { baseId: computeSplitBaseId(train.ordinal), imageCount: train.imageCount, order: 'shuffled', limit: recipe.limit ?? undefined },
     };
     if (ctx.microBatchSize < recipe.batchSize) log(`train: each batch of ${recipe.batchSize} runs as passes of ${ctx.microBatchSize} images (gradients summed, one update)`);
@@ -205,8 +212,10 @@ export async function runTrainPipeline(options: TrainPipelineOptions): Promise<T
       disposeParams(start.params);
     }
   } catch (error) {
-    setRunStatus(options.db, runId, 'failed');
+    markRunFailed(options.db, runId, error);
     throw error;
+  } finally {
+    heartbeat?.stop();
   }
 }
 

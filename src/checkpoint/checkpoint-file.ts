@@ -5,7 +5,9 @@
  * `__metadata__` holds:
  *   - `format`: "pt" (the layout convention tools like transformers check);
  *   - `zfnet.config`: JSON of the architecture with every layer's numbers;
- *   - `zfnet.training`: JSON training state (epoch, step, metrics), when there is one.
+ *   - `zfnet.training`: JSON training state (epoch, step, metrics), when there is one;
+ *   - `zfnet.mean`: hash and provenance of the mean image the model was trained
+ *     with, stored as tensor `zfnet.mean_image` (see checkpoint-mean.ts).
  *
  * Writes are atomic (temp file, fsync, rename): a crash never leaves half a
  * checkpoint under the final name.
@@ -18,6 +20,8 @@ import { UsageError } from '../errors.js';
 import { paramsFromTensors, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import { decodeSafetensors, encodeSafetensors, readFloat32, type Float32Entry } from './safetensors.js';
+import type { MeanImage } from '../data/mean-image.js';
+import { decodeCheckpointMean, encodeCheckpointMean, MEAN_METADATA_KEY, MEAN_TENSOR_NAME } from './checkpoint-mean.js';
 import { describeConfig, parseConfigMetadata } from './config-metadata.js';
 import { convertFromTorch, convertToTorch, parameterLayouts } from './torch-layout.js';
 
@@ -37,6 +41,8 @@ export interface SaveCheckpointOptions {
   /** tfjs layout; read, not disposed. */
   params: ModelParams;
   trainingState?: TrainingState | null;
+  /** The mean image the weights were trained with (its size must be the model's square). */
+  mean?: MeanImage | null;
 }
 
 export interface SaveCheckpointResult {
@@ -61,6 +67,11 @@ export function saveCheckpoint(path: string, options: SaveCheckpointOptions): Sa
   }
   const metadata: Record<string, string> = { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(describeConfig(options.config)) };
   if (options.trainingState) metadata[TRAINING_METADATA_KEY] = JSON.stringify(options.trainingState);
+  if (options.mean) {
+    const encoded = encodeCheckpointMean(options.mean);
+    tensors.set(MEAN_TENSOR_NAME, encoded.tensor);
+    metadata[MEAN_METADATA_KEY] = encoded.metadata;
+  }
   return writeChunksAtomically(path, encodeSafetensors(tensors, metadata));
 }
 
@@ -95,6 +106,8 @@ export interface CheckpointContents {
   /** PyTorch layout, keyed like the file, in the config's parameter order. Read-only views. */
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
   trainingState: TrainingState | null;
+  /** The mean image it was trained with; null for checkpoints written before means travelled with them. */
+  mean: MeanImage | null;
   sha256: string;
   sizeBytes: number;
 }
@@ -118,11 +131,12 @@ export function readCheckpointFile(path: string): CheckpointContents {
     }
     tensors.set(layout.name, { shape: tensor.shape, data: readFloat32(tensor) });
   }
-  const extra = [...stored.keys()].find((name) => !tensors.has(name));
+  const mean = decodeCheckpointMean(stored.get(MEAN_TENSOR_NAME), metadata[MEAN_METADATA_KEY], config, path);
+  const extra = [...stored.keys()].find((name) => !tensors.has(name) && name !== MEAN_TENSOR_NAME);
   if (extra !== undefined) throw new UsageError(`Checkpoint ${path} has tensor ${extra}, which ${config.name} does not have`);
   const trainingState = parseTrainingState(metadata[TRAINING_METADATA_KEY], path);
   const sha256 = createHash('sha256').update(file).digest('hex');
-  return { config, tensors, trainingState, sha256, sizeBytes: file.byteLength };
+  return { config, tensors, trainingState, mean, sha256, sizeBytes: file.byteLength };
 }
 
 function readWholeFile(path: string): Uint8Array {
@@ -155,6 +169,8 @@ export interface LoadedCheckpoint {
   /** tfjs layout. Ownership: the caller disposes them (disposeParams). */
   params: ModelParams;
   trainingState: TrainingState | null;
+  /** See CheckpointContents.mean. */
+  mean: MeanImage | null;
   sha256: string;
 }
 
@@ -171,7 +187,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
       tensors.set(layout.name, tf.tensor(convertFromTorch(layout, torch.data), layout.tfjsShape, 'float32'));
     }
     const params = paramsFromTensors(tensors);
-    return { config: contents.config, params, trainingState: contents.trainingState, sha256: contents.sha256 };
+    return { config: contents.config, params, trainingState: contents.trainingState, mean: contents.mean, sha256: contents.sha256 };
   } finally {
     for (const tensor of tensors.values()) tensor.dispose();
   }

@@ -3,6 +3,7 @@
  * parameter counts, per-layer output shapes and receptive fields, training
  * state. Pure: takes validated CheckpointContents, returns data and text.
  */
+import { describeMean } from '../data/mean-image.js';
 import { computeGeometry } from '../model/geometry.js';
 import type { LayerSpec } from '../model/spec.js';
 import type { CheckpointContents, TrainingState } from './checkpoint-file.js';
@@ -30,6 +31,8 @@ export interface CheckpointReport {
   parameters: number;
   layers: LayerReport[];
   trainingState: TrainingState | null;
+  /** The mean image it carries (describeMean), or why there is none. */
+  mean: string;
 }
 
 /** One line of numbers; `padding` is the effective one (ceil-mode extra included). */
@@ -72,6 +75,7 @@ export function describeCheckpoint(path: string, contents: CheckpointContents): 
     parameters: layers.reduce((sum, l) => sum + l.parameters, 0),
     layers,
     trainingState: contents.trainingState,
+    mean: contents.mean === null ? 'none recorded (written before checkpoints carried their mean image)' : describeMean(contents.mean).replace(/^mean image: the checkpoint's /, ''),
   };
 }
 
@@ -101,6 +105,7 @@ export function formatCheckpointReport(report: CheckpointReport): string {
     `model       ${report.model}: ${report.inputSizePx}x${report.inputSizePx}x3 input, ${report.numClasses} classes, ${formatCount(report.parameters)} parameters`,
     `class ids   ${formatClassIds(report.classIds)}`,
     `training    ${formatTraining(report.trainingState)}`,
+    `mean image  ${report.mean}`,
     '',
     `${'layer'.padEnd(7)}${'kind'.padEnd(9)}${'spec'.padEnd(36)}${'output'.padEnd(14)}${'params'.padStart(12)}${'RF px'.padStart(8)}${'jump'.padStart(6)}`,
   ];

@@ -4,11 +4,16 @@
  * fallback is the ImageNet per-channel RGB mean as a constant image.
  */
 
+import { createHash } from 'node:crypto';
+
 /** ImageNet training-set per-channel RGB means (0..255), the documented fallback. */
 export const IMAGENET_MEAN_RGB: readonly [number, number, number] = [123.68, 116.78, 103.94];
 
-/** Where a mean image came from. */
+/** What a mean image is: computed over a split, or the constant fallback. */
 export type MeanSource = 'computed' | 'fallback';
+
+/** Where this process took it from: the checkpoint's own, the store's, or the built-in constant. */
+export type MeanOrigin = 'checkpoint' | 'store' | 'constant';
 
 export interface MeanImage {
   /** [sizePx, sizePx, 3] float32, 0..255 scale */
@@ -19,6 +24,27 @@ export interface MeanImage {
   imageCount: number;
   /** Split it was computed over (null for the fallback). */
   split: string | null;
+  /** Dataset root it was computed over (null for the fallback, or unknown). */
+  dataset: string | null;
+  /** Bad images the computing pass skipped. */
+  skipped: number;
+  /** sha256 (hex) of the float32 pixels: the identity recorded with every run that subtracts it. */
+  sha256: string;
+  origin: MeanOrigin;
+}
+
+/** sha256 (hex) of a mean image's float32 bytes (little-endian, [R, R, 3] row-major). */
+export function hashMeanPixels(pixels: Float32Array): string {
+  return createHash('sha256').update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength)).digest('hex');
+}
+
+/** One line saying which mean a command subtracts, e.g. "mean image: the checkpoint's (150 px, train of /data, 300 images, 2 skipped; sha256 1a2b3c4d5e6f)". */
+export function describeMean(mean: MeanImage): string {
+  const what = mean.source === 'fallback'
+    ? `the ImageNet per-channel constant (${IMAGENET_MEAN_RGB.join(', ')})`
+    : `${mean.split ?? '?'} of ${mean.dataset ?? 'an unnamed dataset'}, ${mean.imageCount} images, ${mean.skipped} skipped`;
+  const from = { checkpoint: "the checkpoint's", store: "the store's", constant: 'the built-in fallback' }[mean.origin];
+  return `mean image: ${from} (${mean.sizePx} px, ${what}; sha256 ${mean.sha256.slice(0, 12)})`;
 }
 
 /** The fallback mean: a constant [sizePx, sizePx, 3] image of IMAGENET_MEAN_RGB. */
@@ -27,7 +53,7 @@ export function createFallbackMean(sizePx: number): MeanImage {
   for (let i = 0; i < pixels.length; i += 3) {
     pixels[i] = IMAGENET_MEAN_RGB[0]; pixels[i + 1] = IMAGENET_MEAN_RGB[1]; pixels[i + 2] = IMAGENET_MEAN_RGB[2];
   }
-  return { pixels, sizePx, source: 'fallback', imageCount: 0, split: null };
+  return { pixels, sizePx, source: 'fallback', imageCount: 0, split: null, dataset: null, skipped: 0, sha256: hashMeanPixels(pixels), origin: 'constant' };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ExperimentModel {
   params: ModelParams;
   /** What the weights are, for the run record: a checkpoint file or a seed. */
   source: { checkpoint: string; sha256: string } | { randomSeed: number };
+  /** The mean image the checkpoint carries (null or absent: fresh weights, or a checkpoint from before means travelled with it). */
+  checkpointMean?: MeanImage | null;
 }
 
 export interface LoadExperimentModelOptions {
@@ -45,7 +47,7 @@ export interface LoadExperimentModelOptions {
 export function loadExperimentModel(options: LoadExperimentModelOptions): ExperimentModel {
   if (options.checkpoint !== undefined) {
     const loaded = loadCheckpoint(options.checkpoint);
-    return { config: loaded.config, params: loaded.params, source: { checkpoint: resolve(options.checkpoint), sha256: loaded.sha256 } };
+    return { config: loaded.config, params: loaded.params, source: { checkpoint: resolve(options.checkpoint), sha256: loaded.sha256 }, checkpointMean: loaded.mean };
   }
   if (options.model === undefined) throw new UsageError('Expected --checkpoint FILE (a trained model) or --model NAME (fresh random weights)');
   const config = buildModelConfig(options.model, { numClasses: options.numClasses });

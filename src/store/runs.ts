@@ -139,3 +139,14 @@ export function recordSkippedItem(db: Store, runId: string | null, item: { path:
   db.prepare('INSERT INTO skipped_items (run_id, path, stage, reason, recorded_at) VALUES (?, ?, ?, ?, ?)')
     .run(runId, item.path, item.stage, item.reason, new Date().toISOString());
 }
+
+/** Replaces what a run was started with (a resumed training run with its resolved recipe and this process's backend). */
+export function updateRunRecord(db: Store, id: string, record: { options: Record<string, unknown>; backend: string | null; backendInfo: Record<string, unknown> | null }): void {
+  db.prepare('UPDATE runs SET options_json = ?, backend = ?, backend_info = ? WHERE id = ?')
+    .run(JSON.stringify(record.options), record.backend, record.backendInfo === null ? null : JSON.stringify(record.backendInfo), id);
+}
+
+/** The skipped items recorded for a run, in the order they were recorded. */
+export function listSkippedItems(db: Store, runId: string): Array<{ path: string; stage: string; reason: string }> {
+  return db.prepare('SELECT path, stage, reason FROM skipped_items WHERE run_id = ? ORDER BY id').all(runId) as Array<{ path: string; stage: string; reason: string }>;
+}

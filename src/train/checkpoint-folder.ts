@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { loadCheckpoint, saveCheckpoint, type SaveCheckpointResult, type TrainingState } from '../checkpoint/checkpoint-file.js';
 import { disposeParams, type ModelParams } from '../model/params.js';
+import type { MeanImage } from '../data/mean-image.js';
 import type { ModelConfig } from '../model/spec.js';
 import type { LrScheduleState } from './lr-schedule.js';
 import type { MetricSums } from './topk-metrics.js';
@@ -75,10 +76,10 @@ export function listCheckpoints(dir: string): CheckpointRef[] {
     .map((e) => ({ path: join(dir, e.name), position: { epoch: e.position.epoch, step: e.position.step }, partial: e.position.partial }));
 }
 
-/** Saves weights and momentum at one position (optimizer file first). Returns the weights file's result. */
-export function saveTrainCheckpoint(path: string, config: ModelConfig, params: ModelParams, buffers: MomentumBuffers, state: TrainCheckpointState): SaveCheckpointResult {
+/** Saves weights (with the mean image they are trained with) and momentum at one position (optimizer file first). Returns the weights file's result. */
+export function saveTrainCheckpoint(path: string, config: ModelConfig, params: ModelParams, buffers: MomentumBuffers, state: TrainCheckpointState, mean: MeanImage | null = null): SaveCheckpointResult {
   saveOptimizerState(optimizerPathFor(path), config, buffers, { epoch: state.epoch, step: state.step });
-  return saveCheckpoint(path, { config, params, trainingState: state });
+  return saveCheckpoint(path, { config, params, trainingState: state, mean });
 }
 
 /** Deletes a checkpoint and its optimizer file. */
@@ -92,6 +93,8 @@ export interface LoadedTrainCheckpoint {
   params: ModelParams;
   buffers: MomentumBuffers;
   state: TrainCheckpointState;
+  /** The mean image the checkpoint carries (null: a fresh start, or a checkpoint from before means travelled with it). */
+  mean: MeanImage | null;
 }
 
 /**
@@ -108,7 +111,7 @@ export function loadTrainCheckpoint(path: string, runId: string): LoadedTrainChe
   }
   try {
     const buffers = loadOptimizerState(optimizerPathFor(path), loaded.config, { epoch: state.epoch, step: state.step });
-    return { config: loaded.config, params: loaded.params, buffers, state };
+    return { config: loaded.config, params: loaded.params, buffers, state, mean: loaded.mean };
   } catch (error) {
     disposeParams(loaded.params);
     throw error;

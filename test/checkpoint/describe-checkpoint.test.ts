@@ -9,7 +9,7 @@ import { countParameters } from '../../src/model/geometry.js';
 function contentsOf(model: string, trainingState: CheckpointContents['trainingState'], classIds: string[] | null = null): CheckpointContents {
   const config = buildModelConfig(model, classIds === null ? {} : { classIds });
   const tensors = new Map(parameterLayouts(config).map((l) => [l.name, { shape: l.torchShape, data: new Float32Array(l.torchShape.reduce((a, b) => a * b, 1)) }]));
-  return { config, tensors, trainingState, sha256: 'ab'.repeat(32), sizeBytes: 2_500_000 };
+  return { config, tensors, trainingState, mean: null, sha256: 'ab'.repeat(32), sizeBytes: 2_500_000 };
 }
 
 describe('describeCheckpoint', () => {
