@@ -9,8 +9,9 @@
  * done (so a kill loses at most the batches in flight); per layer paged sheets
  * (and the conv1 filters); an index.html over all.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { currentExecutionProvider, initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { createProjector } from '../src/deconv/projector.js';
 import { findConvLayer } from '../src/deconv/deconvnet.js';
@@ -24,6 +25,7 @@ import { resolveUnits, type UnitSelection } from '../src/mosaic/unit-selection.j
 import { disposeParams, getParam } from '../src/model/params.js';
 import { createProgress, type Progress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
+import { holdRun, type HeldRun } from '../src/store/held-run.js';
 import { queryTopRows, type TopRowView } from '../src/store/top-activations-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
 import { createInputCache, findSourceRun, loadRunMean, loadRunModel, projectRows, type ProjectRowsContext } from './mosaics-source.js';
@@ -202,10 +204,13 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
   const model = loadRunModel(run, options.checkpoint, log);
   const mean = loadRunMean(options.db, run, model, log); // the mean whose hash the run recorded (checkpoint's, store's or fallback)
   const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: options.workers, executionProvider: currentExecutionProvider() });
+  let held: HeldRun | undefined;
   try {
     const missing = options.layers.filter((l) => !run.layers.includes(l));
     if (missing.length > 0) log(`run ${run.runId} has no top-k of conv${missing.join(', conv')}: skipped`);
     const outDir = options.outDir ?? join('out', 'mosaics', run.runId);
+    // One writer per output folder: a second process refuses while the first is alive (see run-owner.ts).
+    held = holdRun(options.db, { id: `mosaics-${run.runId}-${createHash('sha256').update(resolve(outDir)).digest('hex').slice(0, 8)}`, kind: 'mosaics', model: run.model, options: { run: run.runId, outDir: resolve(outDir) } }, log);
     log(`mosaics of ${run.runId} (${model.description}) into ${outDir}; deconvnet: ${projector.description}`);
     const stamp = `${run.runId} ${model.fingerprint} top-${run.topK}`;
     const ctx: LayerContext = {
@@ -218,11 +223,15 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
     if (kept > 0) log(`${kept} units already drawn from the same run and weights are kept`);
     ctx.progress = createProgress({ label: 'mosaics', total: todo, unit: 'proj' });
     const layers: Array<IndexLayer & { projections: number; keptUnits: number }> = [];
-    for (const w of work) layers.push(await renderLayer(ctx, w));
+    for (const w of work) { held.beat(); layers.push(await renderLayer(ctx, w)); }
     ctx.progress.done();
     const notes = [`Model: ${model.description}.`, `Deconvnet engine: ${projector.description}.`, DISPLAY_SCALING_NOTE, PROJECT_CHOICES_NOTE];
     writeTextFile(join(outDir, 'index.html'), renderIndexPage(run.runId, layers, notes));
+    held.finish('finished');
     return { runId: run.runId, outDir, projections: layers.reduce((a, l) => a + l.projections, 0), units: layers.reduce((a, l) => a + l.units.length, 0), keptUnits: layers.reduce((a, l) => a + l.keptUnits, 0), sheets: layers.flatMap((l) => l.sheets) };
+  } catch (error) {
+    held?.finish('failed', error);
+    throw error;
   } finally {
     await projector.close();
     disposeParams(model.params);
