@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readCheckpointFile } from '../../src/checkpoint/checkpoint-file.js';
@@ -49,5 +51,26 @@ test('train writes the mean it subtracts into every checkpoint and records its h
   assert.equal(weights.length, 2);
   for (const file of weights) assert.equal(readCheckpointFile(join(dir, file)).mean?.sha256, stored.sha256, file);
   assert.equal(readRunMean(db, resumed.runId), stored.sha256);
+  db.close();
+});
+
+test('train --resume refuses a run another live process is training, naming it, and takes it over once that process is gone', async () => {
+  const db = openTempStore(tmp.dir, 'own.db');
+  const first = await runTrainPipeline({ db, backend: 'cpu', recipe: { ...recipe(1), outDir: join(tmp.dir, 'own') }, log: () => {} });
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => sleeper.on('exit', () => resolve()));
+  try {
+    db.prepare("UPDATE runs SET status = 'running', owner_host = ?, owner_pid = ?, heartbeat_at = ? WHERE id = ?").run(hostname(), sleeper.pid, new Date().toISOString(), first.runId);
+    await assert.rejects(runTrainPipeline({ db, backend: 'cpu', resume: first.runId, resumeOverrides: { epochs: 2 }, log: () => {} }),
+      (error: Error) => error.message.startsWith(`Run ${first.runId} is being written by process ${sleeper.pid} on host ${hostname()} (last heartbeat `));
+    assert.equal(db.prepare('SELECT owner_pid FROM runs WHERE id = ?').pluck().get(first.runId), sleeper.pid, 'the refused process left the run alone');
+  } finally {
+    sleeper.kill('SIGKILL');
+    await exited;
+  }
+  const lines: string[] = [];
+  const resumed = await runTrainPipeline({ db, backend: 'cpu', resume: first.runId, resumeOverrides: { epochs: 2 }, log: (l) => lines.push(l) });
+  assert.ok(lines.includes(`taking over run ${first.runId} from process ${sleeper.pid} on host ${hostname()}: process ${sleeper.pid} no longer exists on ${hostname()}`), lines.join('\n'));
+  assert.deepEqual([resumed.status, resumed.epochs], ['finished', 2]);
   db.close();
 });
