@@ -64,8 +64,8 @@ export const initCommand: CommandSpec = {
     if (typeof out !== 'string' || out.trim() === '') throw new UsageError('Expected a file path for --out');
     const backend = expectChoice('backend', options['backend'], BACKEND_CHOICES);
     const config = buildModelConfig(model, numClasses === undefined ? {} : { numClasses });
-    await initBackend(backend);
     const mean = readStoredMean(options['data'], options['db'], config);
+    await initBackend(backend);
     if (mean !== null) process.stderr.write(`init: the checkpoint carries ${describeMean(mean).replace(/^mean image: /, '')}\n`);
     const params = initParams(config, seed);
     try {
