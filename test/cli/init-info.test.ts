@@ -26,9 +26,10 @@ describe('run-pipeline bin', () => {
   it('init --help describes every option with its default', () => {
     const { status, stdout } = runCli(['init', '--help']);
     assert.equal(status, 0);
-    assert.match(stdout, /--model <name> .*\(default: "zfnet"\)/s);
-    assert.match(stdout, /--seed <n> .*\(default: "1"\)/s);
-    assert.match(stdout, /--backend <name> .*default: "auto", env:\s+ZFNET_BACKEND/s);
+    assert.match(stdout, /--model <name> .*\(default:\s+"zfnet"\)/s);
+    assert.match(stdout, /--seed <n> .*\(default:\s+"1"\)/s);
+    assert.match(stdout, /--backend <name> .*default:\s+"auto", env:\s+ZFNET_BACKEND/s);
+    assert.match(stdout, /--execution-provider <name> .*cpu, cuda, tensorrt.*default:\s+"cpu", env:\s+ZFNET_EXECUTION_PROVIDER/s);
     assert.match(stdout, /--num-classes <n> .*1000\s+full\s+size/s);
   });
 });
@@ -100,6 +101,6 @@ describe('usage errors: exit 2, one line', () => {
   it('rejects a bad choice before doing any work (commander: message, then the help hint)', () => {
     const result = runCli(['init', '--backend', 'gpu', '--out', join(dir, 'x.safetensors')]);
     assert.equal(result.status, 2);
-    assert.equal(result.stderr.split('\n')[0], "error: option '--backend <name>' argument 'gpu' is invalid. Allowed choices are auto, tensorflow, wasm, cpu.");
+    assert.equal(result.stderr.split('\n')[0], "error: option '--backend <name>' argument 'gpu' is invalid. Allowed choices are auto, onnx, tensorflow, wasm, cpu.");
   });
 });
