@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import { UsageError } from '../src/errors.js';
 import { copyMeanImages } from '../src/data/mean-store.js';
 import { openStore, type Store } from '../src/store/open-store.js';
-import { makeRunId, setRunStatus } from '../src/store/runs.js';
+import { copySplitIndex } from '../src/store/dataset-index-copy.js';
+import { listSkippedItems, makeRunId, setRunStatus } from '../src/store/runs.js';
 import {
   createCommitWriter, deleteTopActivationRun, insertTopActivationRun, listTopActivationRuns, loadPassState,
   TOP_ACTIVATIONS_KIND, type PassIdentity, type TopActivationRun,
@@ -78,35 +79,6 @@ function checkShardSet(shards: ShardRun[]): ShardRun[] {
   return [...byIndex.values()].sort((a, b) => a.run.shardIndex - b.run.shardIndex);
 }
 
-/**
- * Copies the dataset, its classes, the split record and the split's images
- * from `sourcePath` into `target`, unless the target already indexed that root's split.
- */
-function copyDatasetIndex(target: Store, sourcePath: string, run: TopActivationRun): void {
-  const existing = target.prepare(`SELECT d.id FROM datasets d JOIN dataset_splits s ON s.dataset_id = d.id
-      WHERE d.root = ? AND s.split = ? AND s.status = 'ready'`).pluck().get(run.datasetRoot, run.split) as number | undefined;
-  if (existing !== undefined) return;
-  target.prepare('ATTACH DATABASE ? AS src').run(sourcePath);
-  try {
-    target.transaction(() => {
-      const sourceId = target.prepare('SELECT id FROM src.datasets WHERE root = ?').pluck().get(run.datasetRoot) as number | undefined;
-      if (sourceId === undefined) throw new UsageError(`${sourcePath} has no dataset index for ${run.datasetRoot}`);
-      let targetId = target.prepare('SELECT id FROM datasets WHERE root = ?').pluck().get(run.datasetRoot) as number | undefined;
-      if (targetId === undefined) {
-        targetId = Number(target.prepare('INSERT INTO datasets (root, image_root, class_source, created_at) SELECT root, image_root, class_source, created_at FROM src.datasets WHERE id = ?').run(sourceId).lastInsertRowid);
-        target.prepare('INSERT INTO classes (dataset_id, label, class_key, name) SELECT ?, label, class_key, name FROM src.classes WHERE dataset_id = ?').run(targetId, sourceId);
-      }
-      target.prepare('DELETE FROM images WHERE dataset_id = ? AND split = ?').run(targetId, run.split);
-      target.prepare('DELETE FROM dataset_splits WHERE dataset_id = ? AND split = ?').run(targetId, run.split);
-      target.prepare(`INSERT INTO dataset_splits (dataset_id, split, ordinal, layout, label_source, status, image_count, indexed_at)
-          SELECT ?, split, ordinal, layout, label_source, status, image_count, indexed_at FROM src.dataset_splits WHERE dataset_id = ? AND split = ?`).run(targetId, sourceId, run.split);
-      target.prepare('INSERT INTO images (dataset_id, id, split, rel_path, label) SELECT ?, id, split, rel_path, label FROM src.images WHERE dataset_id = ? AND split = ?').run(targetId, sourceId, run.split);
-    })();
-  } finally {
-    target.prepare('DETACH DATABASE src').run();
-  }
-}
-
 /** Opens each distinct store once; the target's connection serves when it is also a source. */
 function openStores(paths: string[], intoPath: string, target: Store): Array<{ path: string; db: Store }> {
   const unique = [...new Set(paths.map((p) => resolve(p)))];
@@ -124,7 +96,7 @@ function writeMergedRun(target: Store, shards: ShardRun[]): MergeStoresResult {
     imagesProcessed: shards.reduce((sum, s) => sum + s.run.imagesProcessed, 0),
     imagesSkipped: shards.reduce((sum, s) => sum + s.run.imagesSkipped, 0),
   };
-  const skipped = shards.flatMap((s) => s.db.prepare('SELECT path, stage, reason FROM skipped_items WHERE run_id = ? ORDER BY id').all(s.run.runId) as Array<{ path: string; stage: string; reason: string }>);
+  const skipped = shards.flatMap((s) => listSkippedItems(s.db, s.run.runId));
   const runId = makeRunId(TOP_ACTIVATIONS_KIND, new Date(), `${first.model}-${first.split}-merged${first.shardCount}-${first.passKey.slice(0, 6)}`);
   const { passKey, shardCount, run } = first;
   const identity: PassIdentity = {
@@ -168,7 +140,8 @@ export function mergeStores(options: MergeStoresOptions): MergeStoresResult {
       }
       deleteTopActivationRun(target, old.runId);
     }
-    copyDatasetIndex(target, shards[0]!.path, first);
+    // Every shard's index is compared with the target's (and the first one copied when the target has none): shards of another tree are refused.
+    for (const path of [...new Set(shards.map((s) => s.path))].filter((p) => p !== intoPath)) copySplitIndex(target, path, first.datasetRoot, first.split);
     // The shards' mean images travel too, so later commands on the merged store find the mean the shards subtracted.
     const means = [...new Set(shards.map((s) => s.path))].filter((p) => p !== intoPath).reduce((n, p) => n + copyMeanImages(target, p, first.datasetRoot), 0);
     if (means > 0) log(`copied ${means} mean image${means > 1 ? 's' : ''} of ${first.datasetRoot} into ${intoPath}`);
