@@ -33,6 +33,39 @@ class LazyGraphWeights extends Map<string, Float32Array> {
   override has(name: string): boolean {
     return this.loaders.has(name);
   }
+
+  /** Iterating needs every tensor: convert the ones not read yet. */
+  private loadAll(): void {
+    for (const name of this.loaders.keys()) this.get(name);
+  }
+
+  override get size(): number {
+    return this.loaders.size;
+  }
+
+  override entries(): MapIterator<[string, Float32Array]> {
+    this.loadAll();
+    return super.entries();
+  }
+
+  override keys(): MapIterator<string> {
+    this.loadAll();
+    return super.keys();
+  }
+
+  override values(): MapIterator<Float32Array> {
+    this.loadAll();
+    return super.values();
+  }
+
+  override forEach(callback: (value: Float32Array, key: string, map: Map<string, Float32Array>) => void, thisArg?: unknown): void {
+    this.loadAll();
+    super.forEach(callback, thisArg);
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, Float32Array]> {
+    return this.entries();
+  }
 }
 
 /**
