@@ -146,7 +146,7 @@ test('worker threads and one in-process session give the same projections', asyn
   const params = initLiveParams(config, 4);
   const images = [0, 1].map((i) => image(Array.from({ length: 64 * 64 * 3 }, (_, j) => ((j * 7919 + i * 31) % 211) - 105), 64, 3));
   const entries: WindowEntry[] = [0, 1, 2, 3, 4, 5].map((k) => ({ imageIndex: k % 2, unit: k, y: k, x: 5 - k }));
-  const [, inProcess] = projectorsOf(config, params)[1]!;
+  const inProcess = createProjector({ backend: 'onnx', config, params, workers: 0, threads: 1 });
   const workers = createProjector({ backend: 'onnx', config, params, workers: 2 });
   const halves = await Promise.all([workers.project('conv2', images, entries.slice(0, 3)), workers.project('conv2', images, entries.slice(3))]);
   const whole = await inProcess.project('conv2', images, entries);
