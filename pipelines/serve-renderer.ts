@@ -64,7 +64,7 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
     const pass = getTopActivationRun(options.db, runId);
     if (pass === undefined) throw new UsageError(`No top-activations run ${runId} in the store`);
     const model = loadRunModel(pass, undefined, log);
-    const mean = loadRunMean(options.db, pass);
+    const mean = loadRunMean(options.db, pass, model, log); // the mean whose hash the run recorded, the checkpoint's first
     // One in-process engine session per loaded run: the render thread is already off the server's loop.
     const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: 0 });
     const run = { pass, model, mean, projector, inputs: createInputCache(model.config.inputSizePx, mean, 64) };
