@@ -31,6 +31,7 @@ import { createProgress } from '../src/progress.js';
 import { takeSkipsUpTo, type SkippedItem } from '../src/stages/stage-items.js';
 import { createEvolutionStore, findUnfinishedEvolutionRun, type EvolutionPassProgress, type EvolutionStore, type StrongestByLayer } from '../src/store/evolution-store.js';
 import type { Store } from '../src/store/open-store.js';
+import { claimRun, RunTakenOverError, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
 import { createRun, getRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
 import { createTrainingStore, type EpochRecord } from '../src/store/training-store.js';
 import { createForwardExecutor, forEachForwardResult, resolveWorkerCount } from '../src/workers/forward-executor.js';
@@ -84,6 +85,8 @@ interface EvolutionContext {
   baseId: number;
   imagesTotal: number;
   workers: number;
+  /** Beats before every commit: a run another process took over stops here instead of being written. */
+  heartbeat: RunHeartbeat;
   log: (line: string) => void;
 }
 
@@ -105,7 +108,8 @@ export async function runEvolutionPipeline(options: EvolutionPipelineOptions): P
   const { runId, plan } = openEvolutionRun(options.db, identity, kept, { model: trainRun.model, backend: backendInfo.name, backendInfo: { ...backendInfo } }, log);
   const ctx: EvolutionContext = {
     options, store: createEvolutionStore(options.db), runId, dataset, baseId: computeSplitBaseId(split.ordinal),
-    imagesTotal: Math.min(split.imageCount, options.limit ?? Infinity), workers: resolveWorkerCount(options.workers, backendInfo), log,
+    imagesTotal: Math.min(split.imageCount, options.limit ?? Infinity), workers: resolveWorkerCount(options.workers, backendInfo),
+    heartbeat: startRunHeartbeat(options.db, runId), log,
   };
   if (ctx.workers > 1) log(`forward passes in ${ctx.workers} worker threads, each with its own ${backendInfo.name} backend`);
   const outDir = options.outDir ?? join('out', 'evolution', runId);
@@ -132,8 +136,10 @@ export async function runEvolutionPipeline(options: EvolutionPipelineOptions): P
     setRunStatus(options.db, runId, 'finished');
     return { runId, status: 'finished', outDir, epochs: plan.map((e) => e.epoch), mosaics, imagesSkipped };
   } catch (error) {
-    setRunStatus(options.db, runId, 'failed');
+    if (!(error instanceof RunTakenOverError)) setRunStatus(options.db, runId, 'failed');
     throw error;
+  } finally {
+    ctx.heartbeat.stop();
   }
 }
 
@@ -147,8 +153,10 @@ function openEvolutionRun(db: Store, identity: Record<string, unknown>, kept: Ep
     const planned = (unfinished.options['epochs'] as number[] | undefined) ?? [];
     const plan = planned.map((n) => kept.find((e) => e.epoch === n));
     if (plan.length > 0 && plan.every((e) => e !== undefined)) {
+      // Refuses (RunOwnedError naming the owner) while another live process runs it; takes it over once that is gone.
+      const { tookOverFrom } = claimRun(db, unfinished.id);
+      if (tookOverFrom !== null) log(`taking over evolution run ${unfinished.id} from process ${tookOverFrom.pid} on host ${tookOverFrom.host}: ${tookOverFrom.reason}`);
       log(`resuming evolution run ${unfinished.id} (epochs ${planned.join(', ')})`);
-      setRunStatus(db, unfinished.id, 'running');
       return { runId: unfinished.id, plan: plan as EpochRecord[] };
     }
     log(`evolution run ${unfinished.id} cannot resume: a checkpoint of epochs ${planned.join(', ')} is no longer kept; starting a new run`);
@@ -206,6 +214,7 @@ async function scanSplit(ctx: EvolutionContext, model: ReturnType<typeof loadChe
   const commit = (upTo: number, finish: boolean): void => {
     const skipped = finish ? pending.splice(0) : takeSkipsUpTo(pending, upTo);
     progress.imagesSkipped += skipped.length;
+    ctx.heartbeat.beat();
     (finish ? store.finishPass : store.commitPass)(progress, skipped);
   };
   const executor = await createForwardExecutor({ workers: ctx.workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params } });

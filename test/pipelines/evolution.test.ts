@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -142,6 +143,28 @@ test('stopped after one batch, twice, then rerun: the same command resumes the u
   assert.deepEqual(readEntries(db, finished.runId), readEntries(db, reference.runId));
   const skipCount = db.prepare('SELECT COUNT(*) FROM skipped_items WHERE run_id = ?').pluck();
   assert.equal(skipCount.get(finished.runId), 2, 'each bad image recorded once per epoch across the resumes');
+  db.close();
+});
+
+test('an unfinished evolution run that another live process owns is refused, naming it, and taken over once it is gone', async () => {
+  const db = openStore(copyStore('owned.db'));
+  const stopped = new AbortController();
+  stopped.abort();
+  const first = await runEvolutionPipeline(evolutionOptions(db, join(tmp.dir, 'owned'), { signal: stopped.signal }));
+  assert.equal(first.status, 'interrupted');
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => sleeper.on('exit', () => resolve()));
+  try {
+    db.prepare("UPDATE runs SET status = 'running', owner_host = ?, owner_pid = ?, heartbeat_at = ? WHERE id = ?").run(hostname(), sleeper.pid, new Date().toISOString(), first.runId);
+    await assert.rejects(runEvolutionPipeline(evolutionOptions(db, join(tmp.dir, 'owned'))), (error: Error) => error.message.startsWith(`Run ${first.runId} is being written by process ${sleeper.pid} on host ${hostname()} (last heartbeat `));
+  } finally {
+    sleeper.kill('SIGKILL');
+    await exited;
+  }
+  const lines: string[] = [];
+  const resumed = await runEvolutionPipeline(evolutionOptions(db, join(tmp.dir, 'owned'), { log: (l) => lines.push(l) }));
+  assert.deepEqual([resumed.runId, resumed.status], [first.runId, 'finished']);
+  assert.ok(lines.includes(`taking over evolution run ${first.runId} from process ${sleeper.pid} on host ${hostname()}: process ${sleeper.pid} no longer exists on ${hostname()}`), lines.join('\n'));
   db.close();
 });
 
