@@ -10,6 +10,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { UsageError } from '../src/errors.js';
 import { readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
 import { decodeSafetensors } from '../src/checkpoint/safetensors.js';
+import { IMAGENET_MEAN_RGB } from '../src/data/mean-image.js';
 import { describeGraph, type GraphReport } from '../src/graph/describe-graph.js';
 import { inferGraphShapes } from '../src/graph/graph-shapes.js';
 import { lowerModelConfig } from '../src/graph/lower-model-config.js';
@@ -68,7 +69,10 @@ function convertSafetensors(bytes: Uint8Array, options: ImportModelOptions): Con
     const graph = lowerModelConfig(contents.config);
     const lazy = graphWeightsFromCheckpoint(contents);
     const weights = new Map(Object.keys(graph.weightShapes).map((name) => [name, lazy.get(name)!]));
-    return { graph, weights, format: 'project-checkpoint', architecture: contents.config.name, inputLayout: 'nchw', producer: 'zfnet-pipeline', defaults: { ...PLAIN_PREPROCESSING, inputSizePx: contents.config.inputSizePx, resizePx: Math.round((contents.config.inputSizePx * 256) / 224) } };
+    return {
+      graph, weights, format: 'project-checkpoint', architecture: contents.config.name, inputLayout: 'nchw', producer: 'zfnet-pipeline',
+      // The project subtracts its dataset's mean image; a record holds the documented fallback, the ImageNet RGB mean.
+      defaults: { ...PLAIN_PREPROCESSING, mean: [...IMAGENET_MEAN_RGB], inputSizePx: contents.config.inputSizePx, resizePx: Math.round((contents.config.inputSizePx * 256) / 224) } };
   }
   if (options.arch === undefined) throw new UsageError(`${options.file} is a state_dict without an architecture: give --arch (alexnet, vgg11, vgg16, vgg16_bn, resnet18, resnet50)`);
   const inputSizePx = options.preprocessing.inputSize === undefined ? undefined : Number(options.preprocessing.inputSize);

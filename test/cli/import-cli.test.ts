@@ -63,6 +63,16 @@ describe('run-pipeline import', () => {
     assert.equal(unknown.stderr.trim(), 'run-pipeline: No imported model named "nope" in the store; imported: keras-net');
   });
 
+  it("imports the project's own checkpoint under its layer names, with the ImageNet mean as its preprocessing", () => {
+    const checkpoint = join(dir, 'tiny.safetensors');
+    assert.equal(runCli(['init', '--model', 'zfnet-tiny', '--out', checkpoint]).status, 0);
+    const result = runCli(['import', checkpoint, '--db', join(dir, 'own.db'), '--out', join(dir, 'models')]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^imported   tiny \(project-checkpoint zfnet-tiny\) from /m);
+    assert.match(result.stdout, /^conv2 +conv +relu +16x6x6 +16 +27 +27 +8$/m);
+    assert.match(result.stdout, /"valueScale":255,"mean":\[123\.68,116\.78,103\.94\]/);
+  });
+
   it('refuses a labels file of the wrong length and a missing file', () => {
     const file = join(dir, 'keras2.onnx');
     writeFileSync(file, encodeOnnxModel(tf2onnxStyleModel()));
