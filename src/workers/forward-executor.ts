@@ -15,8 +15,9 @@ import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
 import { expectInteger } from '../errors.js';
 import { disposeParams, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
-import { runForwardRequest, validateForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
+import { runForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
 import { createForwardPool } from './forward-pool.js';
+import { createSingleExecutor } from './single-executor.js';
 import type { LrnForm } from '../onnx/lower-graph-nodes.js';
 import { packParams } from './worker-protocol.js';
 
@@ -79,21 +80,11 @@ export async function createInProcessExecutor(backend: BackendChoice, model: Mod
   const loaded = model.kind === 'checkpoint' ? loadCheckpoint(model.path) : null;
   const config = loaded?.config ?? (model as { config: ModelConfig }).config;
   const params = loaded?.params ?? (model as { params: ModelParams }).params;
-  let closed = false;
-  return {
-    workerCount: 1,
-    capacity: 1,
-    async run(batch, request) {
-      if (closed) throw new Error('The forward executor was closed');
-      validateForwardRequest(config, request);
-      return runForwardRequest(config, params, batch, request);
-    },
-    async close() {
-      if (!closed && loaded !== null) disposeParams(loaded.params);
-      closed = true;
-    },
-  };
+  return createSingleExecutor(config, (batch, request) => runForwardRequest(config, params, batch, request), () => {
+    if (loaded !== null) disposeParams(loaded.params);
+  });
 }
+
 
 async function createTfjsExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
   if (options.workers <= 1 && options.forcePool !== true) return createInProcessExecutor(options.backend, options.model);

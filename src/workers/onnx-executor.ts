@@ -10,9 +10,9 @@ import type { ExecutionProviderName } from '../backend/backend-choice.js';
 import { graphWeightsFromCheckpoint, graphWeightsFromParams } from '../onnx/graph-weights.js';
 import { createOnnxForwardRunner } from '../onnx/onnx-forward-runner.js';
 import type { LrnForm } from '../onnx/lower-graph-nodes.js';
-import { validateForwardRequest } from './batch-reducers.js';
 import type { ForwardExecutor, ModelSource } from './forward-executor.js';
 import { createForwardPool } from './forward-pool.js';
+import { createSingleExecutor } from './single-executor.js';
 import { packParams } from './worker-protocol.js';
 
 /** Where built graphs are kept, per checkpoint hash, when the model's hash is known. */
@@ -49,20 +49,7 @@ async function createInProcessOnnxExecutor(options: OnnxExecutorOptions): Promis
     ...(options.lrn === undefined ? {} : { lrn: options.lrn }),
     ...cacheOptions(options.graphCacheDir, sha256),
   });
-  let closed = false;
-  return {
-    workerCount: 1,
-    capacity: 1,
-    async run(batch, request) {
-      if (closed) throw new Error('The forward executor was closed');
-      validateForwardRequest(config, request);
-      return runner.run(batch, request);
-    },
-    async close() {
-      if (!closed) await runner.release();
-      closed = true;
-    },
-  };
+  return createSingleExecutor(config, (batch, request) => runner.run(batch, request), () => runner.release());
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createRng } from '../../src/data/seeded-rng.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
-import { CLI_PATH, runCli } from './run-cli.js';
+import { CLI_PATH, readTopActivationCommits, runCli } from './run-cli.js';
 
 let dir: string;
 let data: string;
@@ -25,20 +25,6 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Commits the pass in `dbPath` has made so far (0 before the store exists). */
-function readCommits(dbPath: string): number {
-  if (!existsSync(dbPath)) return 0;
-  try {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT MAX(commits) FROM top_activation_runs').pluck().get() as number | null) ?? 0;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // schema not there yet
-  }
-}
 
 /** Starts the CLI, waits until `commits` commits are in the store plus `delayMs`, sends `signal`; resolves with exit code and stderr. */
 async function interruptAfter(dbPath: string, commits: number, delayMs: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null; stderr: string }> {
@@ -48,7 +34,7 @@ async function interruptAfter(dbPath: string, commits: number, delayMs: number, 
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
   let done = false;
   void exited.then(() => { done = true; });
-  while (!done && readCommits(dbPath) < commits) await sleep(5);
+  while (!done && readTopActivationCommits(dbPath) < commits) await sleep(5);
   await sleep(delayMs);
   if (!done) child.kill(signal);
   return { ...(await exited), stderr };
@@ -68,7 +54,7 @@ test('killed with SIGKILL at random points, the same command resumes to exactly 
   const rng = createRng(20261128);
   const dbPath = join(dir, 'killed.db');
   for (let kill = 0; kill < 2; kill++) {
-    const outcome = await interruptAfter(dbPath, readCommits(dbPath) + 1 + rng.nextInt(6), rng.nextInt(40), 'SIGKILL');
+    const outcome = await interruptAfter(dbPath, readTopActivationCommits(dbPath) + 1 + rng.nextInt(6), rng.nextInt(40), 'SIGKILL');
     assert.ok(outcome.signal === 'SIGKILL' || outcome.code === 0, JSON.stringify(outcome));
   }
   const resumed = runCli(passArgs(dbPath));

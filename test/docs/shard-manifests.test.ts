@@ -9,14 +9,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { CLI_PATH, runCli } from '../cli/run-cli.js';
+import { CLI_PATH, readTopActivationCommits, runCli } from '../cli/run-cli.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -75,20 +75,6 @@ describe('Dockerfile and manifest structure', () => {
   });
 });
 
-/** Highest commit count of the store's top-activations runs (0 while the store or schema is not there). */
-function readCommits(dbPath: string): number {
-  if (!existsSync(dbPath)) return 0;
-  try {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT MAX(commits) FROM top_activation_runs').pluck().get() as number | null) ?? 0;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0;
-  }
-}
 
 function readResults(dbPath: string): { status: string; results: unknown } {
   const db = new Database(dbPath, { readonly: true });
@@ -162,9 +148,9 @@ describe('the manifest\'s shard script under a real SIGTERM', () => {
     let signalledAt: number | null = null;
     if (commits !== null) {
       const bash = CAN_UNSHARE ? await findChildPid(child.pid!) : child.pid!;
-      while (!done && readCommits(dbPath) < commits) await sleep(5);
+      while (!done && readTopActivationCommits(dbPath) < commits) await sleep(5);
       if (!done) {
-        signalledAt = readCommits(dbPath);
+        signalledAt = readTopActivationCommits(dbPath);
         process.kill(bash, 'SIGTERM');
       }
     }
@@ -180,7 +166,7 @@ describe('the manifest\'s shard script under a real SIGTERM', () => {
     assert.match(stopped.stdout, /^top-activations-\S+ interrupted \d+ images 0 skipped \(\d+\/\d+\)$/m);
     assert.match(stopped.stderr, /SIGTERM: finishing the current batch and committing/);
     assert.match(stopped.stderr, /interrupted: committed \d+ of \d+ images; resume with:/);
-    assert.ok(readCommits(dbPath) > stopped.signalledAt!, 'a commit after the signal');
+    assert.ok(readTopActivationCommits(dbPath) > stopped.signalledAt!, 'a commit after the signal');
     assert.equal(readResults(dbPath).status, 'interrupted');
     const resumed = await runAsPid1(script, dbPath, null);
     assert.equal(resumed.code, 0, resumed.stderr);

@@ -8,22 +8,9 @@ import { forward, tapOfLayer } from '../../src/model/network.js';
 import { disposeParams, initParams, paramsFromTensors, tfjsParameterShapes } from '../../src/model/params.js';
 import { TAP_NAMES, type ModelConfig, type TapName } from '../../src/model/spec.js';
 import { computeCrossEntropy } from '../../src/train/train-step.js';
+import { relativeError } from '../kernels/compare-backends.js';
 
 const quiet = { log: () => {} };
-
-/**
- * Normwise relative error max|a - b| / max|b|: float32 sums in a different
- * order differ by a few ulps of the tensor's scale, not of each element.
- */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 /** Expected per-image shape of every tap, from the geometry. */
 function expectedTapShapes(config: ModelConfig): Map<TapName, number[]> {

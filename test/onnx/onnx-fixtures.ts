@@ -6,6 +6,9 @@ import type { ModelConfig } from '../../src/model/spec.js';
 import { applyScaledInit } from '../../src/train/init-scale.js';
 import type { BatchPixels, TapArray } from '../../src/workers/batch-reducers.js';
 import type { LayerBatchReduction } from '../../src/topk/reduce-conv-tap.js';
+import { relativeError } from '../kernels/compare-backends.js';
+
+export { relativeError };
 
 /** Seeded pixels in the project's range (mean-subtracted 0..255). */
 export function makeBatch(config: ModelConfig, n: number, seed: number): BatchPixels {
@@ -25,18 +28,6 @@ export function makeParams(config: ModelConfig, seed: number, deadUnits = true):
     variable.assign(tf.tensor1d(values));
   }
   return params;
-}
-
-/** max |a - b| / max |b| over the whole array. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 export function assertTapsEqual(onnx: TapArray, tfjs: TapArray, label: string): void {
