@@ -80,6 +80,12 @@ export function convertFromTorch(layout: ParameterLayout, torchData: Float32Arra
 /**
  * Permutes the axes of a row-major array: output axis i is input axis perm[i]
  * (numpy's `transpose(perm)`). Always returns a new array.
+ *
+ * Axes that stay neighbours in the same order are merged first (fc6's h and w
+ * become one axis). When the input's contiguous axis is not the output's last
+ * one, the copy runs in square tiles of those two axes, so reads and writes
+ * both stay within a few cache lines (fc6 of zfnet, 37.7 M floats, went from
+ * about 1.5 s to a fraction of that).
  * @throws RangeError when the data length does not match the shape or perm is not a permutation.
  */
 export function permuteAxes(data: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
@@ -90,6 +96,36 @@ export function permuteAxes(data: Float32Array, shape: readonly number[], perm: 
   }
   const out = new Float32Array(total);
   if (total === 0) return out;
+  const merged = mergeAxes(shape, perm);
+  copyPermuted(data, out, merged.shape, merged.perm);
+  return out;
+}
+
+/**
+ * The same permutation over fewer axes: size-1 axes dropped, and input axes
+ * a, a+1 that are also consecutive in the output joined into one.
+ */
+function mergeAxes(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = perm.filter((axis) => shape[axis] !== 1);
+  if (kept.length === 0) return { shape: [1], perm: [0] };
+  // Runs of the output order whose input axes are consecutive: each becomes one axis.
+  const runs: number[][] = [];
+  for (const axis of kept) {
+    const last = runs.at(-1);
+    if (last !== undefined && axis === last.at(-1)! + 1) last.push(axis);
+    else runs.push([axis]);
+  }
+  const byInput = runs.slice().sort((a, b) => a[0]! - b[0]!);
+  return {
+    shape: byInput.map((run) => run.reduce((size, axis) => size * shape[axis]!, 1)),
+    perm: runs.map((run) => byInput.indexOf(run)),
+  };
+}
+
+const TILE = 32;
+
+/** The copy itself, over merged axes (see permuteAxes). */
+function copyPermuted(data: Float32Array, out: Float32Array, shape: readonly number[], perm: readonly number[]): void {
   const rank = shape.length;
   const inStrides = new Array<number>(rank);
   for (let axis = rank - 1, stride = 1; axis >= 0; axis--) {
@@ -97,21 +133,44 @@ export function permuteAxes(data: Float32Array, shape: readonly number[], perm: 
     stride *= shape[axis]!;
   }
   const outShape = perm.map((axis) => shape[axis]!);
-  const strideOfOutAxis = perm.map((axis) => inStrides[axis]!);
-  // Walk the output in row-major order; an odometer keeps the matching input offset.
+  const outStrides = new Array<number>(rank);
+  for (let axis = rank - 1, stride = 1; axis >= 0; axis--) {
+    outStrides[axis] = stride;
+    stride *= outShape[axis]!;
+  }
+  const last = rank - 1;
+  const across = perm.indexOf(last); // the output axis that walks the input's contiguous axis
+  const contiguous = across === last; // rows of `cols` values copy as they are
+  const [rows, cols] = [contiguous ? 1 : outShape[across]!, outShape[last]!];
+  const colStride = inStrides[perm[last]!]!;
+  const rowOutStride = outStrides[across]!;
+  // Every other output axis is walked by an odometer that keeps both base offsets.
+  const outer = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== across && i !== last);
   const index = new Array<number>(rank).fill(0);
-  const innerSize = outShape[rank - 1]!;
-  const innerStride = strideOfOutAxis[rank - 1]!;
-  let src = 0;
-  for (let dst = 0; dst < total; dst += innerSize) {
-    for (let j = 0, s = src; j < innerSize; j++, s += innerStride) out[dst + j] = data[s]!;
-    for (let axis = rank - 2; axis >= 0; axis--) {
+  let [inBase, outBase] = [0, 0];
+  for (;;) {
+    if (contiguous) out.set(data.subarray(inBase, inBase + cols), outBase);
+    else for (let r0 = 0; r0 < rows; r0 += TILE) {
+      const r1 = Math.min(rows, r0 + TILE);
+      for (let c0 = 0; c0 < cols; c0 += TILE) {
+        const c1 = Math.min(cols, c0 + TILE);
+        for (let r = r0; r < r1; r++) {
+          const o = outBase + r * rowOutStride;
+          for (let c = c0, i = inBase + r + c0 * colStride; c < c1; c++, i += colStride) out[o + c] = data[i]!;
+        }
+      }
+    }
+    let k = outer.length - 1;
+    for (; k >= 0; k--) {
+      const axis = outer[k]!;
       index[axis]! += 1;
-      src += strideOfOutAxis[axis]!;
+      inBase += inStrides[perm[axis]!]!;
+      outBase += outStrides[axis]!;
       if (index[axis]! < outShape[axis]!) break;
-      src -= index[axis]! * strideOfOutAxis[axis]!;
+      inBase -= index[axis]! * inStrides[perm[axis]!]!;
+      outBase -= index[axis]! * outStrides[axis]!;
       index[axis] = 0;
     }
+    if (k < 0) return;
   }
-  return out;
 }

@@ -9,6 +9,8 @@
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 const PREFIX_BYTES = MAGIC.length + 2 + 2;
 const ALIGN_BYTES = 64;
+/** The platform's float32 byte order is the file's: the data is copied as it is. */
+const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 /** The header dict text for a C-order float32 array of this shape (numpy's own spelling). */
 export function formatNpyHeader(shape: readonly number[]): string {
@@ -34,7 +36,9 @@ export function encodeNpyFloat32(data: Float32Array, shape: readonly number[]): 
   header.writeUInt16LE(headerLength, 8);
   header.write(dict, PREFIX_BYTES, 'latin1');
   header[header.length - 1] = 0x0a;
-  const body = Buffer.alloc(data.length * 4);
-  for (let i = 0; i < data.length; i++) body.writeFloatLE(data[i]!, i * 4);
-  return Buffer.concat([header, body]);
+  const out = Buffer.alloc(header.length + data.length * 4);
+  header.copy(out, 0);
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
+  else for (let i = 0; i < data.length; i++) out.writeFloatLE(data[i]!, header.length + i * 4);
+  return out;
 }

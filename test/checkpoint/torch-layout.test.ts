@@ -29,7 +29,9 @@ function referencePermute(data: Float32Array, shape: number[], perm: number[]): 
 
 describe('torch layout', () => {
   it('permuteAxes equals index arithmetic for several ranks and permutations', () => {
-    const cases: [number[], number[]][] = [[[5], [0]], [[3, 4], [1, 0]], [[2, 3, 4, 5], [3, 2, 0, 1]], [[2, 3, 4, 5], [2, 3, 1, 0]], [[3, 1, 2], [2, 0, 1]]];
+    const cases: [number[], number[]][] = [[[5], [0]], [[3, 4], [1, 0]], [[2, 3, 4, 5], [3, 2, 0, 1]], [[2, 3, 4, 5], [2, 3, 1, 0]], [[3, 1, 2], [2, 0, 1]],
+      // contiguous last axis kept; merged neighbours; size-1 axes; tiles with ragged edges (fc6's [out, C, H, W] -> [H, W, C, out])
+      [[2, 3, 4], [1, 0, 2]], [[3, 4, 5, 2], [2, 0, 1, 3]], [[1, 5, 1, 3], [3, 1, 2, 0]], [[70, 5, 3, 3], [2, 3, 1, 0]], [[33, 40], [1, 0]], [[4, 1], [1, 0]], [[2, 3], [0, 1]], [[1, 1], [1, 0]]];
     for (const [shape, perm] of cases) {
       const data = ramp(shape.reduce((a, b) => a * b, 1));
       assert.deepEqual(permuteAxes(data, shape, perm), referencePermute(data, shape, perm), `shape ${shape} perm ${perm}`);

@@ -22,6 +22,8 @@ test('npy header is numpy\'s dict, padded so data starts on a 64-byte boundary',
     assert.equal(header.trimEnd(), formatNpyHeader(shape));
     assert.deepEqual(data, values);
   }
+  const whole = Float32Array.from({ length: 12 }, (_, i) => i - 5.25);
+  assert.deepEqual(parseNpy(encodeNpyFloat32(whole.subarray(3, 9), [2, 3])).data, whole.slice(3, 9), 'a view into a larger buffer writes only its own values');
   assert.equal(formatNpyHeader([5]), "{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
   assert.equal(formatNpyHeader([1, 2]), "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }");
 });
