@@ -12,11 +12,10 @@
 import * as ort from 'onnxruntime-node';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { inferGraphShapes } from '../graph/graph-shapes.js';
-import { findLayer, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
+import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
 import type { BatchPixels, ForwardRequest, ForwardResultOf, TapArray } from '../workers/batch-reducers.js';
-import type { TapName } from '../model/spec.js';
+import { findAnalysedLayer, listAnalysedLayers, type AnalysedLayer, type LayerNumbering } from '../graph/analysed-layers.js';
 import { buildClassifierGraph } from './build-classifier-graph.js';
 import { buildTapsGraph } from './build-taps-graph.js';
 import { buildTopActivationsGraph } from './build-top-activations-graph.js';
@@ -34,6 +33,8 @@ export interface OnnxForwardRunnerOptions {
   cacheDir?: string;
   /** SHA-256 of the checkpoint the weights came from. */
   weightsSha256?: string;
+  /** How top-activations requests number layers: conv-index for the project's graphs (default), position for imported ones. */
+  numbering?: LayerNumbering;
 }
 
 export interface OnnxForwardRunner {
@@ -54,22 +55,21 @@ function readTap(tensor: ort.Tensor): TapArray {
   return { shape: tensor.dims.slice(), data: tensor.data as Float32Array };
 }
 
-function planRequest(options: OnnxForwardRunnerOptions, request: ForwardRequest): RequestPlan {
+function planRequest(options: OnnxForwardRunnerOptions, analysed: () => AnalysedLayer[], request: ForwardRequest): RequestPlan {
   const { graph, weights } = options;
   const lrn = options.lrn ?? 'pool';
   switch (request.reducer) {
     case 'top-activations': {
-      const names = request.layers.map((layer) => `conv${layer}`);
-      const shapes = inferGraphShapes(graph);
+      const layers = request.layers.map((layer) => findAnalysedLayer(analysed(), layer));
+      const names = layers.map((layer) => layer.name);
       return {
         key: `top-${names.join('.')}-lrn-${lrn}`,
         build: () => buildTopActivationsGraph(graph, weights, { layers: names, lrn }),
         read: (outputs, numImages) => ({
-          layers: request.layers.map((layer, i): LayerBatchReduction => {
-            const out = reductionOutputNames(names[i]!);
-            const [numUnits, mapHeight, mapWidth] = shapes.get(findLayer(graph, names[i]!).node)! as [number, number, number];
+          layers: layers.map((layer): LayerBatchReduction => {
+            const out = reductionOutputNames(layer.name);
             return {
-              layer, numImages, numUnits, mapHeight, mapWidth,
+              layer: layer.number, numImages, numUnits: layer.units, mapHeight: layer.mapHeight, mapWidth: layer.mapWidth,
               maxValues: outputs[out.max]!.data as Float32Array,
               argmaxIndex: outputs[out.argmax]!.data as Int32Array,
               meanValues: outputs[out.mean]!.data as Float32Array,
@@ -90,7 +90,7 @@ function planRequest(options: OnnxForwardRunnerOptions, request: ForwardRequest)
         key: `taps-${taps.join('.')}-nhwc-lrn-${lrn}`,
         build: () => buildTapsGraph(graph, weights, { layers: taps, lrn, layout: 'nhwc' }),
         read: (outputs) => {
-          const result: Partial<Record<TapName, TapArray>> = {};
+          const result: Partial<Record<string, TapArray>> = {};
           for (const tap of taps) result[tap] = readTap(outputs[tapOutputName(tap)]!);
           return { taps: result };
         },
@@ -140,12 +140,14 @@ export function createOnnxForwardRunner(options: OnnxForwardRunnerOptions): Onnx
   const sessions = new Map<string, Promise<ort.InferenceSession>>();
   const s = options.graph.input.sizePx;
   const c = options.graph.input.channels;
+  let layers: AnalysedLayer[] | null = null;
+  const analysed = (): AnalysedLayer[] => (layers ??= listAnalysedLayers(options.graph, options.numbering ?? 'conv-index'));
   return {
     async run(batch, request) {
       const [n, h, w, ch] = batch.shape;
       if (h !== s || w !== s || ch !== c) throw new RangeError(`Expected input [N, ${s}, ${s}, ${c}] for ${options.graph.name} but received [${batch.shape.join(', ')}]`);
       if (batch.pixels.length !== n * h * w * ch) throw new RangeError(`Batch of shape [${batch.shape.join(', ')}] needs ${n * h * w * ch} floats but has ${batch.pixels.length}`);
-      const plan = planRequest(options, request);
+      const plan = planRequest(options, analysed, request);
       let session = sessions.get(plan.key);
       if (session === undefined) {
         session = openPlanSession(options, plan);

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { forward } from '../model/network.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig, TapName } from '../model/spec.js';
-import { TAP_NAMES } from '../model/spec.js';
+import type { ForwardModel } from './forward-model.js';
 import { reduceConvTap, selectArgMaxMethod, type ArgMaxMethod, type LayerBatchReduction } from '../topk/reduce-conv-tap.js';
 import { invalidParameterError } from '../errors.js';
 
@@ -34,14 +34,14 @@ export type ForwardRequest =
   | { reducer: 'top-activations'; layers: number[] }
   /** The logits [N, C] (evaluation). */
   | { reducer: 'logits' }
-  /** The named taps, whole (occlusion, invariance). */
-  | { reducer: 'taps'; taps: TapName[] };
+  /** The named taps, whole (occlusion, invariance): the project's tap names, or an imported model's layer names. */
+  | { reducer: 'taps'; taps: string[] };
 
 export type ReducerName = ForwardRequest['reducer'];
 
 export interface TopActivationsResult { layers: LayerBatchReduction[] }
 export interface LogitsResult { logits: TapArray }
-export interface TapsResult { taps: Partial<Record<TapName, TapArray>> }
+export interface TapsResult { taps: Partial<Record<string, TapArray>> }
 
 /** The result type of each reducer. */
 export interface ReducerResults {
@@ -82,10 +82,10 @@ const REDUCERS: ReducerTable = {
     reduce: async (_request, taps) => ({ logits: await readTap(taps.logits!) }),
   },
   taps: {
-    taps: (request) => request.taps.slice(),
+    taps: (request) => request.taps.slice() as TapName[], // validated against TAP_NAMES
     async reduce(request, taps) {
-      const out: Partial<Record<TapName, TapArray>> = {};
-      for (const name of request.taps) out[name] = await readTap(taps[name]!);
+      const out: Partial<Record<string, TapArray>> = {};
+      for (const name of request.taps) out[name] = await readTap(taps[name as TapName]!);
       return { taps: out };
     },
   },
@@ -98,20 +98,20 @@ export const BATCH_REDUCERS: ReducerTable = Object.freeze(REDUCERS);
  * Checks a request at the boundary (it may have crossed a thread).
  * @throws RangeError naming the bad reducer, layer or tap.
  */
-export function validateForwardRequest(config: ModelConfig, request: ForwardRequest): void {
+export function validateForwardRequest(model: ForwardModel, request: ForwardRequest): void {
   if (!Object.hasOwn(BATCH_REDUCERS, request.reducer)) {
     throw invalidParameterError('reducer', `one of ${Object.keys(BATCH_REDUCERS).join(', ')}`, request.reducer);
   }
-  const convCount = config.layers.filter((layer) => layer.kind === 'conv').length;
+  const numbers = [...model.topLayers.keys()];
   if (request.reducer === 'top-activations') {
-    if (request.layers.length === 0) throw invalidParameterError('layers', `a non-empty list of conv layers 1..${convCount}`, '[]');
+    if (request.layers.length === 0) throw invalidParameterError('layers', `a non-empty list of the layers ${numbers.join(', ')} of ${model.name}`, '[]');
     for (const layer of request.layers) {
-      if (!Number.isInteger(layer) || layer < 1 || layer > convCount) throw invalidParameterError('layers', `conv layers between 1 and ${convCount}`, layer);
+      if (!model.topLayers.has(layer)) throw invalidParameterError('layers', `layers among ${numbers.join(', ')} of ${model.name}`, layer);
     }
   }
   if (request.reducer === 'taps') {
     for (const tap of request.taps) {
-      if (!(TAP_NAMES as readonly string[]).includes(tap)) throw invalidParameterError('taps', `tap names among ${TAP_NAMES.join(', ')}`, tap);
+      if (!model.tapNames.includes(tap)) throw invalidParameterError('taps', `tap names among ${model.tapNames.join(', ')}`, tap);
     }
   }
 }

@@ -12,12 +12,14 @@ import { availableParallelism } from 'node:os';
 import { inferenceEngineOf, type ExecutionProviderName, type InferenceEngineName } from '../backend/backend-choice.js';
 import { currentExecutionProvider, initBackend, type BackendChoice, type BackendInfo } from '../backend/select-backend.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
-import { expectInteger } from '../errors.js';
+import { expectInteger, UsageError } from '../errors.js';
+import type { LoadedImportedModel } from '../import/imported-model-file.js';
 import { disposeParams, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import { runForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
 import { createForwardPool } from './forward-pool.js';
 import { createSingleExecutor } from './single-executor.js';
+import { describeConfigForward } from './forward-model.js';
 import type { LrnForm } from '../onnx/lower-graph-nodes.js';
 import { packParams } from './worker-protocol.js';
 
@@ -25,7 +27,9 @@ import { packParams } from './worker-protocol.js';
 export type ModelSource =
   /** sha256: of the checkpoint the params came from, when known (the onnx engine caches its graphs by it). */
   | { kind: 'params'; config: ModelConfig; params: ModelParams; sha256?: string | null }
-  | { kind: 'checkpoint'; path: string };
+  | { kind: 'checkpoint'; path: string }
+  /** An imported model (run-pipeline import), loaded; onnx engine only. Pool workers read its file themselves. */
+  | { kind: 'imported'; model: LoadedImportedModel };
 
 export interface ForwardExecutor {
   /** 1 for the in-process executor. */
@@ -76,17 +80,24 @@ export function resolveWorkerCount(value: unknown, backend: Pick<BackendInfo, 'n
  * Ownership: params passed in stay the caller's; a checkpoint loaded here is disposed by close().
  */
 export async function createInProcessExecutor(backend: BackendChoice, model: ModelSource): Promise<ForwardExecutor> {
+  if (model.kind === 'imported') throw refuseImportedOnTfjs(model.model.graph.name);
   await initBackend(backend);
   const loaded = model.kind === 'checkpoint' ? loadCheckpoint(model.path) : null;
   const config = loaded?.config ?? (model as { config: ModelConfig }).config;
   const params = loaded?.params ?? (model as { params: ModelParams }).params;
-  return createSingleExecutor(config, (batch, request) => runForwardRequest(config, params, batch, request), () => {
+  return createSingleExecutor(describeConfigForward(config), (batch, request) => runForwardRequest(config, params, batch, request), () => {
     if (loaded !== null) disposeParams(loaded.params);
   });
 }
 
 
+/** Imported graphs are run by onnxruntime only: tfjs runs the project's own architectures. */
+function refuseImportedOnTfjs(name: string): UsageError {
+  return new UsageError(`Imported model ${name} runs on the onnx engine only; use --backend auto or onnx (tfjs runs the project's own architectures)`);
+}
+
 async function createTfjsExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
+  if (options.model.kind === 'imported') throw refuseImportedOnTfjs(options.model.model.graph.name);
   if (options.workers <= 1 && options.forcePool !== true) return createInProcessExecutor(options.backend, options.model);
   const model = options.model.kind === 'checkpoint'
     ? options.model

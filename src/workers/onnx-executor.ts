@@ -5,7 +5,6 @@
  * (src/onnx builders), so results do not depend on which one ran.
  */
 import { readCheckpointFile } from '../checkpoint/checkpoint-file.js';
-import { lowerModelConfig } from '../graph/lower-model-config.js';
 import type { ExecutionProviderName } from '../backend/backend-choice.js';
 import { graphWeightsFromCheckpoint, graphWeightsFromParams } from '../onnx/graph-weights.js';
 import { createOnnxForwardRunner } from '../onnx/onnx-forward-runner.js';
@@ -13,7 +12,8 @@ import type { LrnForm } from '../onnx/lower-graph-nodes.js';
 import type { ForwardExecutor, ModelSource } from './forward-executor.js';
 import { createForwardPool } from './forward-pool.js';
 import { createSingleExecutor } from './single-executor.js';
-import { packParams } from './worker-protocol.js';
+import { packParams, type WorkerModelSource } from './worker-protocol.js';
+import { onnxPartsOfConfig, onnxPartsOfImported, type OnnxModelParts } from '../onnx/onnx-model-parts.js';
 
 /** Where built graphs are kept, per checkpoint hash, when the model's hash is known. */
 export const DEFAULT_GRAPH_CACHE_DIR = 'out/onnx-cache';
@@ -36,20 +36,41 @@ function cacheOptions(dir: string | null | undefined, sha256: string | null | un
   return folder === null || sha256 === undefined || sha256 === null ? {} : { cacheDir: folder, weightsSha256: sha256 };
 }
 
+function resolveParts(source: ModelSource): OnnxModelParts {
+  switch (source.kind) {
+    case 'checkpoint': {
+      const loaded = readCheckpointFile(source.path);
+      return onnxPartsOfConfig(loaded.config, graphWeightsFromCheckpoint(loaded), loaded.sha256);
+    }
+    case 'params':
+      return onnxPartsOfConfig(source.config, graphWeightsFromParams(source.config, source.params), source.sha256 ?? null);
+    case 'imported':
+      return onnxPartsOfImported(source.model);
+  }
+}
+
 async function createInProcessOnnxExecutor(options: OnnxExecutorOptions): Promise<ForwardExecutor> {
-  const source = options.model;
-  const loaded = source.kind === 'checkpoint' ? readCheckpointFile(source.path) : null;
-  const config = loaded?.config ?? (source as Extract<ModelSource, { kind: 'params' }>).config;
-  const weights = loaded !== null ? graphWeightsFromCheckpoint(loaded) : graphWeightsFromParams(config, (source as Extract<ModelSource, { kind: 'params' }>).params);
-  const sha256 = loaded?.sha256 ?? (source as Extract<ModelSource, { kind: 'params' }>).sha256;
+  const parts = resolveParts(options.model);
   const runner = createOnnxForwardRunner({
-    graph: lowerModelConfig(config),
-    weights,
+    graph: parts.graph,
+    weights: parts.weights,
+    numbering: parts.numbering,
     session: { executionProvider: options.executionProvider, intraOpThreads: options.intraOpThreads ?? 1 },
     ...(options.lrn === undefined ? {} : { lrn: options.lrn }),
-    ...cacheOptions(options.graphCacheDir, sha256),
+    ...cacheOptions(options.graphCacheDir, parts.sha256),
   });
-  return createSingleExecutor(config, (batch, request) => runner.run(batch, request), () => runner.release());
+  return createSingleExecutor(parts.forward, (batch, request) => runner.run(batch, request), () => runner.release());
+}
+
+function workerModelOf(source: ModelSource): WorkerModelSource {
+  switch (source.kind) {
+    case 'checkpoint':
+      return source;
+    case 'params':
+      return { kind: 'packed', config: source.config, packed: packParams(source.params), sha256: source.sha256 ?? null };
+    case 'imported':
+      return { kind: 'imported', path: source.model.path, sha256: source.model.sha256 };
+  }
 }
 
 /**
@@ -59,11 +80,7 @@ async function createInProcessOnnxExecutor(options: OnnxExecutorOptions): Promis
  */
 export async function createOnnxExecutor(options: OnnxExecutorOptions): Promise<ForwardExecutor> {
   if (options.workers <= 1 && options.forcePool !== true) return createInProcessOnnxExecutor(options);
-  const source = options.model;
-  const sha256 = source.kind === 'params' ? source.sha256 : undefined;
-  const model = source.kind === 'checkpoint'
-    ? source
-    : { kind: 'packed' as const, config: source.config, packed: packParams(source.params), sha256: sha256 ?? null };
+  const model = workerModelOf(options.model);
   // Each worker caches only when it knows the weights' hash (from the checkpoint it reads, or the params' sha256).
   const cacheDir = options.graphCacheDir === undefined ? DEFAULT_GRAPH_CACHE_DIR : options.graphCacheDir;
   const pool = await createForwardPool({

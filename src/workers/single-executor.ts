@@ -3,13 +3,13 @@
  * thread, one onnxruntime session): one batch at a time on the calling
  * thread, each request validated, no work after close, released once.
  */
-import type { ModelConfig } from '../model/spec.js';
 import { validateForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
 import type { ForwardExecutor } from './forward-executor.js';
+import type { ForwardModel } from './forward-model.js';
 
 /** Wraps `run` and `release` as a ForwardExecutor of one worker and capacity 1. */
 export function createSingleExecutor(
-  config: ModelConfig,
+  model: ForwardModel,
   run: <R extends ForwardRequest>(batch: BatchPixels, request: R) => Promise<ForwardResultOf<R>>,
   release: () => void | Promise<void>,
 ): ForwardExecutor {
@@ -19,7 +19,7 @@ export function createSingleExecutor(
     capacity: 1,
     async run(batch, request) {
       if (closed) throw new Error('The forward executor was closed');
-      validateForwardRequest(config, request);
+      validateForwardRequest(model, request);
       return run(batch, request);
     },
     async close() {

@@ -4,12 +4,15 @@
  */
 import { initBackend } from '../backend/select-backend.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
+import { UsageError } from '../errors.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import { runForwardRequest, validateForwardRequest } from './batch-reducers.js';
+import { describeConfigForward } from './forward-model.js';
 import { unpackParams, type ForwardWorkerData, type WorkerRunner } from './worker-protocol.js';
 
 function loadModel(data: ForwardWorkerData): { config: ModelConfig; params: ModelParams } {
+  if (data.model.kind === 'imported') throw new UsageError(`Imported model ${data.model.path} runs on the onnx engine only (--backend auto or onnx)`);
   if (data.model.kind === 'checkpoint') {
     const loaded = loadCheckpoint(data.model.path);
     return { config: loaded.config, params: loaded.params };
@@ -25,10 +28,11 @@ function loadModel(data: ForwardWorkerData): { config: ModelConfig; params: Mode
 export async function startTfjsWorkerRunner(data: ForwardWorkerData): Promise<WorkerRunner> {
   const backend = await initBackend(data.backend, { log: () => undefined });
   const { config, params } = loadModel(data);
+  const forwardModel = describeConfigForward(config);
   return {
     backend,
     modelName: config.name,
-    validate: (request) => validateForwardRequest(config, request),
+    validate: (request) => validateForwardRequest(forwardModel, request),
     run: (batch, request) => runForwardRequest(config, params, batch, request),
   };
 }

@@ -19,7 +19,9 @@ export interface PackedParams {
 /** Where a worker gets its model: weights packed by the main thread, or a checkpoint file it loads itself. */
 export type WorkerModelSource =
   | { kind: 'packed'; config: ModelConfig; packed: PackedParams; sha256?: string | null }
-  | { kind: 'checkpoint'; path: string };
+  | { kind: 'checkpoint'; path: string }
+  /** An imported model file (onnx engine only); the worker refuses a file whose SHA-256 is not `sha256`. */
+  | { kind: 'imported'; path: string; sha256: string };
 
 /** The workerData every forward worker starts with. */
 export interface ForwardWorkerData {

@@ -108,9 +108,9 @@ describe('forward executors', () => {
     const batch = makeBatches(config, [1], 2)[0]!;
     const request: ForwardRequest = { reducer: 'top-activations', layers: [6] };
     const inProcess = await createInProcessExecutor('wasm', { kind: 'params', config, params });
-    await assert.rejects(inProcess.run(batch, request), { name: 'RangeError', message: 'Expected conv layers between 1 and 5 for layers but received 6' });
+    await assert.rejects(inProcess.run(batch, request), { name: 'RangeError', message: 'Expected layers among 1, 2, 3, 4, 5 of zfnet-tiny for layers but received 6' });
     await inProcess.close();
-    await assert.rejects(pool.run(batch, request), { message: /^forward worker [12] failed on batch \d+: Expected conv layers between 1 and 5 for layers but received 6$/ });
+    await assert.rejects(pool.run(batch, request), { message: /^forward worker [12] failed on batch \d+: Expected layers among 1, 2, 3, 4, 5 of zfnet-tiny for layers but received 6$/ });
   });
 
   it('names the worker when one cannot start, and refuses batches once closed', async () => {
