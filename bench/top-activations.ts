@@ -15,7 +15,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { createBatchStream, prepareDataset } from '../pipelines/input-stream.js';
-import { computeLayerShapes, runTopActivations } from '../pipelines/top-activations.js';
+import { runTopActivations } from '../pipelines/top-activations.js';
+import { listAnalysedLayers } from '../src/graph/analysed-layers.js';
+import { lowerModelConfig } from '../src/graph/lower-model-config.js';
+import { layerShapesOf } from '../src/topk/pass-state.js';
 import { initBackend } from '../src/backend/select-backend.js';
 import { createFallbackMean } from '../src/data/mean-image.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
@@ -105,7 +108,8 @@ async function measureAnalysisCost(model: string, batch: number): Promise<{ forw
   const config = buildModelConfig(model);
   const params = initParams(config, 1);
   const layers = [1, 2, 3, 4, 5];
-  const state = createPassState(computeLayerShapes(config, layers), 9);
+  const analysed = listAnalysedLayers(lowerModelConfig(config), 'conv-index');
+  const state = createPassState(layerShapesOf(analysed), 9);
   const input = tf.randomUniform([batch, config.inputSizePx, config.inputSizePx, 3], -120, 120, 'float32', 7) as tf.Tensor4D;
   const totals = { forwardMs: 0, analysisMs: 0 };
   const rounds = 4;
@@ -136,6 +140,7 @@ function measureCommitMs(state: PassState, model: string): number {
     runId, passKey: 'bench', weights: 'random-init:1', checkpointPath: null, checkpointSha256: null, model, modelConfig: buildModelConfig(model),
     datasetRoot: '', imageRoot: '', datasetFingerprint: '', split: 'val', preprocessing: {}, layers: state.layers.map((l) => l.layer), topK: state.k,
     shardIndex: 0, shardCount: 1, imagesTotal: 0, backend: null, backendInfo: null, options: {},
+    analysedLayers: listAnalysedLayers(lowerModelConfig(buildModelConfig(model)), 'conv-index'),
   });
   const t0 = performance.now();
   createCommitWriter(db)(runId, state, { position: 0, imagesProcessed: 0, imagesSkipped: 0 }, []);

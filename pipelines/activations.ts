@@ -21,7 +21,7 @@ import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
 import type { TapArray } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor } from '../src/workers/forward-executor.js';
 import { prepareDataset } from './input-stream.js';
-import { describePreprocessing, loadModel } from './top-activations.js';
+import { describePreprocessing, loadModel } from './pass-model.js';
 
 export interface ActivationsOptions {
   db: Store;

@@ -17,6 +17,7 @@ import { createAugmentStage } from '../src/stages/augment-stage.js';
 import { createBatchStage } from '../src/stages/batch-stage.js';
 import { createDecodeStage } from '../src/stages/decode-stage.js';
 import { createListStage } from '../src/stages/list-stage.js';
+import { createNormalizeStage } from '../src/stages/normalize-stage.js';
 import { createReadStage } from '../src/stages/read-stage.js';
 import type { DecodedItem, ImageBatch, SkippedItem } from '../src/stages/stage-items.js';
 
@@ -65,8 +66,10 @@ export interface SquareStreamOptions {
   db: Store;
   dataset: DatasetRecord;
   split: string;
-  /** Model input side S; the square is round(S * 256 / 224). */
+  /** Model input side S; the square is round(S * 256 / 224) unless squarePx says otherwise. */
   inputSizePx: number;
+  /** Side of the square the image is reduced to before the crop (an imported model's resize); default the paper's. */
+  squarePx?: number;
   order: ImageOrder;
   seed?: number;
   epoch?: number;
@@ -99,6 +102,8 @@ export interface BatchStreamOptions extends Omit<SquareStreamOptions, 'order'> {
   batchSize: number;
   /** Batches kept ready ahead of the consumer; default 2. */
   prefetchBatches?: number;
+  /** Applied to each batch's pixels after the crop (an imported model's value steps, see normalizePixels). */
+  normalize?: (pixels: Float32Array) => Float32Array;
 }
 
 /** A pass: iterate it for batches; `total` is the number of images it visits (before skips). */
@@ -125,7 +130,7 @@ function listRecords(options: SquareStreamOptions): { records: Iterable<ImageRec
 /** list -> read -> decode as a highland stream of decoded squares. */
 function buildSquareStream(options: SquareStreamOptions): { stream: Highland.Stream<DecodedItem>; total: number; squarePx: number } {
   const { records, total } = listRecords(options);
-  const squarePx = computeSquareSizePx(options.inputSizePx);
+  const squarePx = options.squarePx ?? computeSquareSizePx(options.inputSizePx);
   const policy = { strict: options.strict === true, onSkip: options.onSkip };
   const concurrency = options.decodeConcurrency ?? DEFAULT_DECODE_CONCURRENCY;
   const stream = createListStage(records)
@@ -158,5 +163,6 @@ export function createBatchStream(options: BatchStreamOptions): BatchStream {
       seed: options.seed ?? 1, epoch: options.epoch ?? 0,
     }))
     .through(createBatchStage({ batchSize: options.batchSize }));
-  return { total, squarePx, [Symbol.asyncIterator]: () => iterateWithPrefetch(batches, options.prefetchBatches ?? 2) };
+  const normalized = options.normalize === undefined ? batches : batches.through(createNormalizeStage(options.normalize));
+  return { total, squarePx, [Symbol.asyncIterator]: () => iterateWithPrefetch(normalized, options.prefetchBatches ?? 2) };
 }

@@ -16,8 +16,7 @@ import {
   TOP_ACTIVATIONS_KIND, type PassIdentity, type TopActivationRun,
 } from '../src/store/top-activations-store.js';
 import { findIdentityDifference } from '../src/topk/pass-identity.js';
-import { createPassState, mergePassStates } from '../src/topk/pass-state.js';
-import { computeLayerShapes } from './top-activations.js';
+import { createPassState, layerShapesOf, mergePassStates } from '../src/topk/pass-state.js';
 
 export interface MergeStoresOptions {
   /** Stores holding the shards (the target may be one of them). */
@@ -88,7 +87,7 @@ function openStores(paths: string[], intoPath: string, target: Store): Array<{ p
 /** Writes the merged run (rows, statistics, skipped items, status) into the target in one transaction. */
 function writeMergedRun(target: Store, shards: ShardRun[]): MergeStoresResult {
   const first = shards[0]!.run;
-  const shapes = computeLayerShapes(first.modelConfig, first.layers);
+  const shapes = layerShapesOf(first.analysedLayers);
   const state = createPassState(shapes, first.topK);
   for (const shard of shards) mergePassStates(state, loadPassState(shard.db, shard.run.runId, shapes, first.topK));
   const totals = {
@@ -107,7 +106,7 @@ function writeMergedRun(target: Store, shards: ShardRun[]): MergeStoresResult {
   target.transaction(() => {
     insertTopActivationRun(target, {
       ...identity, runId, passKey, shardIndex: 0, shardCount: 1, imagesTotal: shards.reduce((sum, s) => sum + s.run.imagesTotal, 0),
-      backend: run.backend, backendInfo: run.backendInfo, options: { mergedShards: shardCount },
+      backend: run.backend, backendInfo: run.backendInfo, options: { mergedShards: shardCount }, analysedLayers: first.analysedLayers,
       mergedFrom: shards.map((s) => ({ store: s.path, runId: s.run.runId, shard: `${s.run.shardIndex}/${shardCount}` })),
     });
     createCommitWriter(target)(runId, state, totals, skipped);

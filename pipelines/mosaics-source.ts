@@ -19,7 +19,7 @@ import { prepareCentreInput, type PreparedInput } from '../src/experiments/exper
 import { initParams, type ModelParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import type { Store } from '../src/store/open-store.js';
-import { getTopActivationRun, listTopActivationRuns, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
+import { getTopActivationRun, isImportedPassModel, listTopActivationRuns, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
 
 /**
  * The run named by --run, else the newest finished top-activations run.
@@ -49,19 +49,29 @@ export interface RunModel {
 }
 
 /**
+ * The project architecture a run analysed.
+ * @throws UsageError for a run over an imported model (drawn from the imported model, not from a checkpoint).
+ */
+export function projectConfigOf(run: TopActivationRun): ModelConfig {
+  if (isImportedPassModel(run.modelConfig)) throw new UsageError(`Run ${run.runId} analysed the imported model ${run.modelConfig.imported.name}; this command draws the project's own architectures only`);
+  return run.modelConfig;
+}
+
+/**
  * The weights the run used: its checkpoint (or `checkpointOverride`), or its random init.
  * @throws UsageError when the run used a checkpoint and none can be found, or the architecture differs
  */
 export function loadRunModel(run: TopActivationRun, checkpointOverride: string | undefined, log: (line: string) => void): RunModel {
+  const config = projectConfigOf(run);
   const randomSeed = /^random-init:(\d+)$/.exec(run.weights);
   if (checkpointOverride === undefined && randomSeed !== null) {
-    return { config: run.modelConfig, params: initParams(run.modelConfig, Number(randomSeed[1])), description: `random weights (seed ${randomSeed[1]}), as the run`, fingerprint: run.weights, checkpointMean: null };
+    return { config: config, params: initParams(config, Number(randomSeed[1])), description: `random weights (seed ${randomSeed[1]}), as the run`, fingerprint: run.weights, checkpointMean: null };
   }
   const path = checkpointOverride ?? run.checkpointPath;
   if (path === null) throw new UsageError(`Run ${run.runId} names no checkpoint file: pass --checkpoint FILE`);
   const loaded = loadCheckpoint(path);
-  if (loaded.config.name !== run.modelConfig.name || loaded.config.inputSizePx !== run.modelConfig.inputSizePx) {
-    throw new UsageError(`Checkpoint ${path} is ${loaded.config.name} at ${loaded.config.inputSizePx} px but run ${run.runId} used ${run.modelConfig.name} at ${run.modelConfig.inputSizePx} px`);
+  if (loaded.config.name !== config.name || loaded.config.inputSizePx !== config.inputSizePx) {
+    throw new UsageError(`Checkpoint ${path} is ${loaded.config.name} at ${loaded.config.inputSizePx} px but run ${run.runId} used ${config.name} at ${config.inputSizePx} px`);
   }
   if (loaded.sha256 !== run.checkpointSha256) log(`checkpoint ${path} differs from the one run ${run.runId} used (sha256 ${loaded.sha256.slice(0, 12)} vs ${String(run.checkpointSha256).slice(0, 12)}): every stored value is checked before drawing`);
   return { config: loaded.config, params: loaded.params, description: `checkpoint ${path}`, fingerprint: loaded.sha256, checkpointMean: loaded.mean };
@@ -74,12 +84,13 @@ export function loadRunModel(run: TopActivationRun, checkpointOverride: string |
  * @throws UsageError naming both hashes when none of them is the run's
  */
 export function loadRunMean(db: Store, run: TopActivationRun, model: Pick<RunModel, 'checkpointMean'> | null = null, log: (line: string) => void = () => {}): MeanImage {
-  const sizePx = computeSquareSizePx(run.modelConfig.inputSizePx);
+  const config = projectConfigOf(run);
+  const sizePx = computeSquareSizePx(config.inputSizePx);
   const stored = findDataset(db, run.datasetRoot) === undefined ? [] : listStoredMeans(db, run.datasetRoot).filter((m) => m.sizePx === sizePx);
   const first = stored.find((m) => m.split === 'train') ?? stored[0];
   const candidates = [model?.checkpointMean ?? null, first ?? null, ...stored, createFallbackMean(sizePx)].filter((m): m is MeanImage => m !== null);
   const recorded = (run.preprocessing['meanImage'] as { sha256?: unknown } | undefined)?.sha256;
-  const choice = chooseRunMean(run.runId, typeof recorded === 'string' ? recorded : null, candidates, formatMeanHint(run.modelConfig));
+  const choice = chooseRunMean(run.runId, typeof recorded === 'string' ? recorded : null, candidates, formatMeanHint(config));
   log(choice.line);
   return choice.mean;
 }

@@ -8,17 +8,10 @@
  */
 import { relative, sep } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
-import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { countImageIds, type ShardSpec } from '../src/data/image-order.js';
-import type { MeanImage } from '../src/data/mean-image.js';
-import { resolveMeanImage } from '../src/data/mean-store.js';
-import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { UsageError } from '../src/errors.js';
-import { buildModelConfig } from '../src/model/architectures.js';
-import { computeGeometry } from '../src/model/geometry.js';
-import { disposeParams, initParams, type ModelParams } from '../src/model/params.js';
-import type { ModelConfig } from '../src/model/spec.js';
+import { selectAnalysedLayers, type AnalysedLayer } from '../src/graph/analysed-layers.js';
 import { createProgress } from '../src/progress.js';
 import type { SkippedItem } from '../src/stages/stage-items.js';
 import type { Store } from '../src/store/open-store.js';
@@ -28,26 +21,29 @@ import {
   createCommitWriter, deleteTopActivationRun, getTopActivationRun, insertTopActivationRun, listTopActivationRuns, loadPassState,
   TOP_ACTIVATIONS_KIND, type PassIdentity, type TopActivationRun,
 } from '../src/store/top-activations-store.js';
-import { computeDatasetFingerprint, computePassKey, findIdentityDifference, hashFloat32 } from '../src/topk/pass-identity.js';
-import { accumulateBatch, createPassState, type LayerShape, type PassState } from '../src/topk/pass-state.js';
+import { computeDatasetFingerprint, computePassKey, findIdentityDifference } from '../src/topk/pass-identity.js';
+import { accumulateBatch, createPassState, layerShapesOf, type LayerShape, type PassState } from '../src/topk/pass-state.js';
 import { createForwardExecutor, forEachForwardResult, resolveWorkerCount, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
+import { openPassModel, type PassModel } from './pass-model.js';
 
-/** Architecture of the random-weight baseline when neither --checkpoint nor --model is given. */
-export const DEFAULT_MODEL = 'zfnet-small';
+export { DEFAULT_MODEL } from './pass-model.js';
 
 export interface TopActivationsOptions {
   db: Store;
   data?: string;
   split: string;
-  /** Checkpoint file; without it a freshly initialised `model` (random-weight baseline). */
+  /** Checkpoint file; without it an imported model or a freshly initialised architecture, as `model` says. */
   checkpoint?: string;
-  /** Architecture for the random init (default zfnet-small); with a checkpoint, must match it when given. */
+  /**
+   * An imported model's name (run-pipeline import), or the architecture of the
+   * random init (default zfnet-small); with a checkpoint, must match it when given.
+   */
   model?: string;
   /** Seed of the random init when there is no checkpoint. */
   initSeed: number;
-  /** Conv layers 1..5. */
-  layers: number[];
+  /** Layer numbers, or a --layers spec (names, aliases, globs, numbers, ranges); undefined: every conv layer. */
+  layers?: readonly number[] | string;
   topK: number;
   batchSize: number;
   commitEvery: number;
@@ -76,62 +72,6 @@ export interface TopActivationsResult {
   imagesTotal: number;
 }
 
-export interface LoadedModel {
-  config: ModelConfig;
-  params: ModelParams;
-  /** Checkpoint sha256, or `random-init:<seed>`. */
-  weights: string;
-  checkpointSha256: string | null;
-  /** The mean image the checkpoint carries (null: fresh weights, or a checkpoint from before means travelled with it). */
-  checkpointMean: MeanImage | null;
-}
-
-export interface LoadModelOptions {
-  checkpoint?: string;
-  model?: string;
-  initSeed: number;
-}
-
-/**
- * Checkpoint weights, or a loudly announced random init (class ids from the dataset when known).
- * Ownership: the caller disposes params.
- * @throws UsageError for an unusable checkpoint or one that does not hold `model`.
- */
-export function loadModel(options: LoadModelOptions, classKeys: string[] | null, log: (line: string) => void): LoadedModel {
-  if (options.checkpoint !== undefined) {
-    const loaded = loadCheckpoint(options.checkpoint);
-    if (options.model !== undefined && options.model !== loaded.config.name) {
-      disposeParams(loaded.params);
-      throw new UsageError(`Checkpoint ${options.checkpoint} holds ${loaded.config.name} but --model says ${options.model}`);
-    }
-    return { config: loaded.config, params: loaded.params, weights: loaded.sha256, checkpointSha256: loaded.sha256, checkpointMean: loaded.mean };
-  }
-  const config = buildModelConfig(options.model ?? DEFAULT_MODEL, classKeys === null ? {} : { classIds: classKeys });
-  log(`WARNING: no --checkpoint given: analysing a freshly initialised ${config.name} (paper init, seed ${options.initSeed}).`);
-  log('WARNING: this is the RANDOM-WEIGHT BASELINE, not a trained model.');
-  return { config, params: initParams(config, options.initSeed), weights: `random-init:${options.initSeed}`, checkpointSha256: null, checkpointMean: null };
-}
-
-/** Shapes of the analysed conv layers' maps. @throws UsageError when a layer is missing from the model. */
-export function computeLayerShapes(config: ModelConfig, layers: readonly number[]): LayerShape[] {
-  const geometry = computeGeometry(config);
-  return layers.map((layer) => {
-    const g = geometry.find((entry) => entry.name === `conv${layer}`);
-    if (g === undefined) throw new UsageError(`Model ${config.name} has no conv${layer}`);
-    const [mapHeight, mapWidth, numUnits] = g.outputShape as [number, number, number];
-    return { layer, numUnits, mapHeight, mapWidth };
-  });
-}
-
-/** The preprocessing record: the paper's evaluation input at size S, and which mean image. */
-export function describePreprocessing(inputSizePx: number, mean: MeanImage): Record<string, unknown> {
-  const squarePx = computeSquareSizePx(inputSizePx);
-  return {
-    resizeShorterSidePx: squarePx, centreSquarePx: squarePx, crop: 'centre', inputSizePx, scale: '0..255 minus the mean image',
-    meanImage: { source: mean.source, split: mean.split, imageCount: mean.imageCount, sha256: hashFloat32(mean.pixels) },
-  };
-}
-
 /** Images of the shard's sorted id sequence up to and including `imageId`. */
 export function computePositionAfter(baseId: number, imageId: number, shard: ShardSpec): number {
   return countImageIds({ baseId, imageCount: imageId - baseId + 1, order: 'sorted', seed: 0, epoch: 0, shard });
@@ -143,7 +83,7 @@ interface OpenedRun {
 }
 
 /** Finds the run to resume, refuses a finished one (unless force), or creates a new one. */
-function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: { passKey: string; imagesTotal: number; backend: BackendInfo; shapes: LayerShape[] }, log: (line: string) => void): OpenedRun | TopActivationRun {
+function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: { passKey: string; imagesTotal: number; backend: BackendInfo; layers: AnalysedLayer[] }, log: (line: string) => void): OpenedRun | TopActivationRun {
   const { db, shard } = options;
   let existing: TopActivationRun | undefined;
   if (options.runId !== undefined) {
@@ -159,7 +99,7 @@ function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: 
   if (existing !== undefined) announceTakeOver(existing.runId, claimRun(db, existing.runId).tookOverFrom, log);
   if (existing !== undefined && existing.run.status !== 'finished' && !options.force) {
     log(`resuming run ${existing.runId} at image ${existing.position} of ${existing.imagesTotal} (${existing.commits} commits so far)`);
-    return { run: existing, state: loadPassState(db, existing.runId, extra.shapes, identity.topK) };
+    return { run: existing, state: loadPassState(db, existing.runId, layerShapesOf(extra.layers), identity.topK) };
   }
   if (existing !== undefined) {
     log(`--force: deleting run ${existing.runId} and computing it again`);
@@ -170,9 +110,16 @@ function openRun(options: TopActivationsOptions, identity: PassIdentity, extra: 
     ...identity, runId, passKey: extra.passKey, shardIndex: shard.index, shardCount: shard.count, imagesTotal: extra.imagesTotal,
     backend: extra.backend.name, backendInfo: { ...extra.backend },
     options: { batchSize: options.batchSize, commitEvery: options.commitEvery, decodeConcurrency: options.decodeConcurrency, strict: options.strict },
+    analysedLayers: extra.layers,
   });
-  log(`started run ${runId}: ${identity.model}, ${identity.split}${shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : ''}, conv${identity.layers.join(',')}, ${extra.imagesTotal} images`);
-  return { run, state: createPassState(extra.shapes, identity.topK) };
+  log(`started run ${runId}: ${identity.model}, ${identity.split}${shard.count > 1 ? ` shard ${shard.index}/${shard.count}` : ''}, ${describeLayers(extra.layers)}, ${extra.imagesTotal} images`);
+  return { run, state: createPassState(layerShapesOf(extra.layers), identity.topK) };
+}
+
+/** `conv1,conv2,...`, or for many layers the first and last with the count. */
+function describeLayers(layers: readonly AnalysedLayer[]): string {
+  const names = layers.map((l) => l.name);
+  return names.length <= 8 ? names.join(',') : `${names.length} layers ${names[0]} .. ${names.at(-1)}`;
 }
 
 /** Says when a run is taken over from a process that is gone. */
@@ -189,11 +136,10 @@ interface PassContext {
   options: TopActivationsOptions;
   run: TopActivationRun;
   state: PassState;
-  model: LoadedModel;
+  model: PassModel;
   /** Runs the forward passes and reductions (in-process or worker threads). */
   executor: ForwardExecutor;
   dataset: DatasetRecord;
-  mean: MeanImage;
   baseId: number;
   /** The run's ownership heartbeat; beaten inside every commit. */
   heartbeat: RunHeartbeat;
@@ -221,8 +167,8 @@ async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
     options.db.transaction(() => { ctx.heartbeat.beat(); commit(run.runId, state, counts, skipped); })();
   };
   const stream = createBatchStream({
-    db: options.db, dataset, split: run.split, inputSizePx: model.config.inputSizePx, order: 'sorted', shard: options.shard,
-    start: run.position, batchSize: options.batchSize, crop: 'centre', meanImage: ctx.mean, prefetchBatches: 2,
+    db: options.db, dataset, split: run.split, inputSizePx: model.inputSizePx, order: 'sorted', shard: options.shard,
+    start: run.position, batchSize: options.batchSize, crop: 'centre', ...model.input, prefetchBatches: 2,
     decodeConcurrency: options.decodeConcurrency, strict: options.strict, onSkip: (item) => pending.push(item),
   });
   const progress = createProgress({ label: `top-activations ${run.split}${run.shardCount > 1 ? ` shard ${run.shardIndex}/${run.shardCount}` : ''}`, total: stream.total });
@@ -254,6 +200,18 @@ async function runPass(ctx: PassContext): Promise<TopActivationsResult> {
 }
 
 /**
+ * The layers `spec` names among the model's analysable layers (numbers as the store numbers them).
+ * @throws UsageError naming the part that matches none, with the layers there are.
+ */
+export function chooseLayers(model: PassModel, spec: readonly number[] | string | undefined): AnalysedLayer[] {
+  try {
+    return selectAnalysedLayers(model.layers, Array.isArray(spec) ? spec.join(',') : (spec as string | undefined), model.name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
  * Runs (or resumes) a top-activations pass.
  * @throws UsageError for a bad checkpoint, dataset, split or run id, or non-finite activations.
  */
@@ -261,33 +219,31 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await initBackend(options.backend, { log, purpose: 'inference' });
   const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data, splits: [options.split], log });
-  const model = loadModel(options, dataset.classes.map((c) => c.key), log);
+  const model = openPassModel({ db: options.db, dataset, checkpoint: options.checkpoint, model: options.model, initSeed: options.initSeed, log });
   try {
-    const shapes = computeLayerShapes(model.config, options.layers);
-    const { mean, line: meanLine } = resolveMeanImage(options.db, dataset.id, model.config, options.checkpoint === undefined ? null : { mean: model.checkpointMean });
-    log(meanLine);
+    const layers = chooseLayers(model, options.layers);
     const split = splits[options.split]!;
     const identity: PassIdentity = {
-      weights: model.weights, checkpointPath: options.checkpoint ?? null, checkpointSha256: model.checkpointSha256,
-      model: model.config.name, modelConfig: model.config, datasetRoot: dataset.root, imageRoot: dataset.imageRoot,
+      weights: model.weights, checkpointPath: model.checkpointPath, checkpointSha256: model.checkpointSha256,
+      model: model.name, modelConfig: model.modelConfig, datasetRoot: dataset.root, imageRoot: dataset.imageRoot,
       datasetFingerprint: computeDatasetFingerprint(dataset.classes.map((c) => c.key), options.split, split.imageCount),
-      split: options.split, preprocessing: describePreprocessing(model.config.inputSizePx, mean), layers: options.layers, topK: options.topK,
+      split: options.split, preprocessing: model.preprocessing, layers: layers.map((l) => l.number), topK: options.topK,
     };
     const passKey = computePassKey(identity);
     const baseId = computeSplitBaseId(split.ordinal);
     const imagesTotal = countImageIds({ baseId, imageCount: split.imageCount, order: 'sorted', seed: 0, epoch: 0, shard: options.shard });
-    const opened = openRun(options, identity, { passKey, imagesTotal, backend, shapes }, log);
+    const opened = openRun(options, identity, { passKey, imagesTotal, backend, layers }, log);
     if (!('state' in opened)) {
       log(`run ${opened.runId} is already finished (${opened.imagesProcessed} images, ${opened.imagesSkipped} skipped); nothing to do. Add --force to compute it again.`);
       return { runId: opened.runId, status: 'already-finished', position: opened.position, imagesProcessed: opened.imagesProcessed, imagesSkipped: opened.imagesSkipped, imagesTotal: opened.imagesTotal };
     }
-    recordRunMean(options.db, opened.run.runId, mean.sha256);
+    if (model.meanSha256 !== null) recordRunMean(options.db, opened.run.runId, model.meanSha256);
     const workers = resolveWorkerCount(options.workers, backend);
     if (workers > 1) log(`forward passes in ${workers} worker threads, each with its own ${backend.name} ${backend.name === 'onnx' ? 'session' : 'backend'}`);
-    const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config: model.config, params: model.params, sha256: model.checkpointSha256 } });
+    const executor = await createForwardExecutor({ workers, backend: options.backend, model: model.source });
     const heartbeat = startRunHeartbeat(options.db, opened.run.runId);
     try {
-      return await runPass({ options, run: opened.run, state: opened.state, model, executor, dataset, mean, baseId, heartbeat, log });
+      return await runPass({ options, run: opened.run, state: opened.state, model, executor, dataset, baseId, heartbeat, log });
     } catch (error) {
       markRunFailed(options.db, opened.run.runId, error);
       throw error;
@@ -296,6 +252,6 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
       await executor.close();
     }
   } finally {
-    disposeParams(model.params);
+    model.release();
   }
 }

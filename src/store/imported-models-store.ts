@@ -37,12 +37,17 @@ export function listImportedModels(db: Store): ImportedModelRecord[] {
   return db.prepare(`SELECT ${COLUMNS} FROM imported_models ORDER BY imported_at, name`).all() as ImportedModelRecord[];
 }
 
+/** The record of `name`, or undefined. */
+export function findImportedModel(db: Store, name: string): ImportedModelRecord | undefined {
+  return db.prepare(`SELECT ${COLUMNS} FROM imported_models WHERE name = ?`).get(name) as ImportedModelRecord | undefined;
+}
+
 /**
  * The record of `name`.
  * @throws UsageError listing the imported names when there is none.
  */
 export function getImportedModel(db: Store, name: string): ImportedModelRecord {
-  const row = db.prepare(`SELECT ${COLUMNS} FROM imported_models WHERE name = ?`).get(name) as ImportedModelRecord | undefined;
+  const row = findImportedModel(db, name);
   if (row !== undefined) return row;
   const names = listImportedModels(db).map((r) => r.name);
   throw new UsageError(`No imported model named ${JSON.stringify(name)} in the store; ${names.length === 0 ? 'none imported yet (run-pipeline import)' : `imported: ${names.join(', ')}`}`);

@@ -5,7 +5,11 @@
  * skipped items of the committed range in one transaction, so the store
  * always holds a state that a resumed pass completes to the exact answer.
  */
-import type { ModelConfig } from '../model/spec.js';
+import { listAnalysedLayers, type AnalysedLayer } from '../graph/analysed-layers.js';
+import { lowerModelConfig } from '../graph/lower-model-config.js';
+import { isImportedPassModel, type PassModelConfig } from '../topk/pass-identity.js';
+
+export { isImportedPassModel, type ImportedPassModel, type PassModelConfig } from '../topk/pass-identity.js';
 import { decodeExactSum, encodeExactSum } from '../topk/exact-sum.js';
 import { createPassState, type LayerShape, type PassState } from '../topk/pass-state.js';
 import { computeClassPurity, summarizeUnit } from '../topk/unit-stats.js';
@@ -21,7 +25,7 @@ export interface PassIdentity {
   checkpointPath: string | null;
   checkpointSha256: string | null;
   model: string;
-  modelConfig: ModelConfig;
+  modelConfig: PassModelConfig;
   datasetRoot: string;
   imageRoot: string;
   datasetFingerprint: string;
@@ -49,6 +53,8 @@ export interface TopActivationRun extends PassIdentity {
   commits: number;
   mergedFrom: MergedSource[] | null;
   run: RunRecord;
+  /** The analysed layers, in `layers` order, with names, map sizes and receptive fields. */
+  analysedLayers: AnalysedLayer[];
 }
 
 export interface NewTopActivationRun extends PassIdentity {
@@ -61,6 +67,8 @@ export interface NewTopActivationRun extends PassIdentity {
   backendInfo: Record<string, unknown> | null;
   options: Record<string, unknown>;
   mergedFrom?: MergedSource[] | null;
+  /** The analysed layers, one per entry of `layers`. */
+  analysedLayers: readonly AnalysedLayer[];
 }
 
 /** Where a commit leaves the pass. */
@@ -90,8 +98,38 @@ export function insertTopActivationRun(db: Store, run: NewTopActivationRun): Top
       layers: run.layers.join(','),
       mergedFrom: run.mergedFrom ? JSON.stringify(run.mergedFrom) : null,
     });
+    insertAnalysedLayers(db, run.runId, run.layers, run.analysedLayers);
   })();
   return getTopActivationRun(db, run.runId)!;
+}
+
+function insertAnalysedLayers(db: Store, runId: string, numbers: readonly number[], layers: readonly AnalysedLayer[]): void {
+  if (layers.length !== numbers.length || layers.some((l, i) => l.number !== numbers[i])) {
+    throw new RangeError(`Run ${runId}: analysed layers ${layers.map((l) => l.number).join(',')} do not match its layers ${numbers.join(',')}`);
+  }
+  const insert = db.prepare(`INSERT INTO top_activation_layers (run_id, layer, name, node, kind, units, map_height, map_width,
+      field_rows_px, field_cols_px, jump_rows_px, jump_cols_px, offset_rows_px, offset_cols_px) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  for (const l of layers) {
+    insert.run(runId, l.number, l.name, l.node, l.kind, l.units, l.mapHeight, l.mapWidth, ...l.receptiveFieldPx, ...l.jumpPx, ...l.offsetPx);
+  }
+}
+
+interface LayerRow {
+  layer: number; name: string; node: string; kind: AnalysedLayer['kind']; units: number; map_height: number; map_width: number;
+  field_rows_px: number; field_cols_px: number; jump_rows_px: number; jump_cols_px: number; offset_rows_px: number; offset_cols_px: number;
+}
+
+/** The run's analysed layers; runs from before schema 21 (project conv layers only) get theirs from the config. */
+function readAnalysedLayers(db: Store, runId: string, config: PassModelConfig, numbers: readonly number[]): AnalysedLayer[] {
+  const rows = db.prepare('SELECT * FROM top_activation_layers WHERE run_id = ? ORDER BY layer').all(runId) as LayerRow[];
+  if (rows.length === 0 && !isImportedPassModel(config)) {
+    const all = listAnalysedLayers(lowerModelConfig(config), 'conv-index');
+    return numbers.map((n) => all.find((l) => l.number === n)).filter((l): l is AnalysedLayer => l !== undefined);
+  }
+  return rows.map((r) => ({
+    number: r.layer, name: r.name, node: r.node, kind: r.kind, aliases: [], units: r.units, mapHeight: r.map_height, mapWidth: r.map_width,
+    receptiveFieldPx: [r.field_rows_px, r.field_cols_px], jumpPx: [r.jump_rows_px, r.jump_cols_px], offsetPx: [r.offset_rows_px, r.offset_cols_px],
+  }));
 }
 
 interface PassRow {
@@ -101,21 +139,24 @@ interface PassRow {
   images_total: number; position: number; images_processed: number; images_skipped: number; commits: number; merged_from_json: string | null;
 }
 
-function toRecord(row: PassRow, run: RunRecord): TopActivationRun {
+function toRecord(db: Store, row: PassRow, run: RunRecord): TopActivationRun {
+  const modelConfig = JSON.parse(row.model_config_json) as PassModelConfig;
+  const layers = row.layers.split(',').map(Number);
   return {
     runId: row.run_id, passKey: row.pass_key, weights: row.weights, checkpointPath: row.checkpoint_path, checkpointSha256: row.checkpoint_sha256,
-    model: row.model, modelConfig: JSON.parse(row.model_config_json) as ModelConfig, datasetRoot: row.dataset_root, imageRoot: row.image_root,
+    model: row.model, modelConfig, datasetRoot: row.dataset_root, imageRoot: row.image_root,
     datasetFingerprint: row.dataset_fingerprint, split: row.split, preprocessing: JSON.parse(row.preprocessing_json) as Record<string, unknown>,
-    layers: row.layers.split(',').map(Number), topK: row.top_k, shardIndex: row.shard_index, shardCount: row.shard_count,
+    layers, topK: row.top_k, shardIndex: row.shard_index, shardCount: row.shard_count,
     imagesTotal: row.images_total, position: row.position, imagesProcessed: row.images_processed, imagesSkipped: row.images_skipped,
     commits: row.commits, mergedFrom: row.merged_from_json ? (JSON.parse(row.merged_from_json) as MergedSource[]) : null, run,
+    analysedLayers: readAnalysedLayers(db, row.run_id, modelConfig, layers),
   };
 }
 
 /** The pass with this run id, or undefined. */
 export function getTopActivationRun(db: Store, runId: string): TopActivationRun | undefined {
   const row = db.prepare('SELECT * FROM top_activation_runs WHERE run_id = ?').get(runId) as PassRow | undefined;
-  return row === undefined ? undefined : toRecord(row, getRun(db, runId)!);
+  return row === undefined ? undefined : toRecord(db, row, getRun(db, runId)!);
 }
 
 /** Every pass in the store, oldest first (optionally only those of one pass key and shard). */
@@ -124,7 +165,7 @@ export function listTopActivationRuns(db: Store, filter: { passKey?: string; sha
       WHERE (@passKey IS NULL OR t.pass_key = @passKey) AND (@shardIndex IS NULL OR t.shard_index = @shardIndex)
         AND (@shardCount IS NULL OR t.shard_count = @shardCount)
       ORDER BY r.started_at, t.run_id`).all({ passKey: filter.passKey ?? null, shardIndex: filter.shardIndex ?? null, shardCount: filter.shardCount ?? null }) as PassRow[];
-  return rows.map((row) => toRecord(row, getRun(db, row.run_id)!));
+  return rows.map((row) => toRecord(db, row, getRun(db, row.run_id)!));
 }
 
 /** Deletes a run and everything keyed by it (heaps, statistics, skipped items). */
@@ -142,9 +183,9 @@ export type CommitWriter = (runId: string, state: PassState, progress: PassProgr
  */
 export function createCommitWriter(db: Store): CommitWriter {
   const deleteTop = db.prepare('DELETE FROM top_activations WHERE run_id = ? AND layer = ? AND unit = ?');
-  const insertTop = db.prepare('INSERT INTO top_activations (run_id, layer, unit, rank, image_id, value, y, x, label, rel_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertTop = db.prepare('INSERT INTO top_activations (run_id, layer, unit, rank, image_id, value, y, x, label, rel_path, layer_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const upsertStats = db.prepare(`INSERT OR REPLACE INTO unit_stats (run_id, layer, unit, images_seen, firing_count, max_value, sum_max, sum_max_squared, sum_mean,
-      mean_max, std_max, mean_activation, firing_rate, dead, top_label, class_purity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      mean_max, std_max, mean_activation, firing_rate, dead, top_label, class_purity, layer_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const updatePass = db.prepare('UPDATE top_activation_runs SET position = ?, images_processed = ?, images_skipped = ?, commits = commits + 1 WHERE run_id = ?');
   const touchRun = db.prepare('UPDATE runs SET updated_at = ? WHERE id = ?');
   const insertSkipped = db.prepare('INSERT INTO skipped_items (run_id, path, stage, reason, recorded_at) VALUES (?, ?, ?, ?, ?)');
@@ -153,14 +194,14 @@ export function createCommitWriter(db: Store): CommitWriter {
     for (const layer of state.layers) {
       for (const unit of listDirtyUnits(layer.topk)) {
         deleteTop.run(runId, layer.layer, unit);
-        readUnitEntries(layer.topk, unit).forEach((e, rank) => insertTop.run(runId, layer.layer, unit, rank, e.imageId, e.value, e.y, e.x, e.label, e.path));
+        readUnitEntries(layer.topk, unit).forEach((e, rank) => insertTop.run(runId, layer.layer, unit, rank, e.imageId, e.value, e.y, e.x, e.label, e.path, layer.name));
       }
       for (let unit = 0; unit < layer.numUnits; unit++) {
         const s = summarizeUnit(layer.stats, unit);
         const purity = computeClassPurity(readUnitEntries(layer.topk, unit).map((e) => e.label));
         upsertStats.run(runId, layer.layer, unit, s.imagesSeen, s.firingCount, s.maxValue,
           encodeExactSum(layer.stats.sumMax[unit]!), encodeExactSum(layer.stats.sumMaxSquared[unit]!), encodeExactSum(layer.stats.sumMean[unit]!),
-          s.meanMax, s.stdMax, s.meanActivation, s.firingRate, s.dead ? 1 : 0, purity.topLabel, purity.purity);
+          s.meanMax, s.stdMax, s.meanActivation, s.firingRate, s.dead ? 1 : 0, purity.topLabel, purity.purity, layer.name);
       }
     }
     updatePass.run(progress.position, progress.imagesProcessed, progress.imagesSkipped, runId);
@@ -186,7 +227,7 @@ export function loadPassState(db: Store, runId: string, shapes: readonly LayerSh
   const byLayer = new Map(state.layers.map((l) => [l.layer, l]));
   const layerOf = (layer: number, unit: number) => {
     const found = byLayer.get(layer);
-    if (found === undefined || unit < 0 || unit >= found.numUnits) throw new RangeError(`Run ${runId} has a stored row for conv${layer} unit ${unit}, which its layers do not have`);
+    if (found === undefined || unit < 0 || unit >= found.numUnits) throw new RangeError(`Run ${runId} has a stored row for layer ${layer} unit ${unit}, which its layers do not have`);
     return found;
   };
   const stats = db.prepare('SELECT layer, unit, images_seen, firing_count, max_value, sum_max, sum_max_squared, sum_mean FROM unit_stats WHERE run_id = ?').all(runId) as StatsRow[];

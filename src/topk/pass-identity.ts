@@ -8,11 +8,24 @@
 import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../model/spec.js';
 
+/** An imported model as a pass records it (model_config_json): which model file, from which source. */
+export interface ImportedPassModel {
+  imported: { name: string; modelSha256: string; sourceSha256: string; format: string; architecture: string | null; inputSizePx: number };
+}
+
+/** The model of a pass: a project architecture's config, or an imported model. */
+export type PassModelConfig = ModelConfig | ImportedPassModel;
+
+/** True for a pass over an imported model. */
+export function isImportedPassModel(config: PassModelConfig): config is ImportedPassModel {
+  return Object.hasOwn(config, 'imported');
+}
+
 export interface PassIdentityFields {
-  /** Checkpoint sha256, or `random-init:<seed>`. */
+  /** Checkpoint (or imported model file) sha256, or `random-init:<seed>`. */
   weights: string;
   model: string;
-  modelConfig: ModelConfig;
+  modelConfig: PassModelConfig;
   datasetFingerprint: string;
   split: string;
   preprocessing: Record<string, unknown>;

@@ -6,17 +6,25 @@
  * Folding a batch in is independent of where its forward pass ran: it takes
  * the batch's image ids, labels and paths plus the plain-array reductions.
  */
+import type { AnalysedLayer } from '../graph/analysed-layers.js';
 import { UsageError } from '../errors.js';
 import type { LayerBatchReduction } from './reduce-conv-tap.js';
 import { addUnitValue, countImages, createUnitStats, mergeUnitStats, type UnitStats } from './unit-stats.js';
 import { createUnitTopK, mergeUnitTopK, offerEntry, wouldEnter, type UnitTopK } from './unit-top-k.js';
 
 export interface LayerShape {
-  /** Conv layer number, 1..5. */
+  /** The store's layer number (conv k = k for the project's architectures; see src/graph/analysed-layers.ts). */
   layer: number;
+  /** The model's own name of the layer (`conv2`, `features.3`). */
+  name: string;
   numUnits: number;
   mapHeight: number;
   mapWidth: number;
+}
+
+/** The pass-state shapes of analysed layers. */
+export function layerShapesOf(layers: readonly AnalysedLayer[]): LayerShape[] {
+  return layers.map((l) => ({ layer: l.number, name: l.name, numUnits: l.units, mapHeight: l.mapHeight, mapWidth: l.mapWidth }));
 }
 
 export interface LayerState extends LayerShape {
@@ -47,7 +55,7 @@ export function createPassState(shapes: readonly LayerShape[], k: number): PassS
 function checkReduction(layer: LayerState, reduction: LayerBatchReduction | undefined, numImages: number): LayerBatchReduction {
   if (reduction === undefined || reduction.layer !== layer.layer || reduction.numUnits !== layer.numUnits
     || reduction.mapHeight !== layer.mapHeight || reduction.mapWidth !== layer.mapWidth || reduction.numImages !== numImages) {
-    throw new RangeError(`Expected a reduction of conv${layer.layer} [${numImages}, ${layer.mapHeight}, ${layer.mapWidth}, ${layer.numUnits}] but received ${reduction === undefined ? 'none' : `conv${reduction.layer} [${reduction.numImages}, ${reduction.mapHeight}, ${reduction.mapWidth}, ${reduction.numUnits}]`}`);
+    throw new RangeError(`Expected a reduction of ${layer.name} [${numImages}, ${layer.mapHeight}, ${layer.mapWidth}, ${layer.numUnits}] but received ${reduction === undefined ? 'none' : `layer ${reduction.layer} [${reduction.numImages}, ${reduction.mapHeight}, ${reduction.mapWidth}, ${reduction.numUnits}]`}`);
   }
   return reduction;
 }
@@ -61,7 +69,7 @@ function accumulateLayer(layer: LayerState, reduction: LayerBatchReduction, batc
       const value = reduction.maxValues[at]!;
       const mean = reduction.meanValues[at]!;
       if (!Number.isFinite(value) || !Number.isFinite(mean)) {
-        throw new UsageError(`conv${layer.layer} unit ${unit} is ${Number.isFinite(value) ? mean : value} on image ${imageId} (${batch.paths[n]}): the model produces non-finite activations; check the checkpoint`);
+        throw new UsageError(`${layer.name} unit ${unit} is ${Number.isFinite(value) ? mean : value} on image ${imageId} (${batch.paths[n]}): the model produces non-finite activations; check the checkpoint`);
       }
       addUnitValue(layer.stats, unit, value, mean);
       if (!wouldEnter(layer.topk, unit, value, imageId)) continue;
@@ -90,7 +98,7 @@ export function accumulateBatch(state: PassState, batch: BatchImages, reductions
 
 /** The shape part of a state, for comparisons and messages. */
 export function describeLayers(state: PassState): string {
-  return state.layers.map((l) => `conv${l.layer} ${l.numUnits}x${l.mapHeight}x${l.mapWidth}`).join(', ');
+  return state.layers.map((l) => `${l.name} ${l.numUnits}x${l.mapHeight}x${l.mapWidth}`).join(', ');
 }
 
 /**

@@ -6,7 +6,7 @@ import type { LayerBatchReduction } from '../../src/topk/reduce-conv-tap.js';
 import { summarizeUnit } from '../../src/topk/unit-stats.js';
 import { readUnitEntries } from '../../src/topk/unit-top-k.js';
 
-const SHAPES: LayerShape[] = [{ layer: 1, numUnits: 4, mapHeight: 6, mapWidth: 5 }, { layer: 3, numUnits: 3, mapHeight: 2, mapWidth: 2 }];
+const SHAPES: LayerShape[] = [{ layer: 1, name: 'conv1', numUnits: 4, mapHeight: 6, mapWidth: 5 }, { layer: 3, name: 'conv3', numUnits: 3, mapHeight: 2, mapWidth: 2 }];
 
 interface FakeImage { id: number; label: number; reductions: { max: number[]; argmax: number[]; mean: number[] }[] }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeActivations } from '../../../pipelines/activations.js';
-import { DEFAULT_MODEL } from '../../../pipelines/top-activations.js';
+import { DEFAULT_MODEL } from '../../../pipelines/pass-model.js';
 import { expectChoice, expectInteger, invalidParameterError, UsageError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { TAP_NAMES, type TapName } from '../../model/spec.js';

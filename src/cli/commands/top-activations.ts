@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { runTopActivations, DEFAULT_MODEL } from '../../../pipelines/top-activations.js';
+import { DEFAULT_MODEL } from '../../../pipelines/pass-model.js';
+import { runTopActivations } from '../../../pipelines/top-activations.js';
 import type { ShardSpec } from '../../data/image-order.js';
-import { expectChoice, expectInteger, invalidParameterError, parseLayerList } from '../../errors.js';
+import { expectChoice, expectInteger, invalidParameterError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { formatResumeCommand, withStopSignals } from '../../stop-signals.js';
@@ -29,9 +30,9 @@ export const topActivationsCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--split <name>', 'split to analyse (centre crop, as evaluation does)', 'val')
-      .option('--checkpoint <file>', 'trained weights (.safetensors); without it a freshly initialised model: the random-weight baseline')
-      .option('--model <name>', `architecture of the random-weight baseline (default ${DEFAULT_MODEL}): ${ARCHITECTURE_NAMES.join(', ')}`)
-      .option('--layers <list>', 'conv layers to analyse, e.g. 1-5 or 2,5', '1-5')
+      .option('--checkpoint <file>', 'trained weights (.safetensors); without it --model NAME of an imported model, or a freshly initialised architecture: the random-weight baseline')
+      .option('--model <name>', `an imported model (run-pipeline import), or the architecture of the random-weight baseline (default ${DEFAULT_MODEL}): ${ARCHITECTURE_NAMES.join(', ')}`)
+      .option('--layers <list>', 'layers to analyse by name, alias, glob or number: e.g. 1-5, conv2,conv5, \'features.*\', \'layer?.1\' (default: every conv layer, after its nonlinearity)')
       .option('--top-k <n>', 'images kept per unit', '9')
       .option('--batch-size <n>', 'images per forward pass', '32')
       .option('--commit-every <n>', 'batches between commits of heaps, statistics and position', '20')
@@ -50,8 +51,8 @@ export const topActivationsCommand: CommandSpec = {
     const parsed = {
       split: String(options['split']),
       checkpoint: options['checkpoint'] as string | undefined,
-      model: options['model'] === undefined ? undefined : expectChoice('model', options['model'], ARCHITECTURE_NAMES),
-      layers: parseLayerList('layers', String(options['layers'])),
+      model: options['model'] === undefined ? undefined : String(options['model']),
+      layers: options['layers'] === undefined ? undefined : String(options['layers']),
       topK: expectInteger('topK', options['topK'], 1, 255),
       batchSize: expectInteger('batchSize', options['batchSize'], 1, 4096),
       commitEvery: expectInteger('commitEvery', options['commitEvery'], 1, 1_000_000),

@@ -4,7 +4,6 @@ import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { queryTopRows } from '../../store/top-activations-store.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addDbOption } from '../common-options.js';
-import { computeLayerShapes } from '../../../pipelines/top-activations.js';
 import { expectRunLayer, formatTable, resolveTopActivationRun } from './units.js';
 
 /** `run-pipeline top`: the stored top-k images of one unit, or of every unit of a layer. */
@@ -14,7 +13,7 @@ export const topCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--run <id>', 'top-activations run (default: the newest finished one)')
-      .requiredOption('--layer <n>', 'conv layer 1..5')
+      .requiredOption('--layer <name>', 'an analysed layer of the run, by name (conv2, features.3, layer3.1) or number (2)')
       .option('--unit <n>', 'one unit (default: every unit of the layer)')
       .option('--json', 'print JSON instead of a table', false);
     addDbOption(command);
@@ -25,12 +24,11 @@ export const topCommand: CommandSpec = {
     try {
       const run = resolveTopActivationRun(db, dbPath, options['run']);
       const layer = expectRunLayer(run, options['layer']);
-      const numUnits = computeLayerShapes(run.modelConfig, [layer])[0]!.numUnits;
-      const unit = options['unit'] === undefined ? null : expectInteger('unit', options['unit'], 0, numUnits - 1);
-      const rows = queryTopRows(db, run.runId, layer, unit);
-      if (unit !== null && rows.length === 0) throw new UsageError(`Run ${run.runId} has no entries for conv${layer} unit ${unit}`);
+      const unit = options['unit'] === undefined ? null : expectInteger('unit', options['unit'], 0, layer.units - 1);
+      const rows = queryTopRows(db, run.runId, layer.number, unit);
+      if (unit !== null && rows.length === 0) throw new UsageError(`Run ${run.runId} has no entries for ${layer.name} unit ${unit}`);
       if (options['json'] === true) {
-        process.stdout.write(`${JSON.stringify({ runId: run.runId, layer, entries: rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ runId: run.runId, layer: layer.number, layerName: layer.name, entries: rows }, null, 2)}\n`);
         return;
       }
       const header = ['unit', 'rank', 'image_id', 'value', 'y', 'x', 'class', 'path'];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { expectChoice, expectInteger, UsageError } from '../../errors.js';
+import type { AnalysedLayer } from '../../graph/analysed-layers.js';
 import { openStore, resolveDbPath, type Store } from '../../store/open-store.js';
 import {
   getTopActivationRun, listTopActivationRuns, queryUnitRows, UNIT_SORT_KEYS, type TopActivationRun,
@@ -26,10 +27,13 @@ export function resolveTopActivationRun(db: Store, dbPath: string, runId: unknow
  * Validates --layer against the run's analysed layers.
  * @throws UsageError naming the run and its layers.
  */
-export function expectRunLayer(run: TopActivationRun, value: unknown): number {
-  const layer = expectInteger('layer', value, 1, 5);
-  if (!run.layers.includes(layer)) throw new UsageError(`Run ${run.runId} analysed conv${run.layers.join(', conv')}, not conv${layer}`);
-  return layer;
+export function expectRunLayer(run: TopActivationRun, value: unknown): AnalysedLayer {
+  const text = String(value).trim();
+  const found = run.analysedLayers.find((l) => l.name === text || String(l.number) === text);
+  if (found === undefined) {
+    throw new UsageError(`Run ${run.runId} analysed ${run.analysedLayers.map((l) => `${l.name} (${l.number})`).join(', ')}; expected one of these names or numbers for --layer but received ${JSON.stringify(value)}`);
+  }
+  return found;
 }
 
 /** Pads cells into aligned columns; `right` marks the right-aligned (numeric) columns. */
@@ -51,7 +55,7 @@ export const unitsCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--run <id>', 'top-activations run (default: the newest finished one)')
-      .requiredOption('--layer <n>', 'conv layer 1..5')
+      .requiredOption('--layer <name>', 'an analysed layer of the run, by name (conv2, features.3, layer3.1) or number (2)')
       .option('--sort <key>', `order: ${UNIT_SORT_KEYS.join(', ')} (all but unit: highest first)`, 'unit')
       .option('--dead', 'only dead units (never fired)', false)
       .option('--limit <n>', 'at most this many units')
@@ -66,12 +70,12 @@ export const unitsCommand: CommandSpec = {
     try {
       const run = resolveTopActivationRun(db, dbPath, options['run']);
       const layer = expectRunLayer(run, options['layer']);
-      const rows = queryUnitRows(db, run.runId, layer, { sort, deadOnly: options['dead'] === true, limit });
+      const rows = queryUnitRows(db, run.runId, layer.number, { sort, deadOnly: options['dead'] === true, limit });
       if (options['json'] === true) {
-        process.stdout.write(`${JSON.stringify({ runId: run.runId, layer, units: rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ runId: run.runId, layer: layer.number, layerName: layer.name, units: rows }, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`run ${run.runId} conv${layer}: ${rows.length} units, ${run.imagesProcessed} images\n`);
+      process.stdout.write(`run ${run.runId} ${layer.name}: ${rows.length} units, ${run.imagesProcessed} images\n`);
       const header = ['unit', 'fire%', 'mean_max', 'std_max', 'mean_act', 'max', 'dead', 'top_class', 'purity'];
       const cells = rows.map((r) => [
         String(r.unit), formatNumber(r.firingRate === null ? null : r.firingRate * 100, 1), formatNumber(r.meanMax, 4), formatNumber(r.stdMax, 4),
