@@ -11,6 +11,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
@@ -99,6 +100,11 @@ function planRequest(options: OnnxForwardRunnerOptions, analysed: () => Analysed
   }
 }
 
+/** The plan key as a file name part: as it is when short, else its kind and a hash (many layer names make names too long for the file system). */
+function cacheFileKey(key: string): string {
+  return key.length <= 96 ? key : `${key.split('-')[0]}-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+}
+
 function writeAtomically(path: string, bytes: Uint8Array): void {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(temp, 'w');
@@ -116,7 +122,7 @@ async function openPlanSession(options: OnnxForwardRunnerOptions, plan: RequestP
   if (options.cacheDir === undefined || options.weightsSha256 === undefined) {
     return createOnnxSession(encodeOnnxModel(plan.build()), options.session, { description });
   }
-  const path = join(options.cacheDir, `${options.weightsSha256}-${plan.key}.onnx`);
+  const path = join(options.cacheDir, `${options.weightsSha256}-${cacheFileKey(plan.key)}.onnx`);
   if (existsSync(path)) {
     try {
       return await createOnnxSession(path, options.session, { description, path });
