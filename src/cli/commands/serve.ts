@@ -26,8 +26,9 @@ export const serveCommand: CommandSpec = {
     const backend = expectChoice('backend', options['backend'], BACKEND_CHOICES);
     const queueCapacity = expectInteger('queue', options['queue'], 1, 100_000);
     const server = await startServe({ dbPath: resolveDbPath(options['db'] as string | undefined), port, host, backend, outRoot: String(options['out']), queueCapacity });
-    process.stdout.write(`serve: explorer at ${server.url} (Ctrl-C stops it)\n`);
     await withStopSignals({ stopping: 'stopping the server after the render in progress', quitting: 'dropping the render in progress' }, async (signal) => {
+      // The URL only once Ctrl-C is handled: a client that stops the server as soon as it reads the URL gets a clean stop.
+      process.stdout.write(`serve: explorer at ${server.url} (Ctrl-C stops it)\n`);
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       await server.close();
     });
