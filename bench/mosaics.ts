@@ -48,9 +48,10 @@ function layerEntries(config: ModelConfig, layer: string, units: number): Window
   return Array.from({ length: units * TOP_K }, (_, i) => ({ imageIndex: i % TOP_K, unit: (Math.floor(i / TOP_K) * 37) % c, y: (i * 5) % h, x: (i * 7) % w }));
 }
 
-/** Seconds for all entries in batches, `parallelism` batches in flight; the first batch warms up (session creation) and is not timed. */
+/** Seconds for all entries in batches, `parallelism` batches in flight; one warm-up batch per lane first (every worker creates its session), not timed. */
 async function timeLayer(projector: Projector, layer: string, images: HwcImage[], entries: WindowEntry[], batch: number): Promise<number> {
-  await projector.project(layer, images, entries.slice(0, Math.min(batch, entries.length)));
+  const warmUp = entries.slice(0, Math.min(batch, entries.length));
+  await Promise.all(Array.from({ length: projector.parallelism }, () => projector.project(layer, images, warmUp)));
   const batches: WindowEntry[][] = [];
   for (let i = 0; i < entries.length; i += batch) batches.push(entries.slice(i, i + batch));
   const start = performance.now();

@@ -13,7 +13,7 @@ import { createFallbackMean } from '../src/data/mean-image.js';
 import { formatMeanHint, listStoredMeans } from '../src/data/mean-store.js';
 import { chooseRunMean } from '../src/data/run-mean.js';
 import { checkStoredActivation } from '../src/deconv/check-activation.js';
-import type { Projector } from '../src/deconv/projector.js';
+import type { ProjectionWindow, Projector } from '../src/deconv/projector.js';
 import { UsageError } from '../src/errors.js';
 import { prepareCentreInput, type PreparedInput } from '../src/experiments/experiment-inputs.js';
 import { initParams, type ModelParams } from '../src/model/params.js';
@@ -97,8 +97,8 @@ export function loadRunMean(db: Store, run: TopActivationRun, model: Pick<RunMod
 
 export interface ProjectedEntry {
   row: TopRowView;
-  /** [S, S, 3] projection values. */
-  projection: Float32Array;
+  /** The projection values over its window (zero outside it; src/deconv/projector.ts). */
+  projection: ProjectionWindow;
   /** [S, S, 3] the crop the model saw, 0..255. */
   display: Uint8Array;
   recomputed: number;
@@ -154,5 +154,5 @@ export async function projectRows(ctx: ProjectRowsContext, layerName: string, ro
   const entries = rows.map((r) => ({ imageIndex: paths.indexOf(r.path), unit: r.unit, y: r.y, x: r.x }));
   const result = await ctx.projector.project(layerName, images, entries);
   rows.forEach((row, i) => checkStoredActivation({ runId: ctx.runId, layer: layerName, unit: row.unit, imageId: row.imageId, imageName: row.path, value: row.value }, result.activations[i]!));
-  return rows.map((row, i) => ({ row, projection: result.projections[i]!, display: inputs[paths.indexOf(row.path)]!.display, recomputed: result.activations[i]! }));
+  return rows.map((row, i) => ({ row, projection: result.windows[i]!, display: inputs[paths.indexOf(row.path)]!.display, recomputed: result.activations[i]! }));
 }

@@ -26,13 +26,15 @@ import { projectBatch } from './deconvnet.js';
 import { feedsOfBatch } from './deconv-feeds.js';
 import { createDeconvSessions } from './deconv-sessions.js';
 import { planReachWindows, type ReachPlan, type WindowMode } from './reach-window.js';
-import { placeProjection, prepareWindowBatch, type HwcImage, type WindowEntry } from './window-inputs.js';
+import { cutProjectionWindow, placeWindow, prepareWindowBatch, type HwcImage, type ProjectionWindow, type WindowEntry } from './window-inputs.js';
 
-export type { HwcImage, WindowEntry };
+export type { HwcImage, ProjectionWindow, WindowEntry };
 
 export interface ProjectorResult {
-  /** Per entry, [H, W, C] row-major, before display scaling. */
-  projections: Float32Array[];
+  /** Per entry, [H, W, C] row-major, before display scaling (full frames, built from `windows` when first read). */
+  readonly projections: Float32Array[];
+  /** Per entry, the part of the frame the projection can be non-zero in (its receptive field, clipped to the image; the whole frame on tfjs). */
+  windows: ProjectionWindow[];
   /** Per entry, the recomputed activation (rectified conv output). */
   activations: Float32Array;
 }
@@ -86,7 +88,9 @@ export function createTfjsProjector(config: ModelConfig, params: ModelParams): P
         const [projected, activations] = [await result.projections.data() as Float32Array, await result.activations.data() as Float32Array];
         tf.dispose([result.projections, result.activations]);
         const n = s * s * config.inputChannels;
-        return { projections: entries.map((_, e) => projected.slice(e * n, (e + 1) * n)), activations };
+        const projections = entries.map((_, e) => projected.slice(e * n, (e + 1) * n));
+        const box = { top: 0, left: 0, heightPx: s, widthPx: s };
+        return { projections, windows: projections.map((values) => ({ box, channels: config.inputChannels, values })), activations };
       } finally {
         batch.dispose();
       }
@@ -94,6 +98,9 @@ export function createTfjsProjector(config: ModelConfig, params: ModelParams): P
     async close() {},
   };
 }
+
+/** Batches in flight per worker thread: the one it runs and the next. */
+const BATCHES_PER_WORKER = 2;
 
 /** The windowed deconvnet graphs on onnxruntime. */
 export function createOnnxProjector(options: ProjectorOptions): Projector {
@@ -120,18 +127,34 @@ export function createGraphProjector(graph: ModelGraph, weights: GraphWeights, o
     }
     return plan;
   };
+  // A worker keeps one batch queued behind the one it runs, so it never waits while the caller prepares or writes.
+  const parallelism = workers === 0 ? 1 : sessions.parallelism * BATCHES_PER_WORKER;
   const layout = workers === 0 ? `1 session x ${threads} intra-op threads` : `${workers} worker threads x 1-thread sessions`;
   return {
     description: `onnx (onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider, ${layout}; ${mode === 'reach' ? 'receptive-field windows' : 'full frame'})`,
-    parallelism: sessions.parallelism,
+    parallelism,
     async project(layerName, images, entries) {
       if (entries.length === 0) throw new RangeError(`Expected at least one projection entry for ${layerName} but received none`);
       const plan = planOf(layerName);
       const batch = prepareWindowBatch(plan, images, entries);
       const build = () => ({ bytes: encodeOnnxModel(buildDeconvGraph(graph, weights, plan).model), description: `deconvnet graph of ${graph.name} ${layerName}` });
       const out = await sessions.run(`${layerName}-${mode}`, build, feedsOfBatch(plan, batch));
-      return { projections: entries.map((_, e) => placeProjection(plan, batch, out.projection, e)), activations: Float32Array.from(out.activation) };
+      const windows = entries.map((_, e) => cutProjectionWindow(plan, batch, out.projection, e));
+      return resultOfWindows(windows, Float32Array.from(out.activation), plan.levels[0]!.gridPx);
     },
     close: () => sessions.close(),
+  };
+}
+
+/** A result whose full frames are only built when a caller reads `projections` (mosaics reads the windows). */
+function resultOfWindows(windows: ProjectionWindow[], activations: Float32Array, [heightPx, widthPx]: readonly [number, number]): ProjectorResult {
+  let frames: Float32Array[] | undefined;
+  return {
+    windows,
+    activations,
+    get projections() {
+      frames ??= windows.map((w) => placeWindow(w, heightPx, widthPx));
+      return frames;
+    },
   };
 }

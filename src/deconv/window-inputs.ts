@@ -6,6 +6,7 @@
  * that is exactly zero outside the window. Pure.
  */
 import type { Pair } from '../graph/model-graph.js';
+import type { PixelBox } from '../model/geometry.js';
 import { maskedLevels, placeWindows, windowValidity, type ReachPlan } from './reach-window.js';
 
 /** One projection: unit (channel), cell (y, x) of the examined map, in image `imageIndex`. */
@@ -86,24 +87,57 @@ function cutWindow(image: HwcImage, origin: Pair, sizePx: Pair, out: Float32Arra
 }
 
 /**
+ * One entry's projection over its input window clipped to the image:
+ * `values` [box.heightPx, box.widthPx, channels] row-major; the projection
+ * is exactly zero everywhere outside `box`.
+ */
+export interface ProjectionWindow {
+  box: PixelBox;
+  channels: number;
+  values: Float32Array;
+}
+
+/**
+ * Entry `e`'s projection window ([C0, r0, c0] inside `projection` [E, C0, r0, c0])
+ * as HWC values, clipped to the image.
+ */
+export function cutProjectionWindow(plan: ReachPlan, batch: WindowBatch, projection: Float32Array, e: number): ProjectionWindow {
+  const input = plan.levels[0]!;
+  const [rows, cols] = input.sizePx;
+  const [heightPx, widthPx] = input.gridPx;
+  const channels = input.channels;
+  const origin = batch.origins[e]![0]!;
+  const [r0, r1] = [Math.max(0, -origin[0]), Math.min(rows, heightPx - origin[0])];
+  const [c0, c1] = [Math.max(0, -origin[1]), Math.min(cols, widthPx - origin[1])];
+  const box: PixelBox = { top: origin[0] + r0, left: origin[1] + c0, heightPx: Math.max(0, r1 - r0), widthPx: Math.max(0, c1 - c0) };
+  const values = new Float32Array(box.heightPx * box.widthPx * channels);
+  const base = e * channels * rows * cols;
+  for (let ch = 0; ch < channels; ch++) {
+    for (let r = r0; r < r1; r++) {
+      const from = base + (ch * rows + r) * cols;
+      const to = ((r - r0) * box.widthPx) * channels + ch;
+      for (let c = c0; c < c1; c++) values[to + (c - c0) * channels] = projection[from + c]!;
+    }
+  }
+  return { box, channels, values };
+}
+
+/** A window placed into a full [heightPx, widthPx, C] frame, exactly zero outside it. */
+export function placeWindow(window: ProjectionWindow, heightPx: number, widthPx: number): Float32Array {
+  const { box, channels, values } = window;
+  const frame = new Float32Array(heightPx * widthPx * channels);
+  const rowValues = box.widthPx * channels;
+  for (let r = 0; r < box.heightPx; r++) frame.set(values.subarray(r * rowValues, (r + 1) * rowValues), ((box.top + r) * widthPx + box.left) * channels);
+  return frame;
+}
+
+/**
  * Places entry `e`'s projection window ([C0, r0, c0] inside `projection`
  * [E, C0, r0, c0]) into a full HWC frame; cells outside the window (and
  * outside the image) are exactly zero.
  * @returns [H, W, C0] row-major
  */
 export function placeProjection(plan: ReachPlan, batch: WindowBatch, projection: Float32Array, e: number): Float32Array {
-  const input = plan.levels[0]!;
-  const [rows, cols] = input.sizePx;
-  const [heightPx, widthPx] = input.gridPx;
-  const channels = input.channels;
-  const origin = batch.origins[e]![0]!;
-  const frame = new Float32Array(heightPx * widthPx * channels);
-  const base = e * channels * rows * cols;
-  for (let r = Math.max(0, -origin[0]); r < Math.min(rows, heightPx - origin[0]); r++) {
-    for (let c = Math.max(0, -origin[1]); c < Math.min(cols, widthPx - origin[1]); c++) {
-      const to = ((origin[0] + r) * widthPx + origin[1] + c) * channels;
-      for (let ch = 0; ch < channels; ch++) frame[to + ch] = projection[base + (ch * rows + r) * cols + c]!;
-    }
-  }
-  return frame;
+  const [heightPx, widthPx] = plan.levels[0]!.gridPx;
+  return placeWindow(cutProjectionWindow(plan, batch, projection, e), heightPx, widthPx);
 }

@@ -40,9 +40,22 @@ export function cropBox<T extends Uint8Array | Float32Array>(pixels: T, sizePx: 
   if (box.top < 0 || box.left < 0 || box.top + box.heightPx > sizePx || box.left + box.widthPx > sizePx) {
     throw new RangeError(`Box ${box.heightPx}x${box.widthPx} at (${box.top}, ${box.left}) leaves the ${sizePx}x${sizePx} image`);
   }
+  return cropBoxWithin(pixels, { top: 0, left: 0, heightPx: sizePx, widthPx: sizePx }, channels, box);
+}
+
+/**
+ * The box of a buffer that covers `frame` of the image ([frame.heightPx, frame.widthPx, C]
+ * row-major; both boxes in image coordinates), as a new buffer of the same type.
+ * @throws RangeError when the box leaves the frame
+ */
+export function cropBoxWithin<T extends Uint8Array | Float32Array>(pixels: T, frame: PixelBox, channels: number, box: PixelBox): T {
+  const [top, left] = [box.top - frame.top, box.left - frame.left];
+  if (top < 0 || left < 0 || top + box.heightPx > frame.heightPx || left + box.widthPx > frame.widthPx) {
+    throw new RangeError(`Box ${box.heightPx}x${box.widthPx} at (${box.top}, ${box.left}) leaves the ${frame.heightPx}x${frame.widthPx} frame at (${frame.top}, ${frame.left})`);
+  }
   const out = new (pixels.constructor as new (n: number) => T)(box.heightPx * box.widthPx * channels);
   for (let r = 0; r < box.heightPx; r++) {
-    const from = ((box.top + r) * sizePx + box.left) * channels;
+    const from = ((top + r) * frame.widthPx + left) * channels;
     out.set(pixels.subarray(from, from + box.widthPx * channels), r * box.widthPx * channels);
   }
   return out;

@@ -107,6 +107,9 @@ async function compareWithTfjs(model: string, layers: string[], windows: 'reach'
       const c = correlation(got.projections[e]!, want.projections[e]!);
       assert.ok(c > 0.9999, `${label}: correlation ${c}`);
       const box = receptiveFieldBox(g, entry.y, entry.x, s);
+      // The window the onnx engine hands back is exactly the receptive field clipped to the image (the whole image in full mode).
+      assert.deepEqual(got.windows[e]!.box, windows === 'reach' ? box : { top: 0, left: 0, heightPx: s, widthPx: s }, `${label}: window`);
+      assert.equal(got.windows[e]!.values.length, got.windows[e]!.box.heightPx * got.windows[e]!.box.widthPx * 3);
       const peak = want.projections[e]!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       for (let i = 0; i < s * s * 3; i++) {
         const [y, x] = [Math.floor(i / 3 / s), Math.floor(i / 3) % s];

@@ -34,6 +34,13 @@ test('border entries are clipped to the image and placed on the clipped side of 
   assert.equal(tiles.projectionValues.length, 26 * 25 * 3);
   assert.equal(tiles.projectionValues[0], projection[199 * 3]);
   assert.deepEqual(Array.from(tiles.patch.image.pixels.subarray(0, 3)), Array.from(display.subarray(199 * 3, 199 * 3 + 3)));
+  // The same tiles from a window of the projection that holds the box (what the onnx engine returns) instead of the full frame.
+  const frame = { top: 0, left: 180, heightPx: 30, widthPx: 44 };
+  const fromWindow = makeEntryTiles(conv2, 0, 25, sizePx, { box: frame, values: cropBox(projection, sizePx, 3, frame) }, display, 54);
+  assert.deepEqual(fromWindow, tiles);
+  const short = { top: 0, left: 200, heightPx: 30, widthPx: 24 };
+  assert.throws(() => makeEntryTiles(conv2, 0, 25, sizePx, { box: short, values: cropBox(projection, sizePx, 3, short) }, display, 54),
+    { message: 'Box 26x25 at (0, 199) leaves the 30x24 frame at (0, 200)' });
   assert.deepEqual(placePatchInCell(27, 54, { heightPx: 27, widthPx: 27 }, { top: 0, left: 0 }), { scale: 2, top: 0, left: 0, heightPx: 54, widthPx: 54 });
 });
 
