@@ -1,37 +1,45 @@
 /**
  * run-pipeline activations: one image through the model, written for numpy
- * users: the preprocessed input and each requested tap as `.npy` (NHWC
- * float32, C order, batch of 1: the exact tensors the model saw) with a JSON
- * sidecar naming shapes, tap definitions, weights and preprocessing.
+ * users: the preprocessed input and each requested tap as `.npy` (float32,
+ * C order, batch of 1: the exact tensors the model saw) with a JSON sidecar
+ * naming shapes, tap definitions, weights and preprocessing.
+ *
+ * The project's own architectures write NHWC (their tfjs layout) and take the
+ * project's tap names. An imported model (`--model NAME` of `run-pipeline
+ * import`) writes NCHW, the layout of the framework it came from, so a file
+ * compares directly with PyTorch's output of the same module; its taps are
+ * its layers by their own names (see pipelines/activations-imported.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
-import { decodeSquare, describeDecodeError } from '../src/data/decode-image.js';
-import { createImageReader, type ImageRecord } from '../src/data/image-index.js';
 import { createFallbackMean, describeMean, type MeanImage } from '../src/data/mean-image.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
-import { UsageError } from '../src/errors.js';
+import { invalidParameterError } from '../src/errors.js';
 import { disposeParams } from '../src/model/params.js';
-import { LRN_FORMULA, type ModelConfig, type TapName } from '../src/model/spec.js';
-import { augmentImage } from '../src/stages/augment-stage.js';
+import { LRN_FORMULA, TAP_NAMES, type ModelConfig, type TapName } from '../src/model/spec.js';
 import type { Store } from '../src/store/open-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
 import type { TapArray } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor } from '../src/workers/forward-executor.js';
-import { prepareDataset } from './input-stream.js';
-import { describePreprocessing, loadModel } from './pass-model.js';
+import { writeImportedActivations } from './activations-imported.js';
+import { cropCentre, describeImage, resolveImage, type ImageOptions, type ResolvedImage } from './activations-input.js';
+import { describePreprocessing, loadModel, openImportedModelOption } from './pass-model.js';
 
-export interface ActivationsOptions {
-  db: Store;
-  /** An image file, or an image id of the dataset index (with `data`). */
-  image: { path: string } | { imageId: number };
-  data?: string;
+/** The taps a project model writes when --taps is not given. */
+export const DEFAULT_PROJECT_TAPS = 'conv1,conv5,fc7';
+
+export interface ActivationsOptions extends ImageOptions {
   checkpoint?: string;
+  /** An architecture (random init), or an imported model's name. */
   model?: string;
   initSeed: number;
-  taps: TapName[];
+  /**
+   * Comma-separated: the project's tap names (default conv1,conv5,fc7), or an
+   * imported model's layer names, aliases, globs or numbers (default its conv layers).
+   */
+  taps?: string;
   outDir: string;
   backend: BackendChoice;
   log?: (line: string) => void;
@@ -40,6 +48,17 @@ export interface ActivationsOptions {
 export interface ActivationsResult {
   files: string[];
   sidecarPath: string;
+}
+
+/**
+ * Parses --taps "conv1,conv5,fc7".
+ * @throws RangeError (usage error) naming the first unknown tap.
+ */
+export function parseTapList(value: unknown): TapName[] {
+  const names = String(value).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw invalidParameterError('taps', `a comma-separated list of ${TAP_NAMES.join(', ')}`, value);
+  for (const name of names) if (!(TAP_NAMES as readonly string[]).includes(name)) throw invalidParameterError('taps', `tap names among ${TAP_NAMES.join(', ')}`, name);
+  return [...new Set(names)] as TapName[];
 }
 
 /** What each tap is, for the sidecar (zfnet-paper.md's project choices). */
@@ -52,68 +71,39 @@ export function defineTap(config: ModelConfig, tap: TapName): string {
   return `${tap}: dense layer + bias, then ReLU, no dropout (inference)`;
 }
 
-/** The image's record: the given file, or the dataset's image with that id. */
-async function resolveImage(options: ActivationsOptions, log: (line: string) => void): Promise<{ record: ImageRecord; mean: (sizePx: number) => MeanImage; classKeys: string[] | null }> {
-  if ('path' in options.image && options.data === undefined) {
-    log('no --data given: subtracting the fallback mean (ImageNet per-channel RGB means); give --data to use a dataset\'s mean image');
-    return { record: { imageId: -1, label: null, relPath: options.image.path, path: resolve(options.image.path) }, mean: createFallbackMean, classKeys: null };
-  }
-  const { dataset } = await prepareDataset({ db: options.db, data: options.data, splits: [], log });
-  const mean = (sizePx: number): MeanImage => loadMeanImage(options.db, dataset.id, sizePx);
-  const classKeys = dataset.classes.map((c) => c.key);
-  if ('path' in options.image) return { record: { imageId: -1, label: null, relPath: options.image.path, path: resolve(options.image.path) }, mean, classKeys };
-  const record = createImageReader(options.db, dataset)([options.image.imageId])[0];
-  if (record === undefined) throw new UsageError(`No image with id ${options.image.imageId} in the index of ${dataset.root}`);
-  return { record, mean, classKeys };
+/** The mean a project model's input is centred with: the checkpoint's, else the dataset's, else the constant fallback. */
+function chooseMean(checkpointMean: MeanImage | null, image: ResolvedImage, db: Store, squarePx: number, log: (line: string) => void): MeanImage {
+  // The checkpoint's own mean first: it is what the weights were trained with.
+  if (checkpointMean !== null) return checkpointMean;
+  if (image.dataset !== null) return loadMeanImage(db, image.dataset.id, squarePx);
+  log('no --data given: subtracting the fallback mean (ImageNet per-channel RGB means); give --data to use a dataset\'s mean image');
+  return createFallbackMean(squarePx);
 }
 
-/** Decodes and preprocesses exactly as the evaluation stream does: [S, S, 3] centre crop minus the mean. */
-async function preprocessImage(record: ImageRecord, inputSizePx: number, mean: MeanImage): Promise<Float32Array> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(record.path);
-  } catch (error) {
-    throw new UsageError(`Cannot read image ${record.path}: ${(error as Error).message}`);
-  }
-  const squarePx = computeSquareSizePx(inputSizePx);
-  let square: Uint8Array;
-  try {
-    square = (await decodeSquare(bytes, { squarePx })).pixels;
-  } catch (error) {
-    throw new UsageError(`Cannot decode image ${record.path}: ${describeDecodeError(error)}`);
-  }
-  return augmentImage({ record, square, squarePx }, { cropMode: 'centre', cropPx: inputSizePx, meanSquare: mean.pixels, seed: 1, epoch: 0 }).crops;
-}
-
-/**
- * Writes input.npy, one `<tap>.npy` per tap and activations.json under outDir.
- * @throws UsageError for an unreadable image, an unknown image id or an unusable checkpoint.
- */
-export async function writeActivations(options: ActivationsOptions): Promise<ActivationsResult> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+async function writeProjectActivations(options: ActivationsOptions, taps: TapName[], log: (line: string) => void): Promise<ActivationsResult> {
   const backend = await initBackend(options.backend, { log, purpose: 'inference' });
   const image = await resolveImage(options, log);
-  const model = loadModel(options, image.classKeys, log);
+  const model = loadModel(options, image.dataset === null ? null : image.dataset.classes.map((c) => c.key), log);
   try {
     const { config } = model;
-    // The checkpoint's own mean first: it is what the weights were trained with.
-    const mean = model.checkpointMean ?? image.mean(computeSquareSizePx(config.inputSizePx));
+    const squarePx = computeSquareSizePx(config.inputSizePx);
+    const mean = chooseMean(model.checkpointMean, image, options.db, squarePx, log);
     log(describeMean(mean));
-    const pixels = await preprocessImage(image.record, config.inputSizePx, mean);
+    const pixels = await cropCentre(image.record, squarePx, config.inputSizePx, mean.pixels);
     mkdirSync(options.outDir, { recursive: true });
     const files = [join(options.outDir, 'input.npy')];
     writeFileSync(files[0]!, encodeNpyFloat32(pixels, [1, config.inputSizePx, config.inputSizePx, 3]));
     const tapShapes: Record<string, { shape: number[]; file: string; definition: string }> = {};
     // The engine --backend picks for forward passes (onnx under auto); taps come back NHWC on every engine.
     const executor = await createForwardExecutor({ workers: 1, backend: options.backend, model: { kind: 'params', config, params: model.params }, graphCacheDir: null });
-    let taps: Partial<Record<TapName, TapArray>>;
+    let outputs: Partial<Record<string, TapArray>>;
     try {
-      taps = (await executor.run({ pixels, shape: [1, config.inputSizePx, config.inputSizePx, 3] }, { reducer: 'taps', taps: options.taps })).taps;
+      outputs = (await executor.run({ pixels, shape: [1, config.inputSizePx, config.inputSizePx, 3] }, { reducer: 'taps', taps })).taps;
     } finally {
       await executor.close();
     }
-    for (const name of options.taps) {
-      const tap = taps[name]!;
+    for (const name of taps) {
+      const tap = outputs[name]!;
       const file = join(options.outDir, `${name}.npy`);
       writeFileSync(file, encodeNpyFloat32(tap.data, tap.shape));
       files.push(file);
@@ -121,7 +111,7 @@ export async function writeActivations(options: ActivationsOptions): Promise<Act
     }
     const sidecarPath = join(options.outDir, 'activations.json');
     writeFileSync(sidecarPath, `${JSON.stringify({
-      image: { path: image.record.path, imageId: image.record.imageId >= 0 ? image.record.imageId : null, label: image.record.label },
+      image: describeImage(image.record),
       model: config.name, weights: model.weights, checkpoint: options.checkpoint ?? null, backend: backend.name,
       layout: 'NHWC float32, C order, batch of 1 (numpy: np.load(file))',
       input: { shape: [1, config.inputSizePx, config.inputSizePx, 3], file: 'input.npy', definition: 'the preprocessed input the model saw' },
@@ -132,4 +122,18 @@ export async function writeActivations(options: ActivationsOptions): Promise<Act
   } finally {
     disposeParams(model.params);
   }
+}
+
+/**
+ * Writes input.npy, one `<tap>.npy` per tap and activations.json under outDir.
+ * @throws UsageError for an unreadable image, an unknown image id, an unknown
+ *   tap or layer, an unknown model or an unusable checkpoint or model file.
+ */
+export async function writeActivations(options: ActivationsOptions): Promise<ActivationsResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const imported = openImportedModelOption(options.db, options);
+  if (imported !== undefined) {
+    return writeImportedActivations({ ...options, model: imported, log });
+  }
+  return writeProjectActivations(options, parseTapList(options.taps ?? DEFAULT_PROJECT_TAPS), log);
 }

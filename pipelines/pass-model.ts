@@ -129,6 +129,19 @@ function importedPassModel(opened: OpenedImportedModel, log: (line: string) => v
 }
 
 /**
+ * The imported model `--model NAME` names (when the store has one of that
+ * name and no --checkpoint is given); undefined for the project's architectures.
+ * @throws UsageError for a name that is neither (listing both kinds), or an unusable model file.
+ */
+export function openImportedModelOption(db: Store, options: { checkpoint?: string; model?: string }): OpenedImportedModel | undefined {
+  if (options.checkpoint !== undefined || options.model === undefined) return undefined;
+  const opened = tryOpenImportedModel(db, options.model);
+  if (opened !== undefined || (ARCHITECTURE_NAMES as readonly string[]).includes(options.model)) return opened;
+  const imported = listImportedModels(db).map((r) => r.name);
+  throw new UsageError(`Expected an imported model (${imported.length === 0 ? 'none in this store' : imported.join(', ')}) or an architecture (${ARCHITECTURE_NAMES.join(', ')}) for --model but received ${JSON.stringify(options.model)}`);
+}
+
+/**
  * Opens the model: `--model NAME` names an imported model when the store has
  * one of that name (and no --checkpoint is given), else the architecture of a
  * checkpoint or random init.
@@ -136,14 +149,8 @@ function importedPassModel(opened: OpenedImportedModel, log: (line: string) => v
  */
 export function openPassModel(options: OpenPassModelOptions): PassModel {
   const { db, dataset, log } = options;
-  if (options.checkpoint === undefined && options.model !== undefined) {
-    const opened = tryOpenImportedModel(db, options.model);
-    if (opened !== undefined) return importedPassModel(opened, log);
-    if (!(ARCHITECTURE_NAMES as readonly string[]).includes(options.model)) {
-      const imported = listImportedModels(db).map((r) => r.name);
-      throw new UsageError(`Expected an imported model (${imported.length === 0 ? 'none in this store' : imported.join(', ')}) or an architecture (${ARCHITECTURE_NAMES.join(', ')}) for --model but received ${JSON.stringify(options.model)}`);
-    }
-  }
+  const opened = openImportedModelOption(db, options);
+  if (opened !== undefined) return importedPassModel(opened, log);
   const loaded = loadModel(options, dataset.classes.map((c) => c.key), log);
   try {
     const { mean, line } = resolveMeanImage(db, dataset.id, loaded.config, options.checkpoint === undefined ? null : { mean: loaded.checkpointMean });

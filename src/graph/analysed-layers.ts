@@ -68,7 +68,15 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-function matchPart(layers: readonly AnalysedLayer[], part: string): AnalysedLayer[] {
+/** What a selection reads of a layer: its number, name, aliases and kind. */
+export interface SelectableLayer {
+  number: number;
+  name: string;
+  aliases: readonly string[];
+  kind: GraphLayer['kind'];
+}
+
+function matchPart<T extends SelectableLayer>(layers: readonly T[], part: string): T[] {
   const range = /^(\d+)\s*-\s*(\d+)$/.exec(part);
   if (range !== null) {
     const [lo, hi] = [Number(range[1]), Number(range[2])];
@@ -82,24 +90,40 @@ function matchPart(layers: readonly AnalysedLayer[], part: string): AnalysedLaye
   return layers.filter((l) => l.name === part || l.aliases.includes(part));
 }
 
+/** The layers as a refusal lists them: `3:features.3 (conv2)`. */
+export function listLayerChoices(layers: readonly SelectableLayer[]): string {
+  return layers.map((l) => (l.aliases.length === 0 ? `${l.number}:${l.name}` : `${l.number}:${l.name} (${l.aliases.join(', ')})`)).join(', ');
+}
+
+/**
+ * The layers a non-empty `spec` names (comma-separated names, aliases, globs,
+ * numbers, ranges), in the order of `layers`, each once.
+ * @throws RangeError naming the part that matches nothing, the option and the layers there are
+ *   ("Expected layer names, globs or numbers of r18's map layers for --layers but received ...").
+ */
+export function matchLayers<T extends SelectableLayer>(layers: readonly T[], spec: string, what: { modelName: string; option: string; noun: string }): T[] {
+  const chosen = new Set<T>();
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    const matched = part === '' ? [] : matchPart(layers, part);
+    if (matched.length === 0) {
+      throw new RangeError(`Expected layer names, globs or numbers of ${what.modelName}'s ${what.noun} for ${what.option} but received ${JSON.stringify(part)}; its ${what.noun}: ${listLayerChoices(layers)}`);
+    }
+    for (const layer of matched) chosen.add(layer);
+  }
+  return layers.filter((l) => chosen.has(l));
+}
+
 /**
  * The layers `spec` names, in forward order, each once; without a spec the conv layers.
  * @throws RangeError naming the part that matches no map layer, with the layers there are.
  */
 export function selectAnalysedLayers(layers: readonly AnalysedLayer[], spec: string | undefined, modelName: string): AnalysedLayer[] {
-  const available = (): string => layers.map((l) => (l.aliases.length === 0 ? `${l.number}:${l.name}` : `${l.number}:${l.name} (${l.aliases.join(', ')})`)).join(', ');
   if (spec === undefined || spec.trim() === '') {
     const convs = layers.filter((l) => l.kind === 'conv');
-    if (convs.length === 0) throw new RangeError(`Model ${modelName} has no conv layers with maps; name the layers with --layers: ${available()}`);
+    if (convs.length === 0) throw new RangeError(`Model ${modelName} has no conv layers with maps; name the layers with --layers: ${listLayerChoices(layers)}`);
     return convs;
   }
-  const chosen = new Set<AnalysedLayer>();
-  for (const part of spec.split(',').map((p) => p.trim())) {
-    const matched = part === '' ? [] : matchPart(layers, part);
-    if (matched.length === 0) throw new RangeError(`Expected layer names, globs or numbers of ${modelName}'s map layers for --layers but received ${JSON.stringify(part)}; its map layers: ${available()}`);
-    for (const layer of matched) chosen.add(layer);
-  }
-  return layers.filter((l) => chosen.has(l));
+  return matchLayers(layers, spec, { modelName, option: '--layers', noun: 'map layers' });
 }
 
 /**

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createRng } from '../../src/data/seeded-rng.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
+import { readNpy } from '../pipelines/npy-reader.js';
 import { CLI_PATH, readTopActivationCommits, runCli } from './run-cli.js';
 
 let dir: string;
@@ -123,16 +124,6 @@ test('bad options are refused with exact messages (exit 2)', () => {
     assert.deepEqual([out.status, out.stderr], [2, message], args.join(' '));
   }
 });
-
-/** Reads a float32 .npy written by the encoder: shape and data. */
-function readNpy(path: string): { shape: number[]; data: Float32Array } {
-  const bytes = readFileSync(path);
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  const body = bytes.subarray(10 + headerLength);
-  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) };
-}
 
 test('activations writes the exact tensors: the stored top entry is the tap\'s maximum at its (y, x)', () => {
   const db = join(dir, 'ref.db');
