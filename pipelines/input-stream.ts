@@ -9,6 +9,7 @@ import { UsageError } from '../src/errors.js';
 import { computeSquareSizePx, type CropMode } from '../src/data/crop-geometry.js';
 import { computeSplitBaseId, createImageReader, getSplit, type DatasetRecord, type ImageRecord } from '../src/data/image-index.js';
 import { countImageIds, iterateImageIds, pageIds, type ImageOrder, type ShardSpec } from '../src/data/image-order.js';
+import type { ResampleMethod } from '../src/data/decode-image.js';
 import type { MeanImage } from '../src/data/mean-image.js';
 import { openDataset, type OpenDatasetResult } from '../src/data/open-dataset.js';
 import { DEFAULT_SAMPLE_DIR, ensureSampleData } from '../src/data/sample-data.js';
@@ -70,6 +71,8 @@ export interface SquareStreamOptions {
   inputSizePx: number;
   /** Side of the square the image is reduced to before the crop (an imported model's resize); default the paper's. */
   squarePx?: number;
+  /** How images are resized to the square (an imported model's; default sharp-lanczos3). */
+  resample?: ResampleMethod;
   order: ImageOrder;
   seed?: number;
   epoch?: number;
@@ -135,7 +138,7 @@ function buildSquareStream(options: SquareStreamOptions): { stream: Highland.Str
   const concurrency = options.decodeConcurrency ?? DEFAULT_DECODE_CONCURRENCY;
   const stream = createListStage(records)
     .through(createReadStage({ ...policy, concurrency: concurrency + 2 }))
-    .through(createDecodeStage({ ...policy, squarePx, concurrency, maxInputPixels: options.maxInputPixels }));
+    .through(createDecodeStage({ ...policy, squarePx, concurrency, maxInputPixels: options.maxInputPixels, resample: options.resample, cropPx: options.inputSizePx }));
   return { stream, total, squarePx };
 }
 

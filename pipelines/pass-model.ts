@@ -10,6 +10,7 @@
  * `source` to the forward executor; nothing downstream asks which kind it is.
  */
 import type { DatasetRecord } from '../src/data/image-index.js';
+import type { ResampleMethod } from '../src/data/decode-image.js';
 import type { MeanImage } from '../src/data/mean-image.js';
 import { resolveMeanImage } from '../src/data/mean-store.js';
 import { UsageError } from '../src/errors.js';
@@ -90,7 +91,7 @@ export interface PassModel {
   layers: AnalysedLayer[];
   inputSizePx: number;
   /** The batch stream's input steps. */
-  input: { meanImage: MeanImage | null; squarePx?: number; normalize?: (pixels: Float32Array) => Float32Array };
+  input: { meanImage: MeanImage | null; squarePx?: number; resample?: ResampleMethod; normalize?: (pixels: Float32Array) => Float32Array };
   /** The preprocessing record (part of a pass's identity). */
   preprocessing: Record<string, unknown>;
   /** sha256 of the mean image subtracted, recorded with the run (null: none). */
@@ -122,7 +123,7 @@ function importedPassModel(opened: OpenedImportedModel, log: (line: string) => v
     kind: 'imported', name: record.name, weights: model.sha256, checkpointPath: model.path, checkpointSha256: model.sha256,
     modelConfig: { imported: { name: record.name, modelSha256: model.sha256, sourceSha256: record.sourceSha256, format: record.format, architecture: record.architecture, inputSizePx: steps.inputSizePx } },
     layers: opened.layers, inputSizePx: steps.inputSizePx,
-    input: { meanImage: null, squarePx: steps.squarePx, normalize: steps.normalize },
+    input: { meanImage: null, squarePx: steps.squarePx, resample: steps.resample, normalize: steps.normalize },
     preprocessing: { ...model.preprocessing, crop: 'centre' }, meanSha256: null,
     source: { kind: 'imported', model }, project: null, imported: opened, release: () => undefined,
   };

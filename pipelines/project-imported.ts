@@ -67,10 +67,10 @@ async function strongestCell(graph: ModelGraph, weights: GraphWeights, pixels: o
 
 /** The model's input crop of an image: [S, S, 3] 0..255 RGB (for display) and the preprocessed pixels. */
 async function prepareImage(path: string, model: ReturnType<typeof loadImportedModel>): Promise<{ display: Uint8Array; pixels: Float32Array }> {
-  const { inputSizePx, resizePx } = model.preprocessing;
+  const { inputSizePx, resizePx, resample } = model.preprocessing;
   let square: Uint8Array;
   try {
-    square = (await decodeSquare(readFileSync(path), { squarePx: resizePx })).pixels;
+    square = (await decodeSquare(readFileSync(path), { squarePx: resizePx, resample, cropPx: inputSizePx })).pixels;
   } catch (error) {
     throw new UsageError(`Cannot read image ${path}: ${(error as Error).message}`);
   }

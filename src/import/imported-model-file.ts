@@ -75,6 +75,11 @@ function parseJson<T>(metadata: Record<string, string>, key: string, path: strin
   }
 }
 
+/** Files written before the resize method was recorded resized with sharp's lanczos3. */
+function withResample(preprocessing: Partial<Preprocessing>): Preprocessing {
+  return { ...preprocessing, resample: preprocessing.resample ?? 'sharp-lanczos3' } as Preprocessing;
+}
+
 /**
  * Reads an imported model file and checks it: the graph is valid, shapes infer, every weight is there with its shape.
  * @throws UsageError naming the file (and the weight) otherwise.
@@ -104,7 +109,7 @@ export function loadImportedModel(path: string): LoadedImportedModel {
   }
   return {
     graph, weights, path, sha256: createHash('sha256').update(file).digest('hex'), sizeBytes: file.byteLength,
-    preprocessing: parseJson<Preprocessing>(metadata, PREPROCESSING_METADATA_KEY, path),
+    preprocessing: withResample(parseJson<Preprocessing>(metadata, PREPROCESSING_METADATA_KEY, path)),
     origin: parseJson<ImportOrigin>(metadata, IMPORT_METADATA_KEY, path),
   };
 }

@@ -4,6 +4,7 @@
  * layers with their store numbers, and the input steps its preprocessing
  * asks for (square side, value normalisation) for the batch stream.
  */
+import type { ResampleMethod } from '../data/decode-image.js';
 import { UsageError } from '../errors.js';
 import { listAnalysedLayers, type AnalysedLayer } from '../graph/analysed-layers.js';
 import { findImportedModel, getImportedModel, type ImportedModelRecord } from '../store/imported-models-store.js';
@@ -22,6 +23,7 @@ export interface OpenedImportedModel {
 export interface ModelInputSteps {
   inputSizePx: number;
   squarePx: number;
+  resample: ResampleMethod;
   normalize: (pixels: Float32Array) => Float32Array;
 }
 
@@ -53,5 +55,5 @@ function openRecord(record: ImportedModelRecord): OpenedImportedModel {
  */
 export function describeModelInput(preprocessing: Preprocessing, modelName: string): ModelInputSteps {
   if (preprocessing.meanImage !== null) throw new UsageError(`Imported model ${modelName} subtracts a per-pixel mean image, which the analysis commands do not apply yet; import it with a per-channel --mean instead`);
-  return { inputSizePx: preprocessing.inputSizePx, squarePx: preprocessing.resizePx, normalize: (pixels) => normalizePixels(pixels, preprocessing) };
+  return { inputSizePx: preprocessing.inputSizePx, squarePx: preprocessing.resizePx, resample: preprocessing.resample, normalize: (pixels) => normalizePixels(pixels, preprocessing) };
 }

@@ -2,7 +2,8 @@
  * The preprocessing an imported model was trained with, which travels with
  * the model record and is applied by every command that feeds it:
  *
- *   shorter side resized to `resizePx`, centre `inputSizePx` crop (RGB, 0..255)
+ *   shorter side resized to `resizePx` (with `resample`: libvips' lanczos3, or
+ *   torchvision's PIL bilinear bit for bit), centre `inputSizePx` crop (RGB, 0..255)
  *   -> minus the per-pixel mean image (when the model has one, 0..255 RGB)
  *   -> divided by 255 when `valueScale` is 1
  *   -> channels reordered to `channelOrder`
@@ -12,6 +13,7 @@
  * std (0.229, 0.224, 0.225). Caffe-style models: BGR, 0..255, mean
  * (103.939, 116.779, 123.68), std 1. Pure.
  */
+import { RESAMPLE_METHODS, type ResampleMethod } from '../data/decode-image.js';
 import { invalidParameterError } from '../errors.js';
 
 export type ChannelOrder = 'rgb' | 'bgr';
@@ -20,6 +22,8 @@ export interface Preprocessing {
   inputSizePx: number;
   /** Shorter side before the centre crop. */
   resizePx: number;
+  /** How the image is resized (src/data/decode-image.ts); files from before it was recorded mean sharp-lanczos3. */
+  resample: ResampleMethod;
   channelOrder: ChannelOrder;
   /** 1: values 0..1 (divided by 255); 255: values 0..255. */
   valueScale: 1 | 255;
@@ -31,19 +35,20 @@ export interface Preprocessing {
 }
 
 export const TORCHVISION_PREPROCESSING: Readonly<Preprocessing> = Object.freeze<Preprocessing>({
-  inputSizePx: 224, resizePx: 256, channelOrder: 'rgb', valueScale: 1,
+  inputSizePx: 224, resizePx: 256, resample: 'pil-bilinear', channelOrder: 'rgb', valueScale: 1,
   mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], meanImage: null,
 });
 
 /** What a file without torchvision's name gets: the pixels as they are, 0..255 RGB. */
 export const PLAIN_PREPROCESSING: Readonly<Preprocessing> = Object.freeze<Preprocessing>({
-  inputSizePx: 224, resizePx: 256, channelOrder: 'rgb', valueScale: 255, mean: [0, 0, 0], std: [1, 1, 1], meanImage: null,
+  inputSizePx: 224, resizePx: 256, resample: 'sharp-lanczos3', channelOrder: 'rgb', valueScale: 255, mean: [0, 0, 0], std: [1, 1, 1], meanImage: null,
 });
 
 /** Options as the command line gives them (strings), all optional. */
 export interface PreprocessingOptions {
   inputSize?: unknown;
   resize?: unknown;
+  resample?: unknown;
   channels?: unknown;
   scale?: unknown;
   mean?: unknown;
@@ -72,12 +77,14 @@ export function resolvePreprocessing(options: PreprocessingOptions, defaults: Re
   const defaultResize = options.inputSize === undefined ? defaults.resizePx : Math.round((inputSizePx * defaults.resizePx) / defaults.inputSizePx);
   const resizePx = options.resize === undefined ? defaultResize : parseSide('--resize', options.resize);
   if (resizePx < inputSizePx) throw invalidParameterError('--resize', `a side of at least the input size ${inputSizePx}`, options.resize ?? resizePx);
+  const resample = options.resample === undefined ? defaults.resample : options.resample;
+  if (!(RESAMPLE_METHODS as readonly unknown[]).includes(resample)) throw invalidParameterError('--resample', `one of ${RESAMPLE_METHODS.join(', ')}`, resample);
   const channelOrder = options.channels === undefined ? defaults.channelOrder : options.channels;
   if (channelOrder !== 'rgb' && channelOrder !== 'bgr') throw invalidParameterError('--channels', 'one of rgb, bgr', channelOrder);
   const scale = options.scale === undefined ? defaults.valueScale : Number(options.scale);
   if (scale !== 1 && scale !== 255) throw invalidParameterError('--scale', 'one of 1, 255', options.scale);
   return {
-    inputSizePx, resizePx, channelOrder, valueScale: scale,
+    inputSizePx, resizePx, resample: resample as ResampleMethod, channelOrder, valueScale: scale,
     mean: options.mean === undefined ? [...defaults.mean] : parseTriple('--mean', options.mean, false),
     std: options.std === undefined ? [...defaults.std] : parseTriple('--std', options.std, true),
     meanImage: defaults.meanImage,

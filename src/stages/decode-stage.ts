@@ -6,7 +6,7 @@
  */
 import _ from 'highland';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { decodeSquare, describeDecodeError } from '../data/decode-image.js';
+import { decodeSquare, describeDecodeError, type ResampleMethod } from '../data/decode-image.js';
 import { skipItem, type DecodedItem, type ReadItem, type SkipPolicy } from './stage-items.js';
 
 export interface DecodeStageOptions extends SkipPolicy {
@@ -17,12 +17,15 @@ export interface DecodeStageOptions extends SkipPolicy {
   limiter?: LimitFunction;
   /** Pixel limit passed to sharp; larger images are skipped. */
   maxInputPixels?: number;
+  /** How images are resized (default sharp-lanczos3); pil-bilinear places the square around the `cropPx` centre crop. */
+  resample?: ResampleMethod;
+  cropPx?: number;
 }
 
 /** Creates the decode transform. */
 export function createDecodeStage(options: DecodeStageOptions): (source: Highland.Stream<ReadItem>) => Highland.Stream<DecodedItem> {
   const limit = options.limiter ?? pLimit(options.concurrency);
-  const decodeOptions = { squarePx: options.squarePx, maxInputPixels: options.maxInputPixels };
+  const decodeOptions = { squarePx: options.squarePx, maxInputPixels: options.maxInputPixels, resample: options.resample, cropPx: options.cropPx };
   const decodeOne = (item: ReadItem): Promise<DecodedItem | null> => limit(() => decodeSquare(item.bytes, decodeOptions)).then(
     (decoded): DecodedItem => ({ record: item.record, square: decoded.pixels, squarePx: decoded.squarePx }),
     (error: unknown) => skipItem(options, 'decode', item.record, describeDecodeError(error)),

@@ -33,7 +33,7 @@ describe('run-pipeline import', () => {
     assert.match(result.stdout, /^model       r18: 224x224x3 input, 11,178,564 parameters, /m);
     assert.match(result.stdout, /^layer4\.1 +conv +relu +512x7x7 +512 +435 +224 +32 *$/m);
     assert.match(result.stdout, /^layer1\.0\.conv2 +other +batchnorm +64x56x56 +64 +/m);
-    assert.match(result.stdout, /^preprocess \{"inputSizePx":224,"resizePx":256,"channelOrder":"rgb","valueScale":1,"mean":\[0\.485,0\.456,0\.406\]/m);
+    assert.match(result.stdout, /^preprocess \{"inputSizePx":224,"resizePx":256,"resample":"pil-bilinear","channelOrder":"rgb","valueScale":1,"mean":\[0\.485,0\.456,0\.406\]/m);
   });
 
   it('imports an ONNX file with its preprocessing, stores the record and the converted file, and info reads both', () => {

@@ -80,7 +80,7 @@ async function computeExpected(db: Store): Promise<Map<string, { top: Expected[]
   for (const row of rows) {
     let square: Uint8Array;
     try {
-      square = (await decodeSquare(readFileSync(join(root, row.rel_path)), { squarePx: resizePx })).pixels;
+      square = (await decodeSquare(readFileSync(join(root, row.rel_path)), { squarePx: resizePx, resample: model.preprocessing.resample, cropPx: s })).pixels;
     } catch {
       continue; // the bad files
     }

@@ -24,6 +24,7 @@ export const importCommand: CommandSpec = {
       .option('--preset <name>', `preprocessing preset: ${Object.keys(PRESETS).join(', ')} (default: torchvision for --arch, plain 0..255 RGB for ONNX)`)
       .option('--input-size <px>', 'input side (needed when the ONNX input has symbolic height and width)')
       .option('--resize <px>', 'shorter side before the centre crop (default: 256/224 of the input size)')
+      .option('--resample <method>', 'how images are resized: pil-bilinear (torchvision\'s Resize on PIL images, bit for bit; the torchvision preset) or sharp-lanczos3 (the other presets)')
       .option('--channels <order>', 'rgb or bgr')
       .option('--scale <max>', 'value range the model expects: 1 (0..1) or 255 (0..255)')
       .option('--mean <r,g,b>', 'per-channel mean, in the model\'s channel order and scale')
@@ -39,7 +40,7 @@ export const importCommand: CommandSpec = {
     try {
       const { record, report } = importModel({
         db, file, arch: optional(options['arch']), name: optional(options['name']), preset: optional(options['preset']), labels: optional(options['labels']), outDir: optional(options['out']),
-        preprocessing: { inputSize: options['inputSize'], resize: options['resize'], channels: options['channels'], scale: options['scale'], mean: options['mean'], std: options['std'] },
+        preprocessing: { inputSize: options['inputSize'], resize: options['resize'], resample: options['resample'], channels: options['channels'], scale: options['scale'], mean: options['mean'], std: options['std'] },
       });
       if (options['json'] === true) {
         process.stdout.write(`${JSON.stringify({ record, report }, null, 2)}\n`);
