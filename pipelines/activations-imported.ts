@@ -85,7 +85,7 @@ export async function writeImportedActivations(options: ImportedActivationsOptio
   const backend = await initBackend(options.backend, { log: options.log, purpose: 'inference' });
   const image = await resolveImage(options, options.log);
   const s = steps.inputSizePx;
-  const pixels = steps.normalize(await cropCentre(image.record, steps.squarePx, s, null)); // [1, S, S, 3], the model's channel order
+  const pixels = steps.normalize(await cropCentre(image.record, steps.squarePx, s, null, steps.resample)); // [1, S, S, 3], the model's channel order
   const executor = await createForwardExecutor({ workers: 1, backend: options.backend, model: { kind: 'imported', model }, graphCacheDir: null });
   let outputs: Partial<Record<string, TapArray>>;
   try {

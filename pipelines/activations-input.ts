@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decodeSquare, describeDecodeError } from '../src/data/decode-image.js';
+import { decodeSquare, describeDecodeError, type ResampleMethod } from '../src/data/decode-image.js';
 import { createImageReader, type DatasetRecord, type ImageRecord } from '../src/data/image-index.js';
 import { UsageError } from '../src/errors.js';
 import { augmentImage } from '../src/stages/augment-stage.js';
@@ -41,11 +41,11 @@ export async function resolveImage(options: ImageOptions, log: (line: string) =>
 
 /**
  * Decodes and crops exactly as the evaluation stream does: shorter side to
- * `squarePx`, centre square, centre `cropPx` crop, minus `meanSquare` when given.
+ * `squarePx` (with `resample`), centre square, centre `cropPx` crop, minus `meanSquare` when given.
  * Returns [cropPx, cropPx, 3] RGB floats.
  * @throws UsageError naming the file when it cannot be read or decoded.
  */
-export async function cropCentre(record: ImageRecord, squarePx: number, cropPx: number, meanSquare: Float32Array | null): Promise<Float32Array> {
+export async function cropCentre(record: ImageRecord, squarePx: number, cropPx: number, meanSquare: Float32Array | null, resample: ResampleMethod = 'sharp-lanczos3'): Promise<Float32Array> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(record.path);
@@ -54,7 +54,7 @@ export async function cropCentre(record: ImageRecord, squarePx: number, cropPx: 
   }
   let square: Uint8Array;
   try {
-    square = (await decodeSquare(bytes, { squarePx })).pixels;
+    square = (await decodeSquare(bytes, { squarePx, resample, cropPx })).pixels;
   } catch (error) {
     throw new UsageError(`Cannot decode image ${record.path}: ${describeDecodeError(error)}`);
   }

@@ -16,7 +16,7 @@ import { writeActivations, type ActivationsOptions } from '../../pipelines/activ
 import { importModel } from '../../pipelines/import-model.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { computePaperCropBox, extractCrop } from '../../src/data/crop-geometry.js';
-import { decodeSquare } from '../../src/data/decode-image.js';
+import { decodeSquare, type ResampleMethod } from '../../src/data/decode-image.js';
 import { openDataset } from '../../src/data/open-dataset.js';
 import { loadImportedModel, type LoadedImportedModel } from '../../src/import/imported-model-file.js';
 import { normalizePixels } from '../../src/import/preprocessing.js';
@@ -61,8 +61,8 @@ function options(outDir: string, extra: Partial<ActivationsOptions> = {}): Activ
 }
 
 /** The crop the model sees, [S, S, 3] RGB 0..255, decoded and cropped here. */
-async function referenceCrop(resizePx: number, sizePx: number): Promise<Float32Array> {
-  const square = (await decodeSquare(readFileSync(image), { squarePx: resizePx })).pixels;
+async function referenceCrop(resizePx: number, sizePx: number, resample: ResampleMethod): Promise<Float32Array> {
+  const square = (await decodeSquare(readFileSync(image), { squarePx: resizePx, resample, cropPx: sizePx })).pixels;
   const crop = new Float32Array(sizePx * sizePx * 3);
   extractCrop(square, resizePx, computePaperCropBox('centre', resizePx, sizePx, false), null, crop);
   return crop;
@@ -88,7 +88,7 @@ describe('activations on an imported model', () => {
     const result = await writeActivations(options('direct', { taps: layers.join(',') }));
     assert.deepEqual(result.files.map((f) => f.slice(join(dir, 'direct').length + 1)), ['input.npy', ...layers.map((l) => `${l}.npy`)]);
     const { inputSizePx: s, resizePx } = model.preprocessing;
-    const nhwc = normalizePixels(await referenceCrop(resizePx, s), model.preprocessing);
+    const nhwc = normalizePixels(await referenceCrop(resizePx, s, model.preprocessing.resample), model.preprocessing);
     const sidecar = readSidecar('direct');
     tf.tidy(() => {
       const input = tf.transpose(tf.tensor4d(nhwc, [1, s, s, 3]), [0, 3, 1, 2]);
@@ -131,7 +131,7 @@ describe('activations on an imported model', () => {
   it("applies the model's own preprocessing: caffe's BGR 0..255 minus the mean", async () => {
     await writeActivations(options('caffe', { model: 'r18-caffe', taps: 'conv1' }));
     const { inputSizePx: s, resizePx } = model.preprocessing;
-    const crop = await referenceCrop(resizePx, s);
+    const crop = await referenceCrop(resizePx, s, 'sharp-lanczos3');
     const input = readNpy(join(dir, 'caffe', 'input.npy'));
     const mean = [103.939, 116.779, 123.68];
     for (const [y, x] of [[0, 0], [31, 17], [63, 63]] as const) {
