@@ -92,16 +92,19 @@ function resampleRows(input: Uint8Array, inWidth: number, height: number, c: Coe
 /** One pass along y of an RGB image [inHeight, width, 3] -> [outHeight, width, 3]. */
 function resampleColumns(input: Uint8Array, width: number, c: Coefficients, outHeight: number): Uint8Array {
   const out = new Uint8Array(outHeight * width * 3);
-  const half = 2 ** (PRECISION_BITS - 1);
   const stride = width * 3;
+  const sums = new Float64Array(stride); // exact: integers far below 2^53
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = c.bounds[yy * 2]!;
     const count = c.bounds[yy * 2 + 1]!;
-    for (let i = 0; i < stride; i++) {
-      let s = half;
-      for (let y = 0; y < count; y++) s += input[(ymin + y) * stride + i]! * c.weights[yy * c.ksize + y]!;
-      out[yy * stride + i] = clip8(s);
+    sums.fill(2 ** (PRECISION_BITS - 1));
+    // Row by row, so the input is read in memory order.
+    for (let y = 0; y < count; y++) {
+      const w = c.weights[yy * c.ksize + y]!;
+      const row = (ymin + y) * stride;
+      for (let i = 0; i < stride; i++) sums[i]! += input[row + i]! * w;
     }
+    for (let i = 0; i < stride; i++) out[yy * stride + i] = clip8(sums[i]!);
   }
   return out;
 }
