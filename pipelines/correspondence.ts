@@ -20,9 +20,9 @@ import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv } from '../src/experiments/result-files.js';
 import type { Store } from '../src/store/open-store.js';
 import { insertCorrespondenceResults, type CorrespondencePairRecord } from '../src/store/experiment-results-store.js';
-import { runExperimentSession, type ExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
+import { runForwardExperimentSession, type ExperimentSession, type ForwardExperimentOptions } from './experiment-session.js';
 
-export interface CorrespondencePipelineOptions extends ExperimentSourceOptions {
+export interface CorrespondencePipelineOptions extends ForwardExperimentOptions {
   /** The mask-box JSON file (see src/experiments/correspondence-masks.ts). */
   maskFile: string;
   /** Random-control draws (each masks one random box per image). */
@@ -58,14 +58,13 @@ export async function runCorrespondencePipeline(options: CorrespondencePipelineO
   const masks = readMaskFile(options.maskFile);
   const ids = masks.images.filter((m) => m.imageId !== null).map((m) => m.imageId!);
   const settings = () => ({ maskFile: resolve(options.maskFile), parts: masks.partNames, draws: options.draws, fill: options.fill, batchSize: options.batchSize, seed: options.seed });
-  return runExperimentSession('correspondence', options, { imageIds: ids }, settings, async (session) => {
+  return runForwardExperimentSession('correspondence', options, { imageIds: ids }, settings, async (session) => {
     const inputs: MaskedInput[] = [];
     for (const spec of masks.images) inputs.push(await prepareMaskedInput(options, session, masks, spec));
     session.log(`correspondence: ${inputs.length} images, parts ${masks.partNames.join(', ')}, ${options.draws} random draws`);
     const parts = [...masks.partNames, 'random'];
     const copies = buildCopies(inputs, masks.partNames, options);
-    const { config, params } = session.model;
-    const features = await extractFeatureVectors(config, params, copies.map((c) => c.pixels), options.batchSize);
+    const features = await extractFeatureVectors(session.executor, copies.map((c) => c.pixels), session.model.config.inputSizePx, options.batchSize);
     const summary: CorrespondenceSummaryRow[] = [];
     const pairRows: Array<[string, number, string, number, number, number]> = [];
     for (const layer of CORRESPONDENCE_LAYERS) {

@@ -1,10 +1,12 @@
 /**
  * What every image experiment (occlusion, invariance, correspondence) sets up
  * before its first image: the backend, the dataset (the sample dataset when
- * --data is omitted), the model, the mean image, and its run row.
+ * --data is omitted), the model, the mean image, and its run row; and for
+ * the experiments that run forward passes, the forward executor of the
+ * engine --backend picks (onnx under auto and onnx, tfjs otherwise).
  */
 import { join } from 'node:path';
-import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
+import { initBackend, type BackendChoice, type BackendInfo, type BackendPurpose } from '../src/backend/select-backend.js';
 import type { DatasetRecord } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
 import { resolveMeanImage } from '../src/data/mean-store.js';
@@ -14,6 +16,7 @@ import type { Store } from '../src/store/open-store.js';
 import { deleteRun, findUnfinishedRun } from '../src/store/experiment-resume-store.js';
 import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
 import { createRun, makeRunId, recordRunMean, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
+import { createForwardExecutor, resolveWorkerCount, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { prepareDataset } from './input-stream.js';
 
 /** Options every image experiment takes. */
@@ -47,6 +50,17 @@ export interface ExperimentSession {
   log: (line: string) => void;
 }
 
+/** Options of an experiment whose forward passes run on the forward executor. */
+export interface ForwardExperimentOptions extends ExperimentSourceOptions {
+  /** --workers; undefined: the engine's default (one per core on onnx, wasm and cpu). Results do not depend on it. */
+  workers?: number;
+}
+
+/** A session with the forward executor its passes run on (closed when the session ends). */
+export interface ForwardExperimentSession extends ExperimentSession {
+  executor: ForwardExecutor;
+}
+
 /** "checkpoint FILE" or "random weights (seed N)". */
 export function describeWeights(model: ExperimentModel): string {
   return 'checkpoint' in model.source ? `checkpoint ${model.source.checkpoint}` : `random weights (paper init, seed ${model.source.randomSeed}): no checkpoint given`;
@@ -62,9 +76,10 @@ export async function runExperimentSession<T>(
   kind: string, options: ExperimentSourceOptions, images: SelectImagesOptions,
   settings: (session: Omit<ExperimentSession, 'runId' | 'outDir' | 'resumed' | 'commit'>) => Record<string, unknown>,
   work: (session: ExperimentSession) => Promise<T>,
+  purpose?: BackendPurpose,
 ): Promise<T> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backendInfo = await initBackend(options.backend, { log });
+  const backendInfo = await initBackend(options.backend, { log, ...(purpose === undefined ? {} : { purpose }) });
   const { dataset } = await prepareDataset({ db: options.db, data: options.data, splits: listNeededSplits(images), log });
   const model = loadExperimentModel({ checkpoint: options.checkpoint, model: options.model, seed: options.seed, numClasses: dataset.classes.length });
   try {
@@ -85,6 +100,32 @@ export async function runExperimentSession<T>(
   } finally {
     disposeParams(model.params);
   }
+}
+
+/**
+ * runExperimentSession for an experiment whose forward passes run on the
+ * forward executor: the engine is started, printed and recorded as for
+ * inference (`auto` = onnx), and `work` gets the executor (`workers`
+ * threads, or in-process for 1), closed whatever happens.
+ * @throws what runExperimentSession throws, and UsageError when a worker or the engine fails to start.
+ */
+export async function runForwardExperimentSession<T>(
+  kind: string, options: ForwardExperimentOptions, images: SelectImagesOptions,
+  settings: Parameters<typeof runExperimentSession>[3],
+  work: (session: ForwardExperimentSession) => Promise<T>,
+): Promise<T> {
+  return runExperimentSession(kind, options, images, settings, async (session) => {
+    const { config, params, source } = session.model;
+    const workers = resolveWorkerCount(options.workers, session.backendInfo);
+    if (workers > 1) session.log(`${kind}: forward passes in ${workers} worker threads, each with its own ${session.backendInfo.name} engine`);
+    const sha256 = 'sha256' in source ? source.sha256 : null;
+    const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config, params, sha256 } });
+    try {
+      return await work({ ...session, executor });
+    } finally {
+      await executor.close();
+    }
+  }, 'inference');
 }
 
 /**

@@ -20,9 +20,9 @@ import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { readInvarianceRows } from '../src/store/experiment-resume-store.js';
 import type { Store } from '../src/store/open-store.js';
 import { insertInvarianceMeasures } from '../src/store/experiment-results-store.js';
-import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
+import { runForwardExperimentSession, type ForwardExperimentOptions } from './experiment-session.js';
 
-export interface InvariancePipelineOptions extends ExperimentSourceOptions {
+export interface InvariancePipelineOptions extends ForwardExperimentOptions {
   images: SelectImagesOptions;
   /** Amounts per transform: px (down positive), scale factors, degrees clockwise. */
   amounts: Record<InvarianceKind, number[]>;
@@ -60,7 +60,7 @@ const AXES: Record<InvarianceKind, string> = { translate: 'vertical translation 
  */
 export async function runInvariancePipeline(options: InvariancePipelineOptions): Promise<InvariancePipelineResult> {
   const settings = () => ({ amounts: options.amounts, batchSize: options.batchSize });
-  return runExperimentSession('invariance', options, options.images, settings, async (session) => {
+  return runForwardExperimentSession('invariance', options, options.images, settings, async (session) => {
     const { model, dataset } = session;
     const images = selectExperimentImages(options.db, dataset, options.images);
     const transforms = INVARIANCE_KINDS.flatMap((kind) => options.amounts[kind].map((a) => makeTransform(kind, a)));
@@ -76,7 +76,7 @@ export async function runInvariancePipeline(options: InvariancePipelineOptions):
       }
       const input = await prepareCentreInput(image.path, model.config.inputSizePx, session.mean);
       const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
-      const rows = await measureInvariance({ config: model.config, params: model.params, input: input.input, transforms, trueClass, batchSize: options.batchSize });
+      const rows = await measureInvariance({ executor: session.executor, input: input.input, sizePx: model.config.inputSizePx, transforms, trueClass, batchSize: options.batchSize });
       session.commit(() => storeRows(options.db, session.runId, image, trueClass, rows));
       all.push(...rows.map((r) => ({ ...r, image: image.key })));
       session.log(`invariance ${image.key}: ${rows.length} copies measured`);

@@ -3,7 +3,9 @@
  * over the model input in batches; per position (b) the summed activation of
  * the conv5 map strongest on the unoccluded image, (d) p(true class), (e) the
  * most probable class; plus (c) that map's strongest activation projected to
- * pixels by the deconvnet. Numbers go to the store (occlusion_images,
+ * pixels by the deconvnet. Forward passes run on the forward executor of
+ * the engine --backend picks (onnx under auto), the projection on the
+ * projector of the same choice. Numbers go to the store (occlusion_images,
  * occlusion_cells; one transaction per image) and to cells.csv; pictures to PNG.
  */
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import {
   type ExperimentImage, type ExperimentModel, type PreparedInput, type SelectImagesOptions,
 } from '../src/experiments/experiment-inputs.js';
 import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx, type OccluderFill } from '../src/experiments/occluder.js';
-import { createForwardProbe, measureUnoccluded, sweepOccluder, type OcclusionCell, type UnoccludedResult } from '../src/experiments/occlusion-sweep.js';
+import { measureUnoccluded, sweepOccluder, type OcclusionCell, type UnoccludedResult } from '../src/experiments/occlusion-sweep.js';
 import { stretchSymmetric } from '../src/mosaic/display-scaling.js';
 import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv, writeMapOverImage, writeRgbPng } from '../src/experiments/result-files.js';
@@ -23,9 +25,9 @@ import { categoricalMapSvg, heatmapSvg } from '../src/plot/heatmap.js';
 import { readOcclusionCells, readOcclusionImage } from '../src/store/experiment-resume-store.js';
 import type { Store } from '../src/store/open-store.js';
 import { insertOcclusionImage } from '../src/store/experiment-results-store.js';
-import { runExperimentSession, type ExperimentSourceOptions } from './experiment-session.js';
+import { runForwardExperimentSession, type ForwardExperimentOptions } from './experiment-session.js';
 
-export interface OcclusionPipelineOptions extends ExperimentSourceOptions {
+export interface OcclusionPipelineOptions extends ForwardExperimentOptions {
   images: SelectImagesOptions;
   /** Occluder side; default defaultOccluderSizePx(S). */
   sizePx?: number;
@@ -56,7 +58,7 @@ export interface OcclusionPipelineResult {
 }
 
 const MAP_PX = 320;
-const LAYER = 'conv5';
+const LAYER = 'conv5' as const;
 
 /**
  * Runs the occlusion experiment.
@@ -65,7 +67,7 @@ const LAYER = 'conv5';
 export async function runOcclusionPipeline(options: OcclusionPipelineOptions): Promise<OcclusionPipelineResult> {
   const occluder = (S: number) => ({ sizePx: options.sizePx ?? defaultOccluderSizePx(S), stridePx: options.stridePx ?? defaultOccluderStridePx(S) });
   const settings = ({ model }: { model: ExperimentModel }) => ({ ...occluder(model.config.inputSizePx), fill: options.fill, batchSize: options.batchSize });
-  return runExperimentSession('occlusion', options, options.images, settings, async (session) => {
+  return runForwardExperimentSession('occlusion', options, options.images, settings, async (session) => {
     const S = session.model.config.inputSizePx;
     const { sizePx, stridePx } = occluder(S);
     const placements = computeOccluderPlacements(S, sizePx, stridePx);
@@ -90,7 +92,7 @@ export async function runOcclusionPipeline(options: OcclusionPipelineOptions): P
       const input = await prepareCentreInput(image.path, S, session.mean);
       const trueClass = mapLabelToLogit(model.config, dataset.classes, image.datasetLabel);
       const fill = computeFillImage(options.fill, S, input.meanCrop);
-      const probe = createForwardProbe(model.config, model.params, LAYER);
+      const probe = { executor: session.executor, layer: LAYER };
       const unoccluded = await measureUnoccluded(probe, input.input, S);
       const cells = await sweepOccluder({ probe, input: input.input, sizePx: S, placements, fill, unit: unoccluded.unit, trueClass, batchSize: options.batchSize });
       const files = await writeFigures({ outDir, image, input, model, projector, unoccluded, cells, rows, stridePx, trueClass, classes: dataset.classes });

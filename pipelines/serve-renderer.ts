@@ -15,7 +15,10 @@ import { findConvLayer } from '../src/deconv/deconvnet.js';
 import { UsageError } from '../src/errors.js';
 import { mapLabelToLogit, nameLogit, prepareCentreInput } from '../src/experiments/experiment-inputs.js';
 import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx } from '../src/experiments/occluder.js';
-import { createForwardProbe, findArgMax, measureUnoccluded, sweepOccluder } from '../src/experiments/occlusion-sweep.js';
+import { findArgMax, measureUnoccluded, sweepOccluder } from '../src/experiments/occlusion-sweep.js';
+import { runForwardRequest } from '../src/workers/batch-reducers.js';
+import { describeConfigForward } from '../src/workers/forward-model.js';
+import { createSingleExecutor } from '../src/workers/single-executor.js';
 import { writeMapOverImage } from '../src/experiments/result-files.js';
 import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
 import { writeRgbPng } from '../src/mosaic/render-sheet.js';
@@ -163,7 +166,9 @@ async function renderOcclusion(db: Store, job: RenderJob, run: LoadedRun, onProg
   const { dataset, image } = await readImage(db, run.pass, job.imageId!);
   const input = await prepareCentreInput(image.path, S, run.mean);
   const layer = Math.max(...run.pass.layers);
-  const probe = createForwardProbe(config, params, layerLabel(layer) as TapName);
+  // The forward passes stay on the renderer's tfjs backend, in this thread (the render thread).
+  const executor = createSingleExecutor(describeConfigForward(config), (batch, request) => runForwardRequest(config, params, batch, request), () => undefined);
+  const probe = { executor, layer: layerLabel(layer) as TapName };
   const [sizePx, stridePx] = [defaultOccluderSizePx(S), defaultOccluderStridePx(S)];
   const placements = computeOccluderPlacements(S, sizePx, stridePx);
   const trueClass = mapLabelToLogit(config, dataset.classes, image.label);

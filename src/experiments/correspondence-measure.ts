@@ -1,12 +1,10 @@
 /**
  * Feature vectors for the correspondence experiment (Table 1): the paper's
  * layer 5 and layer 7 as the rectified conv5 output (flattened, NHWC order)
- * and fc7. No IO; tensors are created and disposed here.
+ * and fc7, read through the forward executor (onnx or tfjs). No IO.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { forward } from '../model/network.js';
-import type { ModelParams } from '../model/params.js';
-import type { ModelConfig } from '../model/spec.js';
+import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
+import { makeCopyBatches } from './copy-batches.js';
 import { computeSignChangeDelta, computeMeanAndStd, type SignChangeResult } from './feature-measures.js';
 
 export const CORRESPONDENCE_LAYERS = ['conv5', 'fc7'] as const;
@@ -16,27 +14,20 @@ export type CorrespondenceLayer = (typeof CORRESPONDENCE_LAYERS)[number];
 export type FeatureVectors = Record<CorrespondenceLayer, Float32Array[]>;
 
 /**
- * Runs `inputs` ([S, S, 3] each) through the model `batchSize` at a time.
- * @returns per layer, one vector per input (copies: the caller owns them; no tensors remain)
+ * Runs `inputs` ([S, S, 3] each) through the executor `batchSize` at a time.
+ * @returns per layer, one vector per input (copies: the caller owns them)
  */
-export async function extractFeatureVectors(config: ModelConfig, params: ModelParams, inputs: readonly Float32Array[], batchSize: number): Promise<FeatureVectors> {
-  const S = config.inputSizePx;
-  const perImage = S * S * 3;
+export async function extractFeatureVectors(executor: ForwardExecutor, inputs: readonly Float32Array[], sizePx: number, batchSize: number): Promise<FeatureVectors> {
   const out: FeatureVectors = { conv5: [], fc7: [] };
-  for (let start = 0; start < inputs.length; start += batchSize) {
-    const chunk = inputs.slice(start, start + batchSize);
-    const pixels = new Float32Array(chunk.length * perImage);
-    chunk.forEach((input, i) => pixels.set(input, i * perImage));
-    const batch = tf.tensor4d(pixels, [chunk.length, S, S, 3]);
-    const taps = forward(config, params, batch, { taps: [...CORRESPONDENCE_LAYERS] });
-    batch.dispose();
+  const batches = makeCopyBatches(inputs, sizePx, batchSize, (input, out, offset) => out.set(input, offset));
+  await forEachForwardResult(batches, executor, { reducer: 'taps', taps: [...CORRESPONDENCE_LAYERS] }, (batch, { taps }) => {
+    const n = batch.shape[0];
     for (const layer of CORRESPONDENCE_LAYERS) {
-      const values = (await taps[layer]!.data()) as Float32Array;
-      const size = values.length / chunk.length;
-      for (let i = 0; i < chunk.length; i++) out[layer].push(values.slice(i * size, (i + 1) * size));
-      taps[layer]!.dispose();
+      const values = taps[layer]!.data;
+      const size = values.length / n;
+      for (let i = 0; i < n; i++) out[layer].push(values.slice(i * size, (i + 1) * size));
     }
-  }
+  });
   return out;
 }
 

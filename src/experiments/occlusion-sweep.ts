@@ -2,28 +2,25 @@
  * The occlusion sweep of Fig. 7: the unoccluded image picks the feature map
  * to watch, then occluded copies go through the model in batches, and each
  * occluder position gets (b) that map's summed activation, (d) p(true class)
- * and (e) the most probable class. No IO; tensors are created and disposed here.
+ * and (e) the most probable class. The forward passes run on the forward
+ * executor (onnx or tfjs, in-process or worker threads); sums are taken
+ * here in float64. No IO.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { forward } from '../model/network.js';
-import type { ModelParams } from '../model/params.js';
-import type { ModelConfig, TapName } from '../model/spec.js';
+import type { TapName } from '../model/spec.js';
+import type { TapArray } from '../workers/batch-reducers.js';
+import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
+import { makeCopyBatches } from './copy-batches.js';
 import { applyOccluder, type OccluderPlacement } from './occluder.js';
 
-/**
- * What the sweep reads from a model for a batch: a spatial feature tap and
- * class probabilities. Ownership: the caller of the probe disposes both.
- * @param batch [B, S, S, 3]
- * @returns feature [B, h, w, C], probs [B, K]
- */
-export type ModelProbe = (batch: tf.Tensor4D) => { feature: tf.Tensor4D; probs: tf.Tensor2D };
+/** What the sweep reads from the model: a spatial feature tap ([N, h, w, C], e.g. conv5, the paper's layer 5) and the class probabilities. */
+export interface OcclusionProbe {
+  /** The forward executor (either engine; tests may hand-set one). */
+  executor: ForwardExecutor;
+  layer: TapName;
+}
 
-/** A probe reading `layer` (e.g. conv5, the paper's layer 5) and probs from forward(). */
-export function createForwardProbe(config: ModelConfig, params: ModelParams, layer: TapName): ModelProbe {
-  return (batch) => {
-    const taps = forward(config, params, batch, { taps: [layer, 'probs'] });
-    return { feature: taps[layer] as tf.Tensor4D, probs: taps.probs as tf.Tensor2D };
-  };
+function requestOf(probe: OcclusionProbe): { reducer: 'taps'; taps: TapName[] } {
+  return { reducer: 'taps', taps: [probe.layer, 'probs'] };
 }
 
 /** The unoccluded image: the strongest feature map and the class probabilities. */
@@ -50,16 +47,13 @@ export function findArgMax(values: ArrayLike<number>): [number, number] {
 
 /**
  * Runs the unoccluded input and finds the strongest feature map.
- * @param input [S, S, 3]
+ * @param input [S, S, 3] (copied: a worker pool takes the batch's buffer)
  */
-export async function measureUnoccluded(probe: ModelProbe, input: Float32Array, sizePx: number): Promise<UnoccludedResult> {
-  const batch = tf.tensor4d(input, [1, sizePx, sizePx, 3]);
-  const { feature, probs } = probe(batch);
-  batch.dispose();
+export async function measureUnoccluded(probe: OcclusionProbe, input: Float32Array, sizePx: number): Promise<UnoccludedResult> {
+  const { taps } = await probe.executor.run({ pixels: Float32Array.from(input), shape: [1, sizePx, sizePx, 3] }, requestOf(probe));
+  const feature = taps[probe.layer]!;
   const [h, w, c] = feature.shape.slice(1) as [number, number, number];
-  const [map, p] = [await feature.data(), await probs.data() as Float32Array];
-  feature.dispose();
-  probs.dispose();
+  const [map, p] = [feature.data, taps.probs!.data];
   const perUnitMax = new Float32Array(c).fill(-Infinity);
   for (let i = 0; i < h * w * c; i++) if (map[i]! > perUnitMax[i % c]!) perUnitMax[i % c] = map[i]!;
   const [unit, activation] = findArgMax(perUnitMax);
@@ -80,7 +74,7 @@ export interface OcclusionCell {
 }
 
 export interface SweepOptions {
-  probe: ModelProbe;
+  probe: OcclusionProbe;
   /** [S, S, 3] model input. */
   input: Float32Array;
   sizePx: number;
@@ -94,31 +88,32 @@ export interface SweepOptions {
   onBatch?: (done: number) => void;
 }
 
-/** Sweeps the occluder over every placement, `batchSize` copies per forward pass. */
+/** Per image of a batch, the sum of channel `unit` of an [N, h, w, C] tap, in float64. */
+function sumUnit(tap: TapArray, unit: number): number[] {
+  const [n, h, w, c] = tap.shape as [number, number, number, number];
+  return Array.from({ length: n }, (_, image) => {
+    let sum = 0;
+    for (let i = image * h * w * c + unit, end = (image + 1) * h * w * c; i < end; i += c) sum += tap.data[i]!;
+    return sum;
+  });
+}
+
+/** Sweeps the occluder over every placement, `batchSize` copies per forward pass, as many batches in flight as the executor takes. */
 export async function sweepOccluder(options: SweepOptions): Promise<OcclusionCell[]> {
-  const { sizePx, placements, batchSize } = options;
-  const perImage = sizePx * sizePx * 3;
   const cells: OcclusionCell[] = [];
-  for (let start = 0; start < placements.length; start += batchSize) {
-    const chunk = placements.slice(start, start + batchSize);
-    const pixels = new Float32Array(chunk.length * perImage);
-    chunk.forEach((p, i) => applyOccluder(options.input, sizePx, p.rect, options.fill, pixels, i * perImage));
-    const batch = tf.tensor4d(pixels, [chunk.length, sizePx, sizePx, 3]);
-    const { feature, probs } = options.probe(batch);
-    batch.dispose();
-    const sums = tf.tidy(() => tf.sum(tf.gather(feature, [options.unit], 3), [1, 2, 3]));
-    feature.dispose();
-    const [sumValues, probValues] = [await sums.data(), await probs.data()];
-    const k = probs.shape[1];
-    sums.dispose();
-    probs.dispose();
-    chunk.forEach((placement, i) => {
-      const row = probValues.subarray(i * k, (i + 1) * k);
+  const { input, sizePx, fill } = options;
+  const batches = makeCopyBatches(options.placements, sizePx, options.batchSize, (p, out, offset) => applyOccluder(input, sizePx, p.rect, fill, out, offset));
+  await forEachForwardResult(batches, options.probe.executor, requestOf(options.probe), (batch, { taps }) => {
+    const sums = sumUnit(taps[options.probe.layer]!, options.unit);
+    const probs = taps.probs!;
+    const k = probs.shape[1]!;
+    batch.items.forEach((placement, i) => {
+      const row = probs.data.subarray(i * k, (i + 1) * k);
       const [topClass, topProb] = findArgMax(row);
       const trueProb = options.trueClass === null ? null : row[options.trueClass]!;
-      cells.push({ placement, featureSum: sumValues[i]!, trueProb, topClass, topProb });
+      cells.push({ placement, featureSum: sums[i]!, trueProb, topClass, topProb });
     });
-    options.onBatch?.(Math.min(placements.length, start + batchSize));
-  }
+    options.onBatch?.(cells.length);
+  });
   return cells;
 }

@@ -1,6 +1,6 @@
 /**
  * Runs the project's forward requests (src/workers/batch-reducers.ts:
- * top-activations, logits, taps) on onnxruntime: each request kind maps to
+ * top-activations, logits, taps, distances) on onnxruntime: each request kind maps to
  * one graph builder, each distinct request (kind, layers) gets one session,
  * built on first use and kept. Results have the same shapes, layouts and
  * types as the tfjs reducers', so pipelines cannot tell the engines apart.
@@ -13,15 +13,17 @@ import * as ort from 'onnxruntime-node';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
+import { inferGraphShapes } from '../graph/graph-shapes.js';
+import { findLayer, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
 import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
-import type { BatchPixels, ForwardRequest, ForwardResultOf, TapArray } from '../workers/batch-reducers.js';
+import { checkReferenceSize, type BatchPixels, type ForwardRequest, type ForwardResultOf, type TapArray } from '../workers/batch-reducers.js';
 import { findAnalysedLayer, listAnalysedLayers, type AnalysedLayer, type LayerNumbering } from '../graph/analysed-layers.js';
 import { buildClassifierGraph } from './build-classifier-graph.js';
+import { buildDistancesGraph, referenceShapeOf } from './build-distances-graph.js';
 import { buildTapsGraph } from './build-taps-graph.js';
 import { buildTopActivationsGraph } from './build-top-activations-graph.js';
 import { encodeOnnxModel, type OnnxModel } from './onnx-codec.js';
-import { reductionOutputNames, tapOutputName } from './onnx-model.js';
+import { distanceOutputName, reductionOutputNames, referenceInputName, tapOutputName } from './onnx-model.js';
 import { createOnnxSession, type OnnxSessionOptions } from './onnx-session.js';
 import { PIXELS_INPUT, type LrnForm } from './lower-graph-nodes.js';
 
@@ -50,10 +52,41 @@ interface RequestPlan {
   key: string;
   build: () => OnnxModel;
   read: (outputs: ort.InferenceSession.ReturnType, numImages: number) => unknown;
+  /** Inputs besides the pixels (the distances graph's references). */
+  feeds?: () => Record<string, ort.Tensor>;
 }
 
 function readTap(tensor: ort.Tensor): TapArray {
   return { shape: tensor.dims.slice(), data: tensor.data as Float32Array };
+}
+
+function readTaps(outputs: ort.InferenceSession.ReturnType, taps: readonly string[]): Partial<Record<string, TapArray>> {
+  const result: Partial<Record<string, TapArray>> = {};
+  for (const tap of taps) result[tap] = readTap(outputs[tapOutputName(tap)]!);
+  return result;
+}
+
+/** The distances request: references fed as inputs (size checked as the tfjs reducer does), distances [N] float64 back. */
+function planDistances(options: OnnxForwardRunnerOptions, request: Extract<ForwardRequest, { reducer: 'distances' }>, lrn: LrnForm): RequestPlan {
+  const { graph, weights } = options;
+  const references = request.references.map((r) => r.tap);
+  const taps = [...new Set(request.taps)];
+  return {
+    key: `distances-${references.join('.')}-taps-${taps.join('.')}-lrn-${lrn}`,
+    build: () => buildDistancesGraph(graph, weights, { references, taps, lrn }),
+    feeds: () => {
+      const shapes = inferGraphShapes(graph);
+      return Object.fromEntries(request.references.map(({ tap, values }) => {
+        const shape = referenceShapeOf(shapes.get(findLayer(graph, tap).node)!);
+        checkReferenceSize(tap, shape.reduce((a, b) => a * b, 1), values.length);
+        return [referenceInputName(tap), new ort.Tensor('float32', values, shape)];
+      }));
+    },
+    read: (outputs) => ({
+      distances: Object.fromEntries(references.map((tap) => [tap, outputs[distanceOutputName(tap)]!.data as Float64Array])),
+      taps: readTaps(outputs, taps),
+    }),
+  };
 }
 
 function planRequest(options: OnnxForwardRunnerOptions, analysed: () => AnalysedLayer[], request: ForwardRequest): RequestPlan {
@@ -90,13 +123,11 @@ function planRequest(options: OnnxForwardRunnerOptions, analysed: () => Analysed
       return {
         key: `taps-${taps.join('.')}-nhwc-lrn-${lrn}`,
         build: () => buildTapsGraph(graph, weights, { layers: taps, lrn, layout: 'nhwc' }),
-        read: (outputs) => {
-          const result: Partial<Record<string, TapArray>> = {};
-          for (const tap of taps) result[tap] = readTap(outputs[tapOutputName(tap)]!);
-          return { taps: result };
-        },
+        read: (outputs) => ({ taps: readTaps(outputs, taps) }),
       };
     }
+    case 'distances':
+      return planDistances(options, request, lrn);
   }
 }
 
@@ -160,7 +191,8 @@ export function createOnnxForwardRunner(options: OnnxForwardRunnerOptions): Onnx
         sessions.set(plan.key, session);
         session.catch(() => sessions.delete(plan.key));
       }
-      const outputs = await (await session).run({ [PIXELS_INPUT]: new ort.Tensor('float32', batch.pixels, batch.shape) });
+      const feeds = plan.feeds?.() ?? {};
+      const outputs = await (await session).run({ [PIXELS_INPUT]: new ort.Tensor('float32', batch.pixels, batch.shape), ...feeds });
       return plan.read(outputs, n) as ForwardResultOf<typeof request>;
     },
     async release() {

@@ -19,6 +19,16 @@ export function tapOutputName(layer: string): string {
   return `tap/${layer}`;
 }
 
+/** Input name of the reference of `layer` (distances graph). */
+export function referenceInputName(layer: string): string {
+  return `reference/${layer}`;
+}
+
+/** Output name of the per-image distances of `layer` to its reference. */
+export function distanceOutputName(layer: string): string {
+  return `distance/${layer}`;
+}
+
 /** Output names of the per-unit reductions of `layer`. */
 export function reductionOutputNames(layer: string): { max: string; argmax: string; mean: string } {
   return { max: `top/${layer}/max`, argmax: `top/${layer}/argmax`, mean: `top/${layer}/mean` };
@@ -30,6 +40,8 @@ export interface WrapModelOptions {
   outputs: OnnxValueInfo[];
   /** Recorded as metadata `zfnet.graph-options`. */
   description: string;
+  /** Inputs after `pixels` (e.g. the distances graph's references). */
+  inputs?: OnnxValueInfo[];
 }
 
 /** The model around `lowered`; its input is `pixels` [N, S, S, C]. */
@@ -43,7 +55,7 @@ export function wrapOnnxModel(graph: ModelGraph, lowered: LoweredNodes, options:
       name: `${graph.name}-${options.kind}`,
       node: lowered.nodes,
       initializer: lowered.initializers,
-      input: [tensorValueInfo(PIXELS_INPUT, ONNX_DATA_TYPE.FLOAT, ['N', s, s, graph.input.channels])],
+      input: [tensorValueInfo(PIXELS_INPUT, ONNX_DATA_TYPE.FLOAT, ['N', s, s, graph.input.channels]), ...(options.inputs ?? [])],
       output: options.outputs,
     },
     metadataProps: [

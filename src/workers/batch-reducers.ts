@@ -34,20 +34,31 @@ export type ForwardRequest =
   | { reducer: 'top-activations'; layers: number[] }
   /** The logits [N, C] (evaluation). */
   | { reducer: 'logits' }
-  /** The named taps, whole (occlusion, invariance): the project's tap names, or an imported model's layer names. */
-  | { reducer: 'taps'; taps: string[] };
+  /** The named taps, whole (activations, occlusion, correspondence): the project's tap names, or an imported model's layer names. */
+  | { reducer: 'taps'; taps: string[] }
+  /** Per image, the Euclidean distance of each referenced tap to one reference image's tap, and the named taps whole (invariance). */
+  | { reducer: 'distances'; references: TapReference[]; taps: string[] };
+
+/** One image's tap to measure distances to: flattened as the taps reducer returns it (NHWC for maps). */
+export interface TapReference {
+  tap: string;
+  values: Float32Array;
+}
 
 export type ReducerName = ForwardRequest['reducer'];
 
 export interface TopActivationsResult { layers: LayerBatchReduction[] }
 export interface LogitsResult { logits: TapArray }
 export interface TapsResult { taps: Partial<Record<string, TapArray>> }
+/** distances[tap]: [N] float64, sqrt of the float64 sum of squared differences. */
+export interface DistancesResult { distances: Partial<Record<string, Float64Array>>; taps: Partial<Record<string, TapArray>> }
 
 /** The result type of each reducer. */
 export interface ReducerResults {
   'top-activations': TopActivationsResult;
   logits: LogitsResult;
   taps: TapsResult;
+  distances: DistancesResult;
 }
 
 export type ForwardResultOf<R extends ForwardRequest> = ReducerResults[R['reducer']];
@@ -67,6 +78,40 @@ async function readTap(tensor: tf.Tensor): Promise<TapArray> {
   return { shape: tensor.shape.slice(), data: (await tensor.data()) as Float32Array };
 }
 
+/** Reads the named taps (validated against the model's tap names). */
+async function readTaps(names: readonly string[], taps: Partial<Record<TapName, tf.Tensor>>): Promise<Partial<Record<string, TapArray>>> {
+  const out: Partial<Record<string, TapArray>> = {};
+  for (const name of names) out[name] = await readTap(taps[name as TapName]!);
+  return out;
+}
+
+/**
+ * Checks a reference against the size of one image's tap (both engines call it).
+ * @throws RangeError "Expected a reference of 1161600 values for tap conv1 but received 10".
+ */
+export function checkReferenceSize(tap: string, expected: number, received: number): void {
+  if (received !== expected) throw new RangeError(`Expected a reference of ${expected} values for tap ${tap} but received ${received}`);
+}
+
+/**
+ * Per row of `rows` ([N, D] flattened), ||row - reference|| in float64.
+ * @throws RangeError when the reference is not D long.
+ */
+export function computeRowDistances(tap: string, rows: Float32Array, numRows: number, reference: Float32Array): Float64Array {
+  const size = rows.length / numRows;
+  checkReferenceSize(tap, size, reference.length);
+  const out = new Float64Array(numRows);
+  for (let r = 0; r < numRows; r++) {
+    let sum = 0;
+    for (let k = 0, i = r * size; k < size; k++, i++) {
+      const d = rows[i]! - reference[k]!;
+      sum += d * d;
+    }
+    out[r] = Math.sqrt(sum);
+  }
+  return out;
+}
+
 const REDUCERS: ReducerTable = {
   'top-activations': {
     taps: (request) => request.layers.map((layer) => `conv${layer}` as TapName),
@@ -83,10 +128,17 @@ const REDUCERS: ReducerTable = {
   },
   taps: {
     taps: (request) => request.taps.slice() as TapName[], // validated against TAP_NAMES
+    reduce: async (request, taps) => ({ taps: await readTaps(request.taps, taps) }),
+  },
+  distances: {
+    taps: (request) => [...new Set([...request.references.map((r) => r.tap), ...request.taps])] as TapName[], // validated against TAP_NAMES
     async reduce(request, taps) {
-      const out: Partial<Record<string, TapArray>> = {};
-      for (const name of request.taps) out[name] = await readTap(taps[name as TapName]!);
-      return { taps: out };
+      const distances: Partial<Record<string, Float64Array>> = {};
+      for (const { tap, values } of request.references) {
+        const tensor = taps[tap as TapName]!;
+        distances[tap] = computeRowDistances(tap, (await tensor.data()) as Float32Array, tensor.shape[0]!, values);
+      }
+      return { distances, taps: await readTaps(request.taps, taps) };
     },
   },
 };
@@ -109,10 +161,21 @@ export function validateForwardRequest(model: ForwardModel, request: ForwardRequ
       if (!model.topLayers.has(layer)) throw invalidParameterError('layers', `layers among ${numbers.join(', ')} of ${model.name}`, layer);
     }
   }
-  if (request.reducer === 'taps') {
-    for (const tap of request.taps) {
-      if (!model.tapNames.includes(tap)) throw invalidParameterError('taps', `tap names among ${model.tapNames.join(', ')}`, tap);
-    }
+  if (request.reducer === 'taps' || request.reducer === 'distances') checkTapNames(model, 'taps', request.taps);
+  if (request.reducer === 'distances') {
+    if (request.references.length === 0) throw invalidParameterError('references', 'a non-empty list of taps with reference values', '[]');
+    const names = request.references.map((r) => r.tap);
+    checkTapNames(model, 'references', names);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated !== undefined) throw invalidParameterError('references', 'one reference per tap', `${repeated} twice`);
+    const notFloats = request.references.find((r) => !(r.values instanceof Float32Array));
+    if (notFloats !== undefined) throw new TypeError(`Expected a Float32Array of reference values for tap ${notFloats.tap}`);
+  }
+}
+
+function checkTapNames(model: ForwardModel, option: string, names: readonly string[]): void {
+  for (const tap of names) {
+    if (!model.tapNames.includes(tap)) throw invalidParameterError(option, `tap names among ${model.tapNames.join(', ')}`, tap);
   }
 }
 

@@ -13,9 +13,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `run-pipeline ...args` with the given extra environment; never throws on a non-zero exit. */
-export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+/** Runs `run-pipeline ...args` with the given extra environment (in `cwd`, default this process's); never throws on a non-zero exit. */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): CliResult {
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, ...(cwd === undefined ? {} : { cwd }) });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -9,7 +9,7 @@ import { graphWeightsFromParams } from '../../src/onnx/graph-weights.js';
 import { createOnnxForwardRunner, type OnnxForwardRunner } from '../../src/onnx/onnx-forward-runner.js';
 import { LRN_FORMS } from '../../src/onnx/lower-graph-nodes.js';
 import { runForwardRequest } from '../../src/workers/batch-reducers.js';
-import { assertReductionsEqual, assertTapsEqual, makeBatch, makeParams } from './onnx-fixtures.js';
+import { assertReductionsEqual, assertTapsEqual, makeBatch, makeParams, relativeError } from './onnx-fixtures.js';
 
 const VARIANTS = ['zfnet-tiny', 'alexnet-tiny', 'zfnet-small', 'alexnet-small'] as const;
 
@@ -49,6 +49,27 @@ describe('ONNX forward graphs equal the tfjs forward pass', () => {
         const expected = await runForwardRequest(config, params, batch, { reducer: 'logits' });
         const got = await runners[0]!.run(batch, { reducer: 'logits' });
         assertTapsEqual(got.logits, expected.logits, 'logits');
+      });
+
+      it('distances graph: float64 distances to a reference image within 1e-5 relative of the tfjs reducer, the reference itself at 0, probs whole', async () => {
+        const referenceBatch = makeBatch(config, 1, 7);
+        const { taps } = await runForwardRequest(config, params, referenceBatch, { reducer: 'taps', taps: ['conv1', 'conv5', 'fc7'] });
+        const batch = makeBatch(config, 3, 4);
+        batch.pixels.set(referenceBatch.pixels, batch.pixels.length / 3); // image 1 is the reference image
+        const request = {
+          reducer: 'distances' as const, taps: ['probs' as const],
+          references: (['conv1', 'conv5', 'fc7'] as const).map((tap) => ({ tap, values: taps[tap]!.data })),
+        };
+        const expected = await runForwardRequest(config, params, batch, request);
+        const got = await runners[0]!.run(batch, request);
+        for (const tap of ['conv1', 'conv5', 'fc7'] as const) {
+          const [d, e] = [got.distances[tap]!, expected.distances[tap]!];
+          assert.ok(d instanceof Float64Array && d.length === 3, `${tap}: [3] float64`);
+          assert.ok(e[0]! > 0 && e[2]! > 0, `${tap}: other images are away from the reference`);
+          assert.ok(relativeError(d, e) < 1e-5, `${tap}: ${Array.from(d)} vs ${Array.from(e)}`);
+          assert.ok(d[1]! <= 1e-5 * d[0]! && e[1]! <= 1e-5 * e[0]!, `${tap}: the reference image is at distance ${d[1]} (onnx), ${e[1]} (tfjs)`);
+        }
+        assertTapsEqual(got.taps.probs!, expected.taps.probs!, 'probs');
       });
 
       it('top-activations graph: max, mean within 1e-5, first argmax identical, all-zero units give index 0', async () => {

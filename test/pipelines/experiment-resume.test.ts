@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { writeSampleData } from '../../src/data/sample-data.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
-import { runFixedExperiment } from './experiment-child.js';
+import { runFixedExperiment, type ResumeEngine } from './experiment-child.js';
 
 const CHILD = fileURLToPath(new URL('./experiment-child.js', import.meta.url));
 let dir: string;
@@ -33,15 +33,18 @@ function readOutcome(db: Store, kind: string, runId: string, outDir: string): un
   return { rows: db.prepare(TABLES[kind]!).all(runId), csv: readFileSync(join(outDir, CSV[kind]!), 'utf8'), summary };
 }
 
-for (const kind of ['occlusion', 'invariance']) {
-  test(`${kind}: killed after its first image, a rerun with the same options resumes that run and ends equal to an uninterrupted run; --force starts over`, async () => {
-    const reference = openStore(join(dir, `${kind}-ref.db`));
-    const refOut = join(dir, `${kind}-ref`);
-    const refRun = await runFixedExperiment(kind, reference, data, refOut, () => {});
+const CASES: Array<[string, ResumeEngine]> = [['occlusion', 'cpu'], ['invariance', 'cpu'], ['occlusion', 'onnx'], ['invariance', 'onnx']];
 
-    const storePath = join(dir, `${kind}.db`);
-    const outDir = join(dir, `${kind}-out`);
-    const killed = spawnSync(process.execPath, [CHILD, kind, storePath, data, outDir, 'kill-after-1'], { encoding: 'utf8' });
+for (const [kind, engine] of CASES) {
+  test(`${kind} on ${engine}: killed after its first image, a rerun with the same options resumes that run and ends equal to an uninterrupted run; --force starts over`, async () => {
+    const name = `${kind}-${engine}`;
+    const reference = openStore(join(dir, `${name}-ref.db`));
+    const refOut = join(dir, `${name}-ref`);
+    const refRun = await runFixedExperiment(kind, reference, data, refOut, () => {}, false, engine);
+
+    const storePath = join(dir, `${name}.db`);
+    const outDir = join(dir, `${name}-out`);
+    const killed = spawnSync(process.execPath, [CHILD, kind, storePath, data, outDir, 'kill-after-1', engine], { encoding: 'utf8' });
     assert.equal(killed.signal, 'SIGKILL', killed.stderr);
     const store = openStore(storePath);
     try {
@@ -49,7 +52,7 @@ for (const kind of ['occlusion', 'invariance']) {
       assert.equal(before.length, 1);
       assert.equal(before[0]!.status, 'running');
       const lines: string[] = [];
-      const resumed = await runFixedExperiment(kind, store, data, outDir, (line) => lines.push(line));
+      const resumed = await runFixedExperiment(kind, store, data, outDir, (line) => lines.push(line), false, engine);
       assert.equal(resumed.runId, before[0]!.id);
       assert.ok(lines.includes(`taking over run ${resumed.runId} from process ${killed.pid} on host ${hostname()}: process ${killed.pid} no longer exists on ${hostname()}`), lines.join('\n'));
       assert.ok(lines.includes(`resuming unfinished ${kind} run ${resumed.runId} (same options): images it committed are kept; --force starts over`), lines.join('\n'));
@@ -59,7 +62,7 @@ for (const kind of ['occlusion', 'invariance']) {
 
       // A finished run is not resumed: the same command makes a new run; --force on an unfinished one deletes it first.
       store.prepare("UPDATE runs SET status = 'interrupted' WHERE id = ?").run(resumed.runId);
-      const forced = await runFixedExperiment(kind, store, data, join(dir, `${kind}-forced`), (line) => lines.push(line), true);
+      const forced = await runFixedExperiment(kind, store, data, join(dir, `${name}-forced`), (line) => lines.push(line), true, engine);
       assert.notEqual(forced.runId, resumed.runId);
       assert.ok(lines.includes(`--force: deleting unfinished ${kind} run ${resumed.runId} and starting over`));
       assert.deepEqual(store.prepare('SELECT id FROM runs WHERE kind = ?').pluck().all(kind), [forced.runId]);

@@ -22,6 +22,7 @@ import { prepareCentreInput } from '../../src/experiments/experiment-inputs.js';
 import { drawRandomRect } from '../../src/experiments/occluder.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, initParams } from '../../src/model/params.js';
+import { createInProcessExecutor } from '../../src/workers/forward-executor.js';
 
 let dir: string;
 let data: string;
@@ -119,7 +120,8 @@ async function computeControlDeltaIndependently(ids: number[], boxPx: [number, n
     });
   }
   try {
-    const features = await extractFeatureVectors(config, params, [...originals, ...copies], 1);
+    const executor = await createInProcessExecutor('cpu', { kind: 'params', config, params });
+    const features = await extractFeatureVectors(executor, [...originals, ...copies], S, 1).finally(() => executor.close());
     const n = ids.length;
     const out = { conv5: { deltaSum: 0, pairMean: 0 }, fc7: { deltaSum: 0, pairMean: 0 } };
     for (const layer of ['conv5', 'fc7'] as const) {

@@ -4,6 +4,8 @@ import { OCCLUDER_FILLS } from '../../experiments/occluder.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { runCorrespondencePipeline } from '../../../pipelines/correspondence.js';
 import type { CommandSpec } from '../command-spec.js';
+import { addWorkersOption } from '../common-options.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
 import { addForceOption, addModelSourceOptions, parseModelSourceOptions } from '../experiment-options.js';
 
 /** `run-pipeline correspondence` (paper Sec. 5, Table 1). */
@@ -13,6 +15,7 @@ export const correspondenceCommand: CommandSpec = {
   configure(command: Command) {
     addModelSourceOptions(command);
     addForceOption(command);
+    addWorkersOption(command);
     command
       .requiredOption('--mask-boxes <file>', 'JSON: {"boxSpace": "image"|"input", "images": [{"path" or "imageId", "parts": {"name": [x, y, w, h]}}]}')
       .option('--draws <n>', 'random-control draws (one random box per image each, the size of its largest part)', '10')
@@ -29,7 +32,7 @@ export const correspondenceCommand: CommandSpec = {
     const batchSize = expectInteger('batchSize', options['batchSize'], 1, 4096);
     const db = openStore(resolveDbPath(source.dbPath));
     try {
-      const result = await runCorrespondencePipeline({ db, ...source, maskFile, draws, fill, batchSize, outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
+      const result = await runCorrespondencePipeline({ db, ...source, maskFile, draws, fill, batchSize, workers: parseWorkersOption(options), outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
       process.stdout.write('layer  part            Delta_l (sum i!=j)  pair mean  pair std\n');
       for (const row of result.summary) {
         process.stdout.write(`${row.layer.padEnd(6)} ${row.part.padEnd(15)} ${row.deltaSum.toFixed(4).padStart(18)}  ${row.deltaMean.toFixed(4).padStart(9)}  ${row.deltaStd.toFixed(4).padStart(8)}\n`);

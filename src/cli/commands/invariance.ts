@@ -6,6 +6,8 @@ import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { defaultInvarianceAmounts, runInvariancePipeline } from '../../../pipelines/invariance.js';
 import { readCheckpointFile } from '../../checkpoint/checkpoint-file.js';
 import type { CommandSpec } from '../command-spec.js';
+import { addWorkersOption } from '../common-options.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
 import { addImageSelectionOptions, addForceOption, addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';
 
 const OPTION_OF: Record<InvarianceKind, string> = { translate: 'translate', scale: 'scale', rotate: 'rotate' };
@@ -30,6 +32,7 @@ export const invarianceCommand: CommandSpec = {
   configure(command: Command) {
     addModelSourceOptions(command);
     addForceOption(command);
+    addWorkersOption(command);
     addImageSelectionOptions(command, 5);
     command
       .option('--translate <range>', 'vertical shifts in input px, START:STOP:STEP (default: -60:60:10 scaled to the input size)')
@@ -50,7 +53,7 @@ export const invarianceCommand: CommandSpec = {
     }
     const db = openStore(resolveDbPath(source.dbPath));
     try {
-      const result = await runInvariancePipeline({ db, ...source, images, amounts, batchSize, outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
+      const result = await runInvariancePipeline({ db, ...source, images, amounts, batchSize, workers: parseWorkersOption(options), outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
       process.stdout.write(`invariance run ${result.runId}: ${result.images.length} images, ${result.rows.length} transformed copies; plots and measures.csv in ${result.outDir}\n`);
     } finally {
       db.close();

@@ -4,6 +4,8 @@ import { expectChoice, expectInteger } from '../../errors.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { runOcclusionPipeline } from '../../../pipelines/occlusion.js';
 import type { CommandSpec } from '../command-spec.js';
+import { addWorkersOption } from '../common-options.js';
+import { parseWorkersOption } from '../../workers/workers-option.js';
 import { addImageSelectionOptions, addForceOption, addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';
 
 /**
@@ -16,6 +18,7 @@ export const occlusionCommand: CommandSpec = {
   configure(command: Command) {
     addModelSourceOptions(command);
     addForceOption(command);
+    addWorkersOption(command);
     addImageSelectionOptions(command, 1);
     command
       .option('--size <px>', 'occluder side in input pixels (default: 3/14 of the input, 48 px at 224)')
@@ -34,7 +37,7 @@ export const occlusionCommand: CommandSpec = {
     const db = openStore(resolveDbPath(source.dbPath));
     try {
       const result = await runOcclusionPipeline({
-        db, ...source, images, fill, batchSize, sizePx, stridePx,
+        db, ...source, images, fill, batchSize, sizePx, stridePx, workers: parseWorkersOption(options),
         outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true,
       });
       process.stdout.write(`occlusion run ${result.runId}: ${result.images.length} images, ${result.rows}x${result.cols} maps in ${result.outDir}\n`);
