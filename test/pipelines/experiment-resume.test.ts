@@ -62,9 +62,12 @@ for (const [kind, engine] of CASES) {
 
       // A finished run is not resumed: the same command makes a new run; --force on an unfinished one deletes it first.
       store.prepare("UPDATE runs SET status = 'interrupted' WHERE id = ?").run(resumed.runId);
-      const forced = await runFixedExperiment(kind, store, data, join(dir, `${name}-forced`), (line) => lines.push(line), true, engine);
-      assert.notEqual(forced.runId, resumed.runId);
-      assert.ok(lines.includes(`--force: deleting unfinished ${kind} run ${resumed.runId} and starting over`));
+      const forcedLines: string[] = [];
+      const forced = await runFixedExperiment(kind, store, data, join(dir, `${name}-forced`), (line) => forcedLines.push(line), true, engine);
+      // A new run, every image computed again (its id may equal the deleted one's: run ids have one-second resolution).
+      assert.ok(forcedLines.includes(`--force: deleting unfinished ${kind} run ${resumed.runId} and starting over`), forcedLines.join('\n'));
+      assert.ok(!forcedLines.some((l) => l.startsWith('resuming') || l.endsWith('committed by the earlier run, kept')), forcedLines.join('\n'));
+      assert.equal(forcedLines.filter((l) => new RegExp(`^${kind} \\d+: `).test(l)).length, 3, forcedLines.join('\n'));
       assert.deepEqual(store.prepare('SELECT id FROM runs WHERE kind = ?').pluck().all(kind), [forced.runId]);
     } finally {
       store.close();
