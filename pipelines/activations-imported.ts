@@ -17,6 +17,7 @@ import { initBackend, type BackendChoice } from '../src/backend/select-backend.j
 import { UsageError } from '../src/errors.js';
 import { listLayerChoices, matchLayers, type SelectableLayer } from '../src/graph/analysed-layers.js';
 import { describeGraph, type GraphLayerReport } from '../src/graph/describe-graph.js';
+import { toLayerFileName } from '../src/graph/layer-file-name.js';
 import type { GraphLayer, ModelGraph } from '../src/graph/model-graph.js';
 import { describeModelInput, type OpenedImportedModel } from '../src/import/open-imported-model.js';
 import { permuteAxes } from '../src/checkpoint/torch-layout.js';
@@ -52,12 +53,6 @@ export function selectActivationLayers(graph: ModelGraph, spec: string | undefin
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-}
-
-/** A layer name as a file name: characters other than letters, digits, `.`, `_`, `+` and `-` become `_`. */
-export function toFileStem(name: string): string {
-  const stem = name.replace(/[^\w.+-]/g, '_');
-  return /^\.*$/.test(stem) || stem.startsWith('.') ? `_${stem}` : stem;
 }
 
 /** What a layer's file holds, in words, for the sidecar. */
@@ -101,8 +96,8 @@ export async function writeImportedActivations(options: ImportedActivationsOptio
   const taps: Record<string, unknown> = {};
   const stems = new Set(['input', 'activations']);
   for (const layer of layers) {
-    let stem = toFileStem(layer.name);
-    for (let k = 2; stems.has(stem); k++) stem = `${toFileStem(layer.name)}_${k}`;
+    let stem = toLayerFileName(layer.name);
+    for (let k = 2; stems.has(stem); k++) stem = `${toLayerFileName(layer.name)}_${k}`;
     stems.add(stem);
     const tap = toNchw(outputs[layer.name]!.data, outputs[layer.name]!.shape);
     files.push(join(options.outDir, `${stem}.npy`));

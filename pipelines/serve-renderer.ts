@@ -4,7 +4,8 @@
  * recomputed activation checked against the stored one), an image's
  * strongest units per layer (forward taps), and its occlusion map (the
  * occlusion experiment's sweep and heat map). One backend, chosen once from
- * --backend; models are loaded per run and the last few kept.
+ * --backend; models are loaded per run and the last few kept. Runs over
+ * imported models render through serve-renderer-imported.ts.
  */
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,12 +29,12 @@ import { disposeParams } from '../src/model/params.js';
 import type { TapName } from '../src/model/spec.js';
 import { heatmapSvg } from '../src/plot/heatmap.js';
 import type { Store } from '../src/store/open-store.js';
-import { getTopActivationRun, queryTopRows, type TopActivationRun } from '../src/store/top-activations-store.js';
+import { getTopActivationRun, isImportedPassModel, queryTopRows, type TopActivationRun } from '../src/store/top-activations-store.js';
 import type { ImageActivations, ImageOcclusion } from '../src/serve/pages-image.js';
-import { layerLabel } from '../src/serve/page-kit.js';
 import type { RenderJob, RenderOutput, Renderer } from '../src/serve/render-engine.js';
 import { createProjector, type Projector } from '../src/deconv/projector.js';
 import { createInputCache, loadRunMean, loadRunModel, projectRows, type InputCache, type RunModel } from './mosaics-source.js';
+import { loadImportedRun, renderImportedJob, type ImportedRun } from './serve-renderer-imported.js';
 
 export interface ModelRendererOptions {
   /** The store, read only. */
@@ -50,7 +51,15 @@ const PROJECTION_BATCH = 3;
 const UNITS_PER_LAYER = 12;
 const MAP_PX = 320;
 
-interface LoadedRun { pass: TopActivationRun; model: RunModel; mean: MeanImage; projector: Projector; inputs: InputCache }
+interface ProjectRun { kind: 'project'; pass: TopActivationRun; model: RunModel; mean: MeanImage; projector: Projector; inputs: InputCache }
+type LoadedRun = ProjectRun | ImportedRun;
+
+/** The name a run gave its layer `number` (conv k for the project's own runs). */
+function nameRunLayer(pass: TopActivationRun, number: number): string {
+  const layer = pass.analysedLayers.find((l) => l.number === number);
+  if (layer === undefined) throw new UsageError(`Run ${pass.runId} has no layer ${number}`);
+  return layer.name;
+}
 
 /** Starts the backend and returns the renderer. @throws UsageError when the backend cannot start */
 export async function createModelRenderer(options: ModelRendererOptions): Promise<Renderer> {
@@ -66,11 +75,7 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
     }
     const pass = getTopActivationRun(options.db, runId);
     if (pass === undefined) throw new UsageError(`No top-activations run ${runId} in the store`);
-    const model = loadRunModel(pass, undefined, log);
-    const mean = loadRunMean(options.db, pass, model, log); // the mean whose hash the run recorded, the checkpoint's first
-    // One in-process engine session per loaded run: the render thread is already off the server's loop.
-    const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: 0 });
-    const run = { pass, model, mean, projector, inputs: createInputCache(model.config.inputSizePx, mean, 64) };
+    const run = isImportedPassModel(pass.modelConfig) ? await loadImportedRun(options.db, pass, options.backend) : loadProjectRun(options, pass, log);
     loaded.set(runId, run);
     while (loaded.size > (options.keepModels ?? 2)) {
       const [oldest, old] = loaded.entries().next().value!;
@@ -80,18 +85,29 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
     return run;
   };
   const unload = async (run: LoadedRun) => {
+    if (run.kind === 'imported') {
+      await run.executor.close();
+      return;
+    }
     await run.projector.close();
     disposeParams(run.model.params);
   };
   const renderers = {
-    projections: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderProjections(options.db, job, run, onProgress),
-    activations: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderActivations(options.db, job, run, onProgress),
-    occlusion: (job: RenderJob, run: LoadedRun, onProgress: ProgressFn) => renderOcclusion(options.db, job, run, onProgress),
+    projections: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderProjections(options.db, job, run, onProgress),
+    activations: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderActivations(options.db, job, run, onProgress),
+    occlusion: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderOcclusion(options.db, job, run, onProgress),
+  };
+  const renderImported = async (job: RenderJob, run: ImportedRun, onProgress: ProgressFn) => {
+    const image = job.kind !== 'activations' ? { path: '', classes: [] } : await readImage(options.db, run.pass, job.imageId!).then(({ dataset, image: i }) => ({ path: i.path, classes: dataset.classes }));
+    return renderImportedJob(job, run, image, UNITS_PER_LAYER, onProgress);
   };
   return {
     // The deconvnet engine follows --backend (the projector's description is kept with each projection render).
     engine: `--backend ${options.backend}; tfjs ${info.name} for forward passes`,
-    render: async (job, onProgress) => renderers[job.kind](job, await load(job.runId), onProgress),
+    render: async (job, onProgress) => {
+      const run = await load(job.runId);
+      return run.kind === 'imported' ? renderImported(job, run, onProgress) : renderers[job.kind](job, run, onProgress);
+    },
     close: async () => {
       for (const run of loaded.values()) await unload(run);
       loaded.clear();
@@ -101,9 +117,17 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
 
 type ProgressFn = (done: number, total: number) => void;
 
-async function renderProjections(db: Store, job: RenderJob, run: LoadedRun, onProgress: ProgressFn): Promise<RenderOutput> {
+function loadProjectRun(options: ModelRendererOptions, pass: TopActivationRun, log: (line: string) => void): ProjectRun {
+  const model = loadRunModel(pass, undefined, log);
+  const mean = loadRunMean(options.db, pass, model, log); // the mean whose hash the run recorded, the checkpoint's first
+  // One in-process engine session per loaded run: the render thread is already off the server's loop.
+  const projector = createProjector({ backend: options.backend, config: model.config, params: model.params, workers: 0 });
+  return { kind: 'project', pass, model, mean, projector, inputs: createInputCache(model.config.inputSizePx, mean, 64) };
+}
+
+async function renderProjections(db: Store, job: RenderJob, run: ProjectRun, onProgress: ProgressFn): Promise<RenderOutput> {
   const { config, params } = run.model;
-  const layerName = layerLabel(job.layer!);
+  const layerName = nameRunLayer(run.pass, job.layer!);
   const geometry = findConvLayer(config, layerName).geometry;
   const cellPx = chooseCellPx(geometry.receptiveFieldPx!, config.inputSizePx);
   const rows = queryTopRows(db, job.runId, job.layer!, job.unit!);
@@ -133,11 +157,11 @@ async function readImage(db: Store, pass: TopActivationRun, imageId: number) {
   return { dataset, image };
 }
 
-async function renderActivations(db: Store, job: RenderJob, run: LoadedRun, onProgress: ProgressFn): Promise<RenderOutput> {
+async function renderActivations(db: Store, job: RenderJob, run: ProjectRun, onProgress: ProgressFn): Promise<RenderOutput> {
   const { config, params } = run.model;
   const { dataset, image } = await readImage(db, run.pass, job.imageId!);
   const input = await prepareCentreInput(image.path, config.inputSizePx, run.mean);
-  const taps = [...run.pass.layers.map((l) => layerLabel(l) as TapName), 'probs' as TapName];
+  const taps = [...run.pass.layers.map((l) => nameRunLayer(run.pass, l) as TapName), 'probs' as TapName];
   onProgress(0, 1);
   const batch = tf.tensor4d(input.input, [1, config.inputSizePx, config.inputSizePx, 3]);
   const outputs = forward(config, params, batch, { taps });
@@ -145,7 +169,7 @@ async function renderActivations(db: Store, job: RenderJob, run: LoadedRun, onPr
   try {
     const layers: ImageActivations['layers'] = [];
     for (const layer of run.pass.layers) {
-      const tap = outputs[layerLabel(layer) as TapName]!; // [1, h, w, C]
+      const tap = outputs[nameRunLayer(run.pass, layer) as TapName]!; // [1, h, w, C]
       const maxima = (await tf.tidy(() => tf.max(tap, [0, 1, 2])).data()) as Float32Array; // [C]
       const order = Array.from(maxima.keys()).sort((a, b) => maxima[b]! - maxima[a]! || a - b);
       layers.push({ layer, unitCount: maxima.length, firing: maxima.filter((v) => v > 0).length,
@@ -160,7 +184,7 @@ async function renderActivations(db: Store, job: RenderJob, run: LoadedRun, onPr
   }
 }
 
-async function renderOcclusion(db: Store, job: RenderJob, run: LoadedRun, onProgress: ProgressFn): Promise<RenderOutput> {
+async function renderOcclusion(db: Store, job: RenderJob, run: ProjectRun, onProgress: ProgressFn): Promise<RenderOutput> {
   const { config, params } = run.model;
   const S = config.inputSizePx;
   const { dataset, image } = await readImage(db, run.pass, job.imageId!);
@@ -168,7 +192,7 @@ async function renderOcclusion(db: Store, job: RenderJob, run: LoadedRun, onProg
   const layer = Math.max(...run.pass.layers);
   // The forward passes stay on the renderer's tfjs backend, in this thread (the render thread).
   const executor = createSingleExecutor(describeConfigForward(config), (batch, request) => runForwardRequest(config, params, batch, request), () => undefined);
-  const probe = { executor, layer: layerLabel(layer) as TapName };
+  const probe = { executor, layer: nameRunLayer(run.pass, layer) as TapName };
   const [sizePx, stridePx] = [defaultOccluderSizePx(S), defaultOccluderStridePx(S)];
   const placements = computeOccluderPlacements(S, sizePx, stridePx);
   const trueClass = mapLabelToLogit(config, dataset.classes, image.label);
@@ -181,7 +205,7 @@ async function renderOcclusion(db: Store, job: RenderJob, run: LoadedRun, onProg
   const rows = Math.ceil(S / stridePx);
   const trueName = trueClass === null ? null : nameLogit(config, dataset.classes, trueClass);
   const svg = trueClass === null
-    ? heatmapSvg({ title: `${layerLabel(layer)} unit ${unoccluded.unit}: summed activation`, values: cells.map((c) => c.featureSum), rows, cols: rows, sizePx: MAP_PX, valueLabel: 'sum' })
+    ? heatmapSvg({ title: `${nameRunLayer(run.pass, layer)} unit ${unoccluded.unit}: summed activation`, values: cells.map((c) => c.featureSum), rows, cols: rows, sizePx: MAP_PX, valueLabel: 'sum' })
     : heatmapSvg({ title: `p(${trueName})`, values: cells.map((c) => c.trueProb ?? Number.NaN), rows, cols: rows, sizePx: MAP_PX, min: 0, valueLabel: 'probability' });
   const file = join(job.outDir, 'occlusion.png');
   await writeMapOverImage(svg, input.display, S, { mapPx: MAP_PX, coveredPx: rows * stridePx }, file);

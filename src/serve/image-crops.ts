@@ -3,31 +3,39 @@
  * the model sees it) and the receptive-field patch of a top-k entry, as PNG.
  * IO (reads the image, encodes with sharp, which works off the event loop);
  * the pixels come from the same preprocessing as every other command
- * (prepareCentreInput), so a patch is exactly what the unit saw. Recent
+ * (decode, resize, centre crop, as the batch stream does for either kind
+ * of model), so a patch is exactly what the unit saw. Recent
  * results are kept in memory (least recently used out first).
  */
 import sharp from 'sharp';
-import { computeSquareSizePx } from '../data/crop-geometry.js';
-import { createFallbackMean, type MeanImage } from '../data/mean-image.js';
-import { prepareCentreInput } from '../experiments/experiment-inputs.js';
+import { readFileSync } from 'node:fs';
+import { computePaperCropBox, extractCrop } from '../data/crop-geometry.js';
+import { decodeSquare, describeDecodeError } from '../data/decode-image.js';
+import { UsageError } from '../errors.js';
+import { receptiveFieldBoxAt, type ReceptiveField } from '../graph/receptive-fields.js';
 import { cropBox } from '../mosaic/display-scaling.js';
-import { layerGeometry, receptiveFieldBox } from '../model/geometry.js';
-import type { ModelConfig } from '../model/spec.js';
 
 /** Patches smaller than this are enlarged (nearest neighbour), so a 7 px conv1 patch is visible. */
 export const MIN_PATCH_DISPLAY_PX = 64;
 
+/** The crop a run's model sees: shorter side resized to squarePx, centre inputSizePx square. */
+export interface CropInput {
+  inputSizePx: number;
+  squarePx: number;
+}
+
 export interface PatchRequest {
   path: string;
-  config: ModelConfig;
-  layerName: string;
+  input: CropInput;
+  /** The layer's receptive field per axis (an analysed layer of the run). */
+  field: ReceptiveField;
   y: number;
   x: number;
 }
 
 export interface ImageCrops {
   /** PNG of the centre crop the model sees. @throws UsageError naming the file when it cannot be decoded */
-  renderImage(path: string, config: ModelConfig): Promise<Buffer>;
+  renderImage(path: string, input: CropInput): Promise<Buffer>;
   /** PNG of the receptive field of cell (y, x) of the layer, clipped at the border. @throws UsageError as renderImage */
   renderPatch(request: PatchRequest): Promise<Buffer>;
 }
@@ -40,10 +48,26 @@ async function encodePng(pixels: Uint8Array, widthPx: number, heightPx: number, 
     .toBuffer();
 }
 
+/**
+ * The centre crop as the model sees it before its value steps, [S, S, 3] 0..255.
+ * @throws UsageError naming the path when it cannot be read or decoded.
+ */
+async function cropDisplay(path: string, input: CropInput): Promise<Uint8Array> {
+  let square: Uint8Array;
+  try {
+    square = (await decodeSquare(readFileSync(path), { squarePx: input.squarePx })).pixels;
+  } catch (error) {
+    throw new UsageError(`Cannot use image ${path}: ${describeDecodeError(error)}`);
+  }
+  const s = input.inputSizePx;
+  const crop = new Float32Array(s * s * 3);
+  extractCrop(square, input.squarePx, computePaperCropBox('centre', input.squarePx, s, false), null, crop);
+  return Uint8Array.from(crop);
+}
+
 /** @param capacity PNGs kept in memory */
 export function createImageCrops(capacity = 2048): ImageCrops {
   const cache = new Map<string, Promise<Buffer>>();
-  const means = new Map<number, MeanImage>();
   const remember = (key: string, make: () => Promise<Buffer>): Promise<Buffer> => {
     const hit = cache.get(key);
     if (hit !== undefined) {
@@ -57,20 +81,14 @@ export function createImageCrops(capacity = 2048): ImageCrops {
     if (cache.size > capacity) cache.delete(cache.keys().next().value!);
     return made;
   };
-  // The display pixels do not depend on the mean (it is only subtracted from the model input).
-  const display = async (path: string, sizePx: number) => {
-    const squarePx = computeSquareSizePx(sizePx);
-    let mean = means.get(squarePx);
-    if (mean === undefined) means.set(squarePx, (mean = createFallbackMean(squarePx)));
-    return (await prepareCentreInput(path, sizePx, mean)).display;
-  };
+  const inputKey = (input: CropInput) => `${input.squarePx}:${input.inputSizePx}`;
   return {
-    renderImage: (path, config) => remember(`image:${config.inputSizePx}:${path}`, async () =>
-      encodePng(await display(path, config.inputSizePx), config.inputSizePx, config.inputSizePx, 0)),
-    renderPatch: (r) => remember(`patch:${r.config.name}:${r.config.inputSizePx}:${r.layerName}:${r.y}:${r.x}:${r.path}`, async () => {
-      const sizePx = r.config.inputSizePx;
-      const box = receptiveFieldBox(layerGeometry(r.config, r.layerName), r.y, r.x, sizePx);
-      return encodePng(cropBox(await display(r.path, sizePx), sizePx, 3, box), box.widthPx, box.heightPx, MIN_PATCH_DISPLAY_PX);
+    renderImage: (path, input) => remember(`image:${inputKey(input)}:${path}`, async () =>
+      encodePng(await cropDisplay(path, input), input.inputSizePx, input.inputSizePx, 0)),
+    renderPatch: (r) => remember(`patch:${inputKey(r.input)}:${r.field.receptiveFieldPx.join('x')}:${r.field.jumpPx.join('x')}:${r.field.offsetPx.join('x')}:${r.y}:${r.x}:${r.path}`, async () => {
+      const sizePx = r.input.inputSizePx;
+      const box = receptiveFieldBoxAt(r.field, r.y, r.x, sizePx);
+      return encodePng(cropBox(await cropDisplay(r.path, r.input), sizePx, 3, box), box.widthPx, box.heightPx, MIN_PATCH_DISPLAY_PX);
     }),
   };
 }

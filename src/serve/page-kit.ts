@@ -5,14 +5,16 @@
  * its progress and swaps in the result. Pure.
  */
 import { escapeHtml, formatNumber, htmlPage } from '../report/html.js';
+import type { ServeRunRow } from '../store/serve-queries.js';
 
 /**
- * The label of a stored layer number. Top-activations runs number the conv
- * layers 1..N (conv1..convN); this is the one place that says so, so layers
- * named otherwise (an imported model's features.3) change only here.
+ * The label of a stored layer number of a run: the layer's own name as the
+ * run recorded it (`conv2`, an imported model's `features.3` or `layer3.1`).
+ * Runs from before layers had names analysed the project's conv layers, conv k
+ * as layer k; this is the one place that says so.
  */
-export function layerLabel(layer: number): string {
-  return `conv${layer}`;
+export function layerLabel(run: Pick<ServeRunRow, 'layerNames'>, layer: number): string {
+  return run.layerNames.get(layer) ?? `conv${layer}`;
 }
 
 const enc = encodeURIComponent;

@@ -36,26 +36,28 @@ export interface ImagePageData {
 }
 
 /** The strongest units per layer, each linking to its unit page, as bars scaled to the layer's strongest. */
-export function renderActivationsFragment(runId: string, result: ImageActivations): string {
+export function renderActivationsFragment(run: Pick<ServeRunRow, 'id' | 'layerNames'>, result: ImageActivations): string {
+  const runId = run.id;
   const prediction = result.prediction === null ? '' : `<p>model's top class: <b>${escapeHtml(result.prediction.name)}</b> (p = ${formatStat(result.prediction.prob)})</p>`;
   const layers = result.layers.map((l) => {
     const top = l.units[0]?.value ?? 0;
     const rows = l.units.map((u) => `<tr><td>${link(urls.unit(runId, l.layer, u.unit), `unit ${u.unit}`)}</td><td class="num">${formatStat(u.value)}</td>`
       + `<td><span class="bar" style="width:${top > 0 ? Math.round((160 * u.value) / top) : 0}px"></span></td></tr>`).join('');
-    return `<div class="cell"><h3>${layerLabel(l.layer)}</h3><p class="note">${l.firing} of ${l.unitCount} units fire on this image</p>`
+    return `<div class="cell"><h3>${escapeHtml(layerLabel(run, l.layer))}</h3><p class="note">${l.firing} of ${l.unitCount} units fire on this image</p>`
       + `<table class="activations" data-layer="${l.layer}"><thead><tr><th>unit</th><th>spatial max</th><th></th></tr></thead><tbody>${rows}</tbody></table></div>`;
   }).join('');
   return `${prediction}<div id="activation-layers">${layers}</div>`;
 }
 
 /** The occlusion map and what it shows. */
-export function renderOcclusionFragment(runId: string, imageId: number, result: ImageOcclusion): string {
+export function renderOcclusionFragment(run: Pick<ServeRunRow, 'id' | 'layerNames'>, imageId: number, result: ImageOcclusion): string {
+  const runId = run.id;
   const what = result.map === 'true-class-prob'
     ? `p(${escapeHtml(result.trueClass ?? 'true class')}) with a square of the mean image, ${result.sizePx} px, over each position (stride ${result.stridePx} px): `
       + `${formatStat(result.unoccludedTrueProb)} unoccluded, lowest ${formatStat(result.minTrueProb)}`
-    : `summed activation of ${layerLabel(result.layer)} unit ${result.unit} with a square of ${result.sizePx} px over each position (the image has no label)`;
+    : `summed activation of ${escapeHtml(layerLabel(run, result.layer))} unit ${result.unit} with a square of ${result.sizePx} px over each position (the image has no label)`;
   return `<figure><img id="occlusion-map" src="${escapeHtml(urls.occlusionPng(runId, imageId))}" alt="occlusion map"><figcaption>${what}; `
-    + `${link(urls.unit(runId, result.layer, result.unit), `${layerLabel(result.layer)} unit ${result.unit}`)} is the strongest feature map on the unoccluded image.</figcaption></figure>`;
+    + `${link(urls.unit(runId, result.layer, result.unit), `${layerLabel(run, result.layer)} unit ${result.unit}`)} is the strongest feature map on the unoccluded image.</figcaption></figure>`;
 }
 
 /** The whole image page. */
@@ -68,7 +70,7 @@ export function renderImagePage(data: ImagePageData): string {
     + 'the centre crop the model sees</figcaption></figure>';
   const inTop = data.inTop.length === 0 ? `<p class="note">No unit of this run keeps image ${image.imageId} in its top-${run.topK ?? 'k'}.</p>`
     : sortableTable('in-top', ['layer', 'unit', 'rank', 'value'].map((label) => ({ label })),
-      data.inTop.map((e) => [layerLabel(e.layer), { text: String(e.unit), href: urls.unit(run.id, e.layer, e.unit) }, e.rank, e.value]));
+      data.inTop.map((e) => [layerLabel(run, e.layer), { text: String(e.unit), href: urls.unit(run.id, e.layer, e.unit) }, e.rank, e.value]));
   const activations = onDemandBlock('activations', urls.imageApi(run.id, image.imageId, 'activations'), urls.imageFragment(run.id, image.imageId, 'activations'),
     data.activations, 'activations not measured yet: asking the server to run the model on this image');
   const occlusion = onDemandBlock('occlusion', urls.imageApi(run.id, image.imageId, 'occlusion'), urls.imageFragment(run.id, image.imageId, 'occlusion'),

@@ -64,9 +64,9 @@ export function renderLayerPage(run: ServeRunRow, layer: number, params: UnitTab
   const cols = columns(run.id, layer);
   const head = cols.map((c) => headerCell(run.id, layer, params, c)).join('');
   const body = rows.map((u) => `<tr data-unit="${u.unit}">${cols.map((c) => cellHtml(c.cell(u), c)).join('')}</tr>`).join('\n');
-  const layers = run.layers.map((l) => (l === layer ? `<b>${layerLabel(l)}</b>` : link(urls.layer(run.id, l), layerLabel(l)))).join(' ');
+  const layers = run.layers.map((l) => (l === layer ? `<b>${escapeHtml(layerLabel(run, l))}</b>` : link(urls.layer(run.id, l), layerLabel(run, l)))).join(' ');
   const content = `<p>layers: ${layers}</p>${filterForm(run.id, layer, params, classes)}${pager(run.id, layer, params, total, rows.length)}`
     + `<table class="units" id="units"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
     + (rows.length === 0 ? '<p class="note">No unit matches these filters.</p>' : '');
-  return explorerPage(`${layerLabel(layer)} of ${run.id}`, [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(layer) }], content);
+  return explorerPage(`${layerLabel(run, layer)} of ${run.id}`, [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(run, layer) }], content);
 }

@@ -64,7 +64,7 @@ function runFacts(run: ServeRunRow, nowMs: number): string {
 
 function layersTable(run: ServeRunRow, layers: readonly LayerSummary[], id: string): string {
   return sortableTable(id, ['layer', 'units', 'dead', 'mean firing rate', 'mean class purity', 'max activation'].map((label) => ({ label })),
-    layers.map((l) => [{ text: layerLabel(l.layer), href: urls.layer(run.id, l.layer) }, l.units, l.dead, l.meanFiringRate, l.meanPurity, l.maxValue]));
+    layers.map((l) => [{ text: layerLabel(run, l.layer), href: urls.layer(run.id, l.layer) }, l.units, l.dead, l.meanFiringRate, l.meanPurity, l.maxValue]));
 }
 
 /** A run's page: what it was computed from, its state and its layers. */
@@ -89,6 +89,12 @@ function unitStrip(run: ServeRunRow, layer: number, u: { stats: ServeUnitRow; en
     + `<div class="grid">${patches}</div></div>`;
 }
 
+/** A layer number of two runs: its name, or both names where the runs call it differently. */
+function compareLabel(a: ServeRunRow, b: ServeRunRow, layer: number): string {
+  const [left, right] = [layerLabel(a, layer), layerLabel(b, layer)];
+  return left === right ? left : `${left} | ${right}`;
+}
+
 /**
  * Two runs side by side: facts and layers, and with `layer` the first units
  * of that layer (from `firstUnit`) with their top-k patches, row by row.
@@ -97,14 +103,14 @@ export function renderComparePage(a: CompareColumn, b: CompareColumn, layer: num
   const column = (c: CompareColumn, side: string) => `<div><h3>${link(urls.run(c.run.id), c.run.id)}</h3>${runFacts(c.run, nowMs)}`
     + `${layersTable(c.run, c.layers, `layers-${side}`)}</div>`;
   const layerLinks = [...new Set([...a.layers, ...b.layers].map((l) => l.layer))].sort((x, y) => x - y)
-    .map((l) => link(urls.compare(a.run.id, b.run.id, l), layerLabel(l))).join(' ');
+    .map((l) => link(urls.compare(a.run.id, b.run.id, l), compareLabel(a.run, b.run, l))).join(' ');
   let units = '';
   if (layer !== null) {
     const count = Math.max(a.units.length, b.units.length);
     const rows = Array.from({ length: count }, (_, i) => `<div class="pair"><div>${a.units[i] ? unitStrip(a.run, layer, a.units[i]!) : ''}</div>`
       + `<div>${b.units[i] ? unitStrip(b.run, layer, b.units[i]!) : ''}</div></div>`).join('\n');
     const more = `${urls.compare(a.run.id, b.run.id, layer)}&from=${firstUnit + count}`;
-    units = section('units', `${layerLabel(layer)} units ${firstUnit}\u2013${firstUnit + count - 1}`, `${rows}<p class="pager">${count > 0 ? link(more, 'next units') : 'no more units'}</p>`);
+    units = section('units', `${compareLabel(a.run, b.run, layer)} units ${firstUnit}\u2013${firstUnit + count - 1}`, `${rows}<p class="pager">${count > 0 ? link(more, 'next units') : 'no more units'}</p>`);
   }
   const body = `<div class="pair">${column(a, 'a')}${column(b, 'b')}</div>\n<p>Top-k patches per unit of layer: ${layerLinks}</p>\n${units}`;
   return explorerPage(`${a.run.id} vs ${b.run.id}`, [{ href: urls.compare(a.run.id, b.run.id), text: 'side by side' }], body);

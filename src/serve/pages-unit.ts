@@ -72,7 +72,7 @@ export function parseCheckpointEpoch(path: string | null): number | null {
 function sameUnitSection(data: UnitPageData): string {
   const { layer, stats } = data;
   const others = data.sameUnit;
-  if (others.length <= 1) return section('other-runs', `${layerLabel(layer)} unit ${stats.unit} in other runs`, `<p class="note">No other top-activations run of ${escapeHtml(data.run.model ?? 'this model')} in the store.</p>`);
+  if (others.length <= 1) return section('other-runs', `${layerLabel(data.run, layer)} unit ${stats.unit} in other runs`, `<p class="note">No other top-activations run of ${escapeHtml(data.run.model ?? 'this model')} in the store.</p>`);
   const rows = others.map((o) => {
     const here = o.runId === data.run.id;
     const thumb = o.topImageId === null ? '' : `<img class="thumb" src="${escapeHtml(urls.patch(o.runId, layer, stats.unit, 0))}" alt="strongest patch" loading="lazy">`;
@@ -83,14 +83,14 @@ function sameUnitSection(data: UnitPageData): string {
       + `<td>${escapeHtml(o.stats === null ? '\u2013' : formatClass(o.stats.topClassName, o.stats.topClassKey))}</td><td>${thumb}</td></tr>`;
   });
   const head = ['run', 'checkpoint', 'epoch', 'split', 'firing rate', 'mean max', 'max', 'top class', 'strongest patch'].map((h) => `<th>${h}</th>`).join('');
-  return section('other-runs', `${layerLabel(layer)} unit ${stats.unit} in every run of ${escapeHtml(data.run.model ?? '')}`,
+  return section('other-runs', `${layerLabel(data.run, layer)} unit ${stats.unit} in every run of ${escapeHtml(data.run.model ?? '')}`,
     `<table id="same-unit"><thead><tr>${head}</tr></thead><tbody>${rows.join('\n')}</tbody></table>`);
 }
 
 function neighbours(data: UnitPageData): string {
   const { run, layer, stats, unitCount } = data;
   const to = (unit: number, text: string, rel: string) => (unit < 0 || unit >= unitCount ? '' : link(urls.unit(run.id, layer, unit), text, ` rel="${rel}" id="${rel}-unit"`));
-  return `<p class="pager">${to(stats.unit - 1, `\u2190 unit ${stats.unit - 1}`, 'prev')} ${link(urls.layer(run.id, layer), `all ${unitCount} units of ${layerLabel(layer)}`)} ${to(stats.unit + 1, `unit ${stats.unit + 1} \u2192`, 'next')}</p>`;
+  return `<p class="pager">${to(stats.unit - 1, `\u2190 unit ${stats.unit - 1}`, 'prev')} ${link(urls.layer(run.id, layer), `all ${unitCount} units of ${layerLabel(data.run, layer)}`)} ${to(stats.unit + 1, `unit ${stats.unit + 1} \u2192`, 'next')}</p>`;
 }
 
 /** The whole unit page. */
@@ -105,6 +105,6 @@ export function renderUnitPage(data: UnitPageData): string {
     section('statistics', 'Statistics', `<div class="cell">${statsTable(stats)}</div><div class="cell"><h3>classes of the top-${data.entries.length}</h3>${classHistogram(data.entries)}</div>`),
     sameUnitSection(data),
   ].join('\n');
-  return explorerPage(`${layerLabel(layer)} unit ${stats.unit} of ${run.id}`,
-    [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(layer) }, { href: urls.unit(run.id, layer, stats.unit), text: `unit ${stats.unit}` }], body);
+  return explorerPage(`${layerLabel(data.run, layer)} unit ${stats.unit} of ${run.id}`,
+    [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(data.run, layer) }, { href: urls.unit(run.id, layer, stats.unit), text: `unit ${stats.unit}` }], body);
 }

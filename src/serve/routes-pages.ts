@@ -12,7 +12,7 @@ import { renderComparePage, renderRunPage, renderRunsPage, type CompareColumn } 
 import { renderUnitPage } from './pages-unit.js';
 import { renderCachedFragment } from './routes-renders.js';
 import { HttpError, parseIndex, parseUnitTableParams } from './request-params.js';
-import { readModelConfig, requireImage, requireLayer, requirePass, requireUnit, type ServeContext } from './serve-context.js';
+import { readLayerField, readRunLayout, requireImage, requireLayer, requirePass, requireUnit, type ServeContext } from './serve-context.js';
 
 type Params = Record<string, string>;
 type Query = Record<string, string | undefined>;
@@ -63,9 +63,10 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ServeContext): voi
     const unit = requireUnit(run, layer, unitCount, request.params['unit']);
     const rank = parseIndex('rank', request.params['rank']);
     const entry = ctx.queries.listTopEntries(run.id, layer, unit).find((e) => e.rank === rank);
-    if (entry === undefined) throw new HttpError(404, `${layerLabel(layer)} unit ${unit} of run ${run.id} has no top-k entry of rank ${rank}`);
+    if (entry === undefined) throw new HttpError(404, `${layerLabel(run, layer)} unit ${unit} of run ${run.id} has no top-k entry of rank ${rank}`);
     const path = join(run.imageRoot!, entry.relPath);
-    return sendPng(reply, () => ctx.crops.renderPatch({ path, config: readModelConfig(run), layerName: layerLabel(layer), y: entry.y, x: entry.x }), `Image ${entry.imageId}`);
+    const field = readLayerField(ctx, run, layer);
+    return sendPng(reply, () => ctx.crops.renderPatch({ path, input: readRunLayout(ctx, run), field, y: entry.y, x: entry.x }), `Image ${entry.imageId}`);
   });
 
   app.get<{ Params: Params }>('/runs/:run/images/:image', async (request, reply) => {
@@ -83,7 +84,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ServeContext): voi
   app.get<{ Params: Params }>('/runs/:run/images/:image/image.png', async (request, reply) => {
     const run = requirePass(ctx, request.params['run']);
     const image = requireImage(ctx, run, request.params['image']);
-    return sendPng(reply, () => ctx.crops.renderImage(join(image.imageRoot, image.relPath), readModelConfig(run)), `Image ${image.imageId}`);
+    return sendPng(reply, () => ctx.crops.renderImage(join(image.imageRoot, image.relPath), readRunLayout(ctx, run)), `Image ${image.imageId}`);
   });
 
   app.get<{ Querystring: Query }>('/compare', async (request, reply) => {

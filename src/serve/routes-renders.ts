@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CachedRender, RenderKind } from '../store/serve-cache.js';
 import type { ServeTopEntry } from '../store/serve-queries.js';
+import { toLayerFileName } from '../graph/layer-file-name.js';
 import { layerLabel } from './page-kit.js';
 import { renderActivationsFragment, renderOcclusionFragment, type ImageActivations, type ImageOcclusion } from './pages-image.js';
 import { renderProjectionsFragment } from './pages-unit.js';
@@ -40,10 +41,11 @@ function findDone(ctx: ServeContext, t: Target): CachedRender | undefined {
 /** The fragment of a finished render, or null while there is none. */
 export function renderCachedFragment(ctx: ServeContext, t: Target, entries: readonly ServeTopEntry[]): string | null {
   const cached = findDone(ctx, t);
-  if (cached === undefined) return null;
+  const run = ctx.queries.getRun(t.runId);
+  if (cached === undefined || run === undefined) return null;
   if (t.kind === 'projections') return renderProjectionsFragment(t.runId, t.layer!, t.unit!, entries, (cached.result as { recomputed: number[] }).recomputed);
-  if (t.kind === 'occlusion') return renderOcclusionFragment(t.runId, t.imageId!, cached.result as ImageOcclusion);
-  return renderActivationsFragment(t.runId, cached.result as ImageActivations);
+  if (t.kind === 'occlusion') return renderOcclusionFragment(run, t.imageId!, cached.result as ImageOcclusion);
+  return renderActivationsFragment(run, cached.result as ImageActivations);
 }
 
 /** Where a render stands: pending in the queue, else as cached, else absent. */
@@ -59,7 +61,8 @@ export function readRenderStatus(ctx: ServeContext, t: Target): RenderStatus {
 export function requestRender(ctx: ServeContext, t: Target): RenderStatus {
   const status = readRenderStatus(ctx, t);
   if (status.state === 'done' || status.state === 'queued' || status.state === 'running') return status;
-  const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? `${layerLabel(t.layer!)}-unit-${t.unit}` : `image-${t.imageId}`);
+  const run = ctx.queries.getRun(t.runId)!;
+  const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? `${toLayerFileName(layerLabel(run, t.layer!))}-unit-${t.unit}` : `image-${t.imageId}`);
   const job: RenderJob = { kind: t.kind, runId: t.runId, layer: t.layer, unit: t.unit, imageId: t.imageId, outDir };
   const queued = ctx.queue.request(queueKey(t), job);
   if (queued === null) return { state: 'refused', ahead: ctx.queue.size, done: 0, total: 0, error: `the render queue is full (${ctx.queue.size} jobs): try again shortly` };
@@ -94,11 +97,11 @@ export function createRenderRunner(ctx: Pick<ServeContext, 'cache'>, getRenderer
 
 type Params = Record<string, string>;
 
-function projectionTarget(ctx: ServeContext, params: Params): Target & { entries: () => ServeTopEntry[] } {
+function projectionTarget(ctx: ServeContext, params: Params): Target & { entries: () => ServeTopEntry[]; label: string } {
   const run = requirePass(ctx, params['run']);
   const { layer, unitCount } = requireLayer(ctx, run, params['layer']);
   const unit = requireUnit(run, layer, unitCount, params['unit']);
-  return { kind: 'projections', runId: run.id, layer, unit, entries: () => ctx.queries.listTopEntries(run.id, layer, unit) };
+  return { kind: 'projections', runId: run.id, layer, unit, entries: () => ctx.queries.listTopEntries(run.id, layer, unit), label: layerLabel(run, layer) };
 }
 
 function imageTarget(ctx: ServeContext, params: Params, kind: Extract<RenderKind, 'occlusion' | 'activations'>): Target {
@@ -125,7 +128,7 @@ export function registerRenderRoutes(app: FastifyInstance, ctx: ServeContext): v
   app.get<{ Params: Params }>(`${projections}.html`, async (request, reply) => {
     const t = projectionTarget(ctx, request.params);
     const html = renderCachedFragment(ctx, t, t.entries());
-    if (html === null) throw new HttpError(404, `Not rendered yet: projections of ${layerLabel(t.layer!)} unit ${t.unit} of run ${t.runId}`);
+    if (html === null) throw new HttpError(404, `Not rendered yet: projections of ${t.label} unit ${t.unit} of run ${t.runId}`);
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
   });
   app.get<{ Params: Params }>(`${projections}/:rank.png`, async (request, reply) =>

@@ -4,9 +4,9 @@
  * parameters into store rows (answering 404 or 400 with one line when they
  * name nothing).
  */
-import type { ModelConfig } from '../model/spec.js';
+import type { AnalysedLayer } from '../graph/analysed-layers.js';
 import type { ServeCache } from '../store/serve-cache.js';
-import type { ServeQueries, ServeImage, ServeRunRow } from '../store/serve-queries.js';
+import type { RunLayout, ServeQueries, ServeImage, ServeRunRow } from '../store/serve-queries.js';
 import type { ImageCrops } from './image-crops.js';
 import { layerLabel } from './page-kit.js';
 import type { RenderJob } from './render-engine.js';
@@ -51,7 +51,7 @@ export function requireLayer(ctx: ServeContext, run: ServeRunRow, raw: unknown):
 /** @throws HttpError 400 when the unit is malformed or outside the layer */
 export function requireUnit(run: ServeRunRow, layer: number, unitCount: number, raw: unknown): number {
   const unit = parseIndex('unit', raw);
-  if (unit >= unitCount) throw new HttpError(400, `Expected a unit between 0 and ${unitCount - 1} of ${layerLabel(layer)} of run ${run.id} for unit but received ${unit}`);
+  if (unit >= unitCount) throw new HttpError(400, `Expected a unit between 0 and ${unitCount - 1} of ${layerLabel(run, layer)} of run ${run.id} for unit but received ${unit}`);
   return unit;
 }
 
@@ -63,8 +63,22 @@ export function requireImage(ctx: ServeContext, run: ServeRunRow, raw: unknown):
   return image;
 }
 
-/** The parsed model description of a run. */
-export function readModelConfig(run: ServeRunRow): ModelConfig {
-  if (run.modelConfigJson === null) throw new HttpError(404, `Run ${run.id} records no model`);
-  return JSON.parse(run.modelConfigJson) as ModelConfig;
+/**
+ * The input crop and the fields of a run's layers, for its image files (project and imported models alike).
+ * @throws HttpError 404 when the run records none
+ */
+export function readRunLayout(ctx: ServeContext, run: ServeRunRow): RunLayout {
+  const layout = ctx.queries.getRunLayout(run.id);
+  if (layout === undefined) throw new HttpError(404, `Run ${run.id} records no model`);
+  return layout;
+}
+
+/**
+ * The recorded receptive field of a layer of a run.
+ * @throws HttpError 404 when the run did not record the layer
+ */
+export function readLayerField(ctx: ServeContext, run: ServeRunRow, layer: number): AnalysedLayer {
+  const found = readRunLayout(ctx, run).layers.get(layer);
+  if (found === undefined) throw new HttpError(404, `Run ${run.id} records no receptive field for ${layerLabel(run, layer)}`);
+  return found;
 }

@@ -6,7 +6,10 @@
  * (dataset_id, id)), so a page costs the same on a 50,000-image store as on
  * a tiny one; the unit table sorts at most one layer's units.
  */
+import { computeSquareSizePx } from '../data/crop-geometry.js';
+import type { AnalysedLayer } from '../graph/analysed-layers.js';
 import type { Store } from './open-store.js';
+import { getTopActivationRun, isImportedPassModel } from './top-activations-store.js';
 
 export interface ServeRunRow {
   id: string; kind: string; status: string; model: string | null; backend: string | null;
@@ -14,6 +17,8 @@ export interface ServeRunRow {
   /** Top-activations runs only (null otherwise). */
   checkpointPath: string | null; weights: string | null; datasetRoot: string | null; imageRoot: string | null; split: string | null;
   layers: number[]; topK: number | null; position: number | null; imagesTotal: number | null; imagesSkipped: number | null; shard: string | null;
+  /** The analysed layers' own names by store number (empty for runs from before schema 21, whose layer k is conv k). */
+  layerNames: ReadonlyMap<number, string>;
   modelConfigJson: string | null;
   /** Training runs: epochs recorded so far. */
   epochs: number | null;
@@ -62,7 +67,8 @@ type Row = Record<string, unknown>;
 const RUN_SELECT = `SELECT r.id, r.kind, r.status, r.model, r.backend, r.started_at, r.updated_at, r.finished_at, r.heartbeat_at,
     p.checkpoint_path, p.weights, p.dataset_root, p.image_root, p.split, p.layers, p.top_k, p.position, p.images_total, p.images_skipped,
     p.shard_index, p.shard_count, p.model_config_json,
-    (SELECT COUNT(*) FROM train_epochs e WHERE e.run_id = r.id) AS epochs
+    (SELECT COUNT(*) FROM train_epochs e WHERE e.run_id = r.id) AS epochs,
+    (SELECT json_group_object(l.layer, l.name) FROM top_activation_layers l WHERE l.run_id = r.id) AS layer_names
   FROM runs r LEFT JOIN top_activation_runs p ON p.run_id = r.id`;
 
 /** Class names of a top-activations run: its dataset in this store, joined on the label. */
@@ -83,6 +89,7 @@ function toRun(r: Row): ServeRunRow {
     layers: r['layers'] === null ? [] : String(r['layers']).split(',').filter((v) => v !== '').map(Number), topK: n('top_k'),
     position: n('position'), imagesTotal: n('images_total'), imagesSkipped: n('images_skipped'),
     shard: r['shard_count'] === null || r['shard_count'] === 1 ? null : `${String(r['shard_index'])}/${String(r['shard_count'])}`,
+    layerNames: new Map(Object.entries(JSON.parse((r['layer_names'] as string | null) ?? '{}') as Record<string, string>).map(([k, v]) => [Number(k), v])),
     modelConfigJson: s('model_config_json'), epochs: r['kind'] === 'train' ? n('epochs') : null,
   };
 }
@@ -96,6 +103,14 @@ function toUnit(r: Row): ServeUnitRow {
   };
 }
 
+/** What a run's pictures need: the input crop (shorter side to squarePx, centre inputSizePx) and each analysed layer's field. */
+export interface RunLayout {
+  inputSizePx: number;
+  squarePx: number;
+  /** By store layer number. */
+  layers: ReadonlyMap<number, AnalysedLayer>;
+}
+
 /** Runs and their layers. */
 function createRunQueries(db: Store) {
   const runs = db.prepare(`${RUN_SELECT} ORDER BY r.started_at DESC, r.id`);
@@ -103,6 +118,17 @@ function createRunQueries(db: Store) {
   const layers = db.prepare(`SELECT layer, COUNT(*) AS units, SUM(dead) AS dead, AVG(firing_rate) AS rate, AVG(class_purity) AS purity, MAX(max_value) AS max
     FROM unit_stats WHERE run_id = ? GROUP BY layer ORDER BY layer`);
   const layerUnits = db.prepare('SELECT COUNT(*) FROM unit_stats WHERE run_id = ? AND layer = ?').pluck();
+  // A run's layers and input are fixed when it is created: read once per run.
+  const layouts = new Map<string, RunLayout>();
+  const readLayout = (runId: string): RunLayout | undefined => {
+    const pass = getTopActivationRun(db, runId);
+    if (pass === undefined) return undefined;
+    const preprocessing = pass.preprocessing as { inputSizePx?: number; resizePx?: number };
+    const input = isImportedPassModel(pass.modelConfig)
+      ? { inputSizePx: pass.modelConfig.imported.inputSizePx, squarePx: preprocessing.resizePx ?? computeSquareSizePx(pass.modelConfig.imported.inputSizePx) }
+      : { inputSizePx: pass.modelConfig.inputSizePx, squarePx: computeSquareSizePx(pass.modelConfig.inputSizePx) };
+    return { ...input, layers: new Map(pass.analysedLayers.map((l) => [l.number, l])) };
+  };
   return {
     listRuns: (): ServeRunRow[] => (runs.all() as Row[]).map(toRun),
     getRun: (runId: string): ServeRunRow | undefined => { const r = run.get(runId) as Row | undefined; return r === undefined ? undefined : toRun(r); },
@@ -110,6 +136,12 @@ function createRunQueries(db: Store) {
       layer: r['layer'] as number, units: r['units'] as number, dead: r['dead'] as number,
       meanFiringRate: r['rate'] as number | null, meanPurity: r['purity'] as number | null, maxValue: r['max'] as number | null,
     })),
+    /** The input crop and layer fields of a top-activations run (undefined when the store has no such run). */
+    getRunLayout: (runId: string): RunLayout | undefined => {
+      const layout = layouts.get(runId) ?? readLayout(runId);
+      if (layout !== undefined) layouts.set(runId, layout);
+      return layout;
+    },
     /** Units of a layer with statistics (0 when the layer has none). */
     countLayerUnits: (runId: string, layer: number): number => layerUnits.get(runId, layer) as number,
   };

@@ -11,7 +11,7 @@ const run: ServeRunRow = {
   id: 'top-activations-x', kind: 'top-activations', status: 'running', model: 'zfnet', backend: 'wasm', startedAt: '2026-12-01T10:00:00.000Z',
   updatedAt: '2026-12-01T10:00:00.000Z', finishedAt: null, heartbeatAt: '2026-12-01T10:00:00.000Z', checkpointPath: '/c/epoch-0005.safetensors', weights: 'sha',
   datasetRoot: '/data', imageRoot: '/data', split: 'val', layers: [1, 2], topK: 9, position: 250, imagesTotal: 1000, imagesSkipped: 0, shard: null,
-  modelConfigJson: null, epochs: null,
+  layerNames: new Map(), modelConfigJson: null, epochs: null,
 };
 
 const entry = (label: number, name: string | null, key: string | null): ServeTopEntry => ({ rank: 0, imageId: 1, value: 1, y: 0, x: 0, label, classKey: key, className: name, relPath: 'a' });
@@ -45,5 +45,14 @@ test('the layer page escapes what the store holds and links sort headers and pag
   assert.ok(html.includes(`href="/runs/${run.id}/layers/2?sort=max&amp;per=1&amp;page=3" rel="next"`));
   assert.ok(html.includes(`href="/runs/${run.id}/layers/2?sort=max&amp;per=1" rel="prev"`));
   assert.match(html, /units 2\u20132 of 3 \(page 2 of 3\)/);
-  assert.equal(layerLabel(5), 'conv5');
+  assert.equal(layerLabel(run, 5), 'conv5');
+});
+
+test("layers are labelled by the names the run recorded, escaped, with conv k for runs from before names", () => {
+  const named: ServeRunRow = { ...run, layerNames: new Map([[1, 'conv1'], [5, 'layer1.0'], [7, '<b>odd</b>']]), layers: [1, 5, 7] };
+  assert.deepEqual([layerLabel(named, 5), layerLabel(named, 1), layerLabel(run, 3)], ['layer1.0', 'conv1', 'conv3']);
+  const html = renderLayerPage(named, 7, parseUnitTableParams({}), [], 0, []);
+  assert.ok(!html.includes('<b>odd</b>'));
+  assert.match(html, /<title>&lt;b&gt;odd&lt;\/b&gt; of top-activations-x<\/title>/);
+  assert.match(html, /<p>layers: <a href="\/runs\/top-activations-x\/layers\/1">conv1<\/a> <a href="\/runs\/top-activations-x\/layers\/5">layer1\.0<\/a> <b>&lt;b&gt;odd&lt;\/b&gt;<\/b><\/p>/);
 });

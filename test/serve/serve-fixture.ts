@@ -4,12 +4,17 @@
  * finished top-activations run of layers 1-5 over each, all made here.
  */
 import { join } from 'node:path';
+import type { LightMyRequestResponse } from 'fastify';
 import { runTopActivations } from '../../pipelines/top-activations.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, initParams } from '../../src/model/params.js';
-import { openStore } from '../../src/store/open-store.js';
+import type { Renderer } from '../../src/serve/render-engine.js';
+import { buildServeApp, type ServeApp } from '../../src/serve/server.js';
+import { openStore, type Store } from '../../src/store/open-store.js';
+import { createServeCache } from '../../src/store/serve-cache.js';
+import { createServeQueries } from '../../src/store/serve-queries.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';
 
 export interface ServeFixture {
@@ -45,4 +50,29 @@ export async function writeServeFixture(dir: string): Promise<ServeFixture> {
     db.close();
   }
   return { dbPath, dataRoot, runIds: runIds as [string, string] };
+}
+
+/** The explorer over a store as the tests drive it: pages read through a read-only handle, the cache written through another. */
+export interface TestServe {
+  serve: ServeApp;
+  reader: Store;
+  writer: Store;
+  get(url: string, method?: 'GET' | 'POST'): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/** Builds the app (no port: requests go through fastify's inject). */
+export function openTestServe(dbPath: string, outRoot: string, createRenderer: (reader: Store) => Promise<Renderer>): TestServe {
+  const writer = openStore(dbPath, { mustExist: true });
+  const reader = openStore(dbPath, { mustExist: true, readonly: true });
+  const serve = buildServeApp({ queries: createServeQueries(reader), cache: createServeCache(writer), createRenderer: () => createRenderer(reader), outRoot, log: () => undefined });
+  return {
+    serve, reader, writer,
+    get: (url, method = 'GET') => serve.app.inject({ method, url }),
+    close: async () => {
+      await serve.close();
+      reader.close();
+      writer.close();
+    },
+  };
 }

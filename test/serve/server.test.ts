@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { openStore, type Store } from '../../src/store/open-store.js';
-import { createServeCache } from '../../src/store/serve-cache.js';
 import { createServeQueries } from '../../src/store/serve-queries.js';
 import type { RenderJob, Renderer } from '../../src/serve/render-engine.js';
-import { buildServeApp, type ServeApp } from '../../src/serve/server.js';
-import { writeServeFixture, type ServeFixture } from './serve-fixture.js';
+import type { ServeApp } from '../../src/serve/server.js';
+import { openTestServe, writeServeFixture, type ServeFixture, type TestServe } from './serve-fixture.js';
 
 let dir = '';
 let fixture: ServeFixture;
@@ -62,23 +61,22 @@ function hashDataTables(db: Store): string {
 }
 let hashBefore = '';
 
+let testServe: TestServe;
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'serve-'));
   fixture = await writeServeFixture(dir);
   runId = fixture.runIds[0];
-  writer = openStore(fixture.dbPath, { mustExist: true });
-  reader = openStore(fixture.dbPath, { mustExist: true, readonly: true });
+  testServe = openTestServe(fixture.dbPath, join(dir, 'out'), async () => countingRenderer);
+  ({ serve, reader, writer } = testServe);
   hashBefore = hashDataTables(reader);
-  serve = buildServeApp({ queries: createServeQueries(reader), cache: createServeCache(writer), createRenderer: async () => countingRenderer, outRoot: join(dir, 'out'), log: () => undefined });
 });
 after(async () => {
-  await serve.close();
-  reader.close();
-  writer.close();
+  await testServe.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const get = (url: string, method: 'GET' | 'POST' = 'GET'): Promise<LightMyRequestResponse> => serve.app.inject({ method, url });
+const get = (url: string, method: 'GET' | 'POST' = 'GET'): Promise<LightMyRequestResponse> => testServe.get(url, method);
 const run = (): string => `/runs/${runId}`;
 
 test('bad ids and parameters answer 400 with one line naming the value, unknown things 404, never a stack', async () => {

@@ -1,0 +1,110 @@
+/**
+ * The explorer's renders for runs over imported models: an image's strongest
+ * units per analysed layer and the model's prediction, from one forward pass
+ * of the model's graph on the onnx engine (the forward executor's taps
+ * request, the model's own preprocessing). Projections and occlusion maps of
+ * imported runs are refused with a message naming the command that draws
+ * them instead; the pages themselves do not need a model.
+ */
+import { UsageError } from '../src/errors.js';
+import type { ClassRecord } from '../src/data/image-index.js';
+import type { ModelGraph } from '../src/graph/model-graph.js';
+import { describeModelInput, openImportedModel, type OpenedImportedModel } from '../src/import/open-imported-model.js';
+import { findArgMax } from '../src/experiments/occlusion-sweep.js';
+import type { BackendChoice } from '../src/backend/select-backend.js';
+import type { ImageActivations } from '../src/serve/pages-image.js';
+import type { RenderJob, RenderOutput } from '../src/serve/render-engine.js';
+import type { Store } from '../src/store/open-store.js';
+import { isImportedPassModel, type TopActivationRun } from '../src/store/top-activations-store.js';
+import type { TapArray } from '../src/workers/batch-reducers.js';
+import { createForwardExecutor, type ForwardExecutor } from '../src/workers/forward-executor.js';
+import { cropCentre } from './activations-input.js';
+
+export interface ImportedRun {
+  kind: 'imported';
+  pass: TopActivationRun;
+  opened: OpenedImportedModel;
+  executor: ForwardExecutor;
+}
+
+/**
+ * Opens the run's imported model and an onnx executor for it.
+ * @throws UsageError when the model is no longer in the store or its file differs from the one the run analysed.
+ */
+export async function loadImportedRun(db: Store, pass: TopActivationRun, backend: BackendChoice): Promise<ImportedRun> {
+  if (!isImportedPassModel(pass.modelConfig)) throw new RangeError(`Run ${pass.runId} is not over an imported model`);
+  const recorded = pass.modelConfig.imported;
+  const opened = openImportedModel(db, recorded.name);
+  if (opened.model.sha256 !== recorded.modelSha256) {
+    throw new UsageError(`Imported model ${recorded.name} is not the file run ${pass.runId} analysed (sha256 ${opened.model.sha256.slice(0, 12)}, the run recorded ${recorded.modelSha256.slice(0, 12)}); import it again under another name to compare`);
+  }
+  const executor = await createForwardExecutor({ workers: 1, backend, model: { kind: 'imported', model: opened.model }, graphCacheDir: null });
+  return { kind: 'imported', pass, opened, executor };
+}
+
+/** The name of logit `index`: the model's labels file, else the dataset's class when the counts match, else its index. */
+export function nameImportedLogit(labels: readonly string[] | null, classes: readonly ClassRecord[], classCount: number, index: number): string {
+  if (labels !== null) return labels[index] ?? `class ${index}`;
+  if (classes.length === classCount) return classes.find((c) => c.label === index)?.name ?? `class ${index}`;
+  return `class ${index}`;
+}
+
+/** Softmax of logits (subtracting the largest for range). */
+function softmax(logits: ArrayLike<number>): Float64Array {
+  let top = -Infinity;
+  for (let i = 0; i < logits.length; i++) top = Math.max(top, logits[i]!);
+  const out = Float64Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! - top));
+  const sum = out.reduce((a, b) => a + b, 0);
+  return out.map((v) => v / sum);
+}
+
+/** Per unit the spatial maximum of an NHWC map [1, h, w, C]. */
+function maxPerUnit(tap: TapArray): Float32Array {
+  const c = tap.shape[tap.shape.length - 1]!;
+  const out = new Float32Array(c).fill(-Infinity);
+  for (let i = 0; i < tap.data.length; i++) if (tap.data[i]! > out[i % c]!) out[i % c] = tap.data[i]!;
+  return out;
+}
+
+/** The graph layer whose output gives the prediction: probabilities if the model has them, else logits. */
+function findOutputLayer(graph: ModelGraph): { name: string; isProbs: boolean } | null {
+  const probs = graph.layers.find((l) => l.kind === 'probs');
+  if (probs !== undefined) return { name: probs.name, isProbs: true };
+  const logits = graph.layers.find((l) => l.kind === 'logits');
+  return logits === undefined ? null : { name: logits.name, isProbs: false };
+}
+
+/**
+ * Renders a job of an imported run: activations; projections and occlusion are refused.
+ * @throws UsageError naming what serve cannot render for imported models, or an unreadable image.
+ */
+export async function renderImportedJob(job: RenderJob, run: ImportedRun, image: { path: string; classes: readonly ClassRecord[] }, unitsPerLayer: number,
+  onProgress: (done: number, total: number) => void): Promise<RenderOutput> {
+  const name = run.opened.record.name;
+  if (job.kind === 'projections') {
+    const layer = run.pass.analysedLayers.find((l) => l.number === job.layer)?.name ?? String(job.layer);
+    throw new UsageError(`serve does not render projections of imported models yet (run ${run.pass.runId} is over ${name}); run-pipeline project --model ${name} --layer ${layer} --unit ${job.unit} --image FILE draws one`);
+  }
+  if (job.kind === 'occlusion') throw new UsageError(`serve does not render occlusion maps of imported models yet (run ${run.pass.runId} is over ${name})`);
+  const { graph, preprocessing } = run.opened.model;
+  const steps = describeModelInput(preprocessing, name);
+  const s = steps.inputSizePx;
+  onProgress(0, 1);
+  const pixels = steps.normalize(await cropCentre({ imageId: job.imageId!, label: null, relPath: image.path, path: image.path }, steps.squarePx, s, null));
+  const output = findOutputLayer(graph);
+  const names = [...run.pass.analysedLayers.map((l) => l.name), ...(output === null ? [] : [output.name])];
+  const taps = (await run.executor.run({ pixels, shape: [1, s, s, 3] }, { reducer: 'taps', taps: [...new Set(names)] })).taps;
+  const layers: ImageActivations['layers'] = run.pass.analysedLayers.map((layer) => {
+    const maxima = maxPerUnit(taps[layer.name]!);
+    const order = Array.from(maxima.keys()).sort((a, b) => maxima[b]! - maxima[a]! || a - b);
+    return { layer: layer.number, unitCount: maxima.length, firing: maxima.filter((v) => v > 0).length, units: order.slice(0, unitsPerLayer).map((unit) => ({ unit, value: maxima[unit]! })) };
+  });
+  let prediction: ImageActivations['prediction'] = null;
+  if (output !== null) {
+    const values = taps[output.name]!.data;
+    const [index, prob] = findArgMax(output.isProbs ? values : softmax(values));
+    prediction = { index, prob, name: nameImportedLogit(run.opened.model.origin.classLabels, image.classes, values.length, index) };
+  }
+  onProgress(1, 1);
+  return { files: {}, result: { layers, prediction } satisfies ImageActivations };
+}
