@@ -90,7 +90,7 @@ export async function renderImportedJob(job: RenderJob, run: ImportedRun, image:
   const steps = describeModelInput(preprocessing, name);
   const s = steps.inputSizePx;
   onProgress(0, 1);
-  const pixels = steps.normalize(await cropCentre({ imageId: job.imageId!, label: null, relPath: image.path, path: image.path }, steps.squarePx, s, null));
+  const pixels = steps.normalize(await cropCentre({ imageId: job.imageId!, label: null, relPath: image.path, path: image.path }, steps.squarePx, s, null, steps.resample));
   const output = findOutputLayer(graph);
   const names = [...run.pass.analysedLayers.map((l) => l.name), ...(output === null ? [] : [output.name])];
   const taps = (await run.executor.run({ pixels, shape: [1, s, s, 3] }, { reducer: 'taps', taps: [...new Set(names)] })).taps;

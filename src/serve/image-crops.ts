@@ -10,7 +10,7 @@
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';
 import { computePaperCropBox, extractCrop } from '../data/crop-geometry.js';
-import { decodeSquare, describeDecodeError } from '../data/decode-image.js';
+import { decodeSquare, describeDecodeError, type ResampleMethod } from '../data/decode-image.js';
 import { UsageError } from '../errors.js';
 import { receptiveFieldBoxAt, type ReceptiveField } from '../graph/receptive-fields.js';
 import { cropBox } from '../mosaic/display-scaling.js';
@@ -18,10 +18,11 @@ import { cropBox } from '../mosaic/display-scaling.js';
 /** Patches smaller than this are enlarged (nearest neighbour), so a 7 px conv1 patch is visible. */
 export const MIN_PATCH_DISPLAY_PX = 64;
 
-/** The crop a run's model sees: shorter side resized to squarePx, centre inputSizePx square. */
+/** The crop a run's model sees: shorter side resized to squarePx (with `resample`), centre inputSizePx square. */
 export interface CropInput {
   inputSizePx: number;
   squarePx: number;
+  resample: ResampleMethod;
 }
 
 export interface PatchRequest {
@@ -55,7 +56,7 @@ async function encodePng(pixels: Uint8Array, widthPx: number, heightPx: number, 
 async function cropDisplay(path: string, input: CropInput): Promise<Uint8Array> {
   let square: Uint8Array;
   try {
-    square = (await decodeSquare(readFileSync(path), { squarePx: input.squarePx })).pixels;
+    square = (await decodeSquare(readFileSync(path), { squarePx: input.squarePx, resample: input.resample, cropPx: input.inputSizePx })).pixels;
   } catch (error) {
     throw new UsageError(`Cannot use image ${path}: ${describeDecodeError(error)}`);
   }
@@ -81,7 +82,7 @@ export function createImageCrops(capacity = 2048): ImageCrops {
     if (cache.size > capacity) cache.delete(cache.keys().next().value!);
     return made;
   };
-  const inputKey = (input: CropInput) => `${input.squarePx}:${input.inputSizePx}`;
+  const inputKey = (input: CropInput) => `${input.squarePx}:${input.inputSizePx}:${input.resample}`;
   return {
     renderImage: (path, input) => remember(`image:${inputKey(input)}:${path}`, async () =>
       encodePng(await cropDisplay(path, input), input.inputSizePx, input.inputSizePx, 0)),

@@ -7,6 +7,7 @@
  * a tiny one; the unit table sorts at most one layer's units.
  */
 import { computeSquareSizePx } from '../data/crop-geometry.js';
+import type { ResampleMethod } from '../data/decode-image.js';
 import type { AnalysedLayer } from '../graph/analysed-layers.js';
 import type { Store } from './open-store.js';
 import { getTopActivationRun, isImportedPassModel } from './top-activations-store.js';
@@ -103,10 +104,11 @@ function toUnit(r: Row): ServeUnitRow {
   };
 }
 
-/** What a run's pictures need: the input crop (shorter side to squarePx, centre inputSizePx) and each analysed layer's field. */
+/** What a run's pictures need: the input crop (shorter side to squarePx with `resample`, centre inputSizePx) and each analysed layer's field. */
 export interface RunLayout {
   inputSizePx: number;
   squarePx: number;
+  resample: ResampleMethod;
   /** By store layer number. */
   layers: ReadonlyMap<number, AnalysedLayer>;
 }
@@ -123,10 +125,11 @@ function createRunQueries(db: Store) {
   const readLayout = (runId: string): RunLayout | undefined => {
     const pass = getTopActivationRun(db, runId);
     if (pass === undefined) return undefined;
-    const preprocessing = pass.preprocessing as { inputSizePx?: number; resizePx?: number };
+    const preprocessing = pass.preprocessing as { resizePx?: number; resample?: ResampleMethod };
+    // Runs from before --resample resized with sharp, as the project's own models do.
     const input = isImportedPassModel(pass.modelConfig)
-      ? { inputSizePx: pass.modelConfig.imported.inputSizePx, squarePx: preprocessing.resizePx ?? computeSquareSizePx(pass.modelConfig.imported.inputSizePx) }
-      : { inputSizePx: pass.modelConfig.inputSizePx, squarePx: computeSquareSizePx(pass.modelConfig.inputSizePx) };
+      ? { inputSizePx: pass.modelConfig.imported.inputSizePx, squarePx: preprocessing.resizePx ?? computeSquareSizePx(pass.modelConfig.imported.inputSizePx), resample: preprocessing.resample ?? 'sharp-lanczos3' }
+      : { inputSizePx: pass.modelConfig.inputSizePx, squarePx: computeSquareSizePx(pass.modelConfig.inputSizePx), resample: 'sharp-lanczos3' as const };
     return { ...input, layers: new Map(pass.analysedLayers.map((l) => [l.number, l])) };
   };
   return {

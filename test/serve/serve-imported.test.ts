@@ -21,7 +21,7 @@ import { createModelRenderer } from '../../pipelines/serve-renderer.js';
 import { runTopActivations, type TopActivationsOptions } from '../../pipelines/top-activations.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { computePaperCropBox, computeSquareSizePx, extractCrop } from '../../src/data/crop-geometry.js';
-import { decodeSquare } from '../../src/data/decode-image.js';
+import { decodeSquare, type ResampleMethod } from '../../src/data/decode-image.js';
 import { computeReceptiveFields, receptiveFieldBoxAt } from '../../src/graph/receptive-fields.js';
 import { loadImportedModel } from '../../src/import/imported-model-file.js';
 import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
@@ -84,8 +84,8 @@ const drain = (): Promise<void> => testServe.serve.queue.drain();
 const layerNumber = (name: string): number => loadImportedModel(modelPath).graph.layers.findIndex((l) => l.name === name) + 1;
 
 /** The image's crop as a model with this resize and input size sees it, [S, S, 3] 0..255. */
-async function cropImage(path: string, squarePx: number, sizePx: number): Promise<Uint8Array> {
-  const square = (await decodeSquare(readFileSync(path), { squarePx })).pixels;
+async function cropImage(path: string, squarePx: number, sizePx: number, resample: ResampleMethod): Promise<Uint8Array> {
+  const square = (await decodeSquare(readFileSync(path), { squarePx, resample, cropPx: sizePx })).pixels;
   const crop = new Float32Array(sizePx * sizePx * 3);
   extractCrop(square, squarePx, computePaperCropBox('centre', squarePx, sizePx, false), null, crop);
   return Uint8Array.from(crop);
@@ -136,7 +136,8 @@ test("patches and the image are cut from the model's own crop with the recorded 
     const layer = model.graph.layers.find((l) => l.name === name)!;
     const entry = queries.listTopEntries(runId, layerNumber(name), 1).at(-1)!;
     const path = join(data, entry.relPath);
-    const crop = await cropImage(path, 80, 64);
+    assert.equal(model.preprocessing.resample, 'pil-bilinear');
+    const crop = await cropImage(path, 80, 64, model.preprocessing.resample);
     const box = receptiveFieldBoxAt(fields.get(layer.node)!, entry.y, entry.x, 64);
     await assertPatch(await get(`/runs/${runId}/layers/${layerNumber(name)}/units/1/patches/${entry.rank}.png`), crop, 64, box, name);
     if (name === 'conv1') await assertPatch(await get(`/runs/${runId}/images/${entry.imageId}/image.png`), crop, 64, { top: 0, left: 0, heightPx: 64, widthPx: 64 }, 'image');
@@ -144,7 +145,7 @@ test("patches and the image are cut from the model's own crop with the recorded 
   const config = buildModelConfig('zfnet-tiny', { numClasses: 3 });
   const entry = queries.listTopEntries(projectRunId, 2, 3)[0]!;
   const s = config.inputSizePx;
-  const crop = await cropImage(join(data, entry.relPath), computeSquareSizePx(s), s);
+  const crop = await cropImage(join(data, entry.relPath), computeSquareSizePx(s), s, 'sharp-lanczos3');
   await assertPatch(await get(`/runs/${projectRunId}/layers/2/units/3/patches/0.png`), crop, s, receptiveFieldBox(layerGeometry(config, 'conv2'), entry.y, entry.x, s), 'zfnet-tiny conv2');
   assert.match((await get(`/runs/${projectRunId}`)).body, /<a href="\/runs\/[^/]+\/layers\/2">conv2<\/a>/);
 });
