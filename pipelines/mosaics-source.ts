@@ -15,7 +15,7 @@ import { chooseRunMean } from '../src/data/run-mean.js';
 import { checkStoredActivation } from '../src/deconv/check-activation.js';
 import type { ProjectionWindow, Projector } from '../src/deconv/projector.js';
 import { UsageError } from '../src/errors.js';
-import { prepareCentreInput, type PreparedInput } from '../src/experiments/experiment-inputs.js';
+import { prepareCentreInput } from '../src/experiments/experiment-inputs.js';
 import { initParams, type ModelParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import type { Store } from '../src/store/open-store.js';
@@ -106,32 +106,43 @@ export interface ProjectedEntry {
 
 export interface ProjectRowsContext {
   runId: string;
-  config: ModelConfig;
-  params: ModelParams;
-  mean: MeanImage;
   projector: Projector;
   /** Prepared inputs by image path (shared by batches and layers). */
   inputs: InputCache;
 }
 
+/** An image ready for the model: its input and the crop it saw (prepareCentreInput, prepareModelInput). */
+export interface CachedInput {
+  /** [S, S, C] the model input. */
+  input: Float32Array;
+  /** [S, S, 3] the crop the model saw, 0..255. */
+  display: Uint8Array;
+  sizePx: number;
+}
+
 /** The most recently used prepared inputs, by path (an image is often in the top-9 of several units). */
 export interface InputCache {
-  get(path: string): Promise<PreparedInput>;
+  get(path: string): Promise<CachedInput>;
 }
 
 /**
- * A cache of up to `capacity` prepared inputs (about 0.6 MB each at 224 px).
+ * A cache of up to `capacity` inputs of the project's models (about 0.6 MB each at 224 px).
  * A failed read is not kept, so the next request reports it again.
  */
 export function createInputCache(sizePx: number, mean: MeanImage, capacity = 256): InputCache {
-  const kept = new Map<string, Promise<PreparedInput>>();
+  return createInputCacheOf((path) => prepareCentreInput(path, sizePx, mean), capacity);
+}
+
+/** A cache of up to `capacity` inputs made by `prepare`; a failed one is not kept. */
+export function createInputCacheOf(prepare: (path: string) => Promise<CachedInput>, capacity = 256): InputCache {
+  const kept = new Map<string, Promise<CachedInput>>();
   return {
     get(path) {
       let input = kept.get(path);
       if (input !== undefined) {
         kept.delete(path);
       } else {
-        input = prepareCentreInput(path, sizePx, mean);
+        input = prepare(path);
         input.catch(() => kept.delete(path));
       }
       kept.set(path, input);
@@ -147,10 +158,9 @@ export function createInputCache(sizePx: number, mean: MeanImage, capacity = 256
  * @throws UsageError naming run, layer, unit and image when a value differs, or an image cannot be read
  */
 export async function projectRows(ctx: ProjectRowsContext, layerName: string, rows: readonly TopRowView[]): Promise<ProjectedEntry[]> {
-  const sizePx = ctx.config.inputSizePx;
   const paths = [...new Set(rows.map((r) => r.path))];
   const inputs = await Promise.all(paths.map((p) => ctx.inputs.get(p)));
-  const images = inputs.map((input) => ({ data: input.input, heightPx: sizePx, widthPx: sizePx, channels: ctx.config.inputChannels }));
+  const images = inputs.map(({ input, sizePx }) => ({ data: input, heightPx: sizePx, widthPx: sizePx, channels: input.length / (sizePx * sizePx) }));
   const entries = rows.map((r) => ({ imageIndex: paths.indexOf(r.path), unit: r.unit, y: r.y, x: r.x }));
   const result = await ctx.projector.project(layerName, images, entries);
   rows.forEach((row, i) => checkStoredActivation({ runId: ctx.runId, layer: layerName, unit: row.unit, imageId: row.imageId, imageName: row.path, value: row.value }, result.activations[i]!));

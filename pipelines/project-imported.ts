@@ -5,17 +5,15 @@
  * image patch under the unit's receptive field. The image is preprocessed
  * as the model's record says; everything runs on onnxruntime.
  */
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UsageError } from '../src/errors.js';
-import { computePaperCropBox, extractCrop } from '../src/data/crop-geometry.js';
-import { decodeSquare } from '../src/data/decode-image.js';
 import { inferGraphShapes } from '../src/graph/graph-shapes.js';
 import { findLayer, type GraphWeights, type ModelGraph } from '../src/graph/model-graph.js';
 import { computeReceptiveFields } from '../src/graph/receptive-fields.js';
 import { loadImportedModel } from '../src/import/imported-model-file.js';
-import { normalizePixels } from '../src/import/preprocessing.js';
+import { prepareModelInput } from '../src/import/model-input.js';
+import { describeModelInput } from '../src/import/open-imported-model.js';
 import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
 import { writeRgbPng, writeTextFile } from '../src/mosaic/render-sheet.js';
 import { buildGraphProjection } from '../src/onnx/build-graph-projection.js';
@@ -65,21 +63,6 @@ async function strongestCell(graph: ModelGraph, weights: GraphWeights, pixels: o
   return [Math.floor(best / w), best % w];
 }
 
-/** The model's input crop of an image: [S, S, 3] 0..255 RGB (for display) and the preprocessed pixels. */
-async function prepareImage(path: string, model: ReturnType<typeof loadImportedModel>): Promise<{ display: Uint8Array; pixels: Float32Array }> {
-  const { inputSizePx, resizePx, resample } = model.preprocessing;
-  let square: Uint8Array;
-  try {
-    square = (await decodeSquare(readFileSync(path), { squarePx: resizePx, resample, cropPx: inputSizePx })).pixels;
-  } catch (error) {
-    throw new UsageError(`Cannot read image ${path}: ${(error as Error).message}`);
-  }
-  const crop = new Float32Array(inputSizePx * inputSizePx * 3);
-  extractCrop(square, resizePx, computePaperCropBox('centre', resizePx, inputSizePx, false), null, crop);
-  if (model.preprocessing.meanImage !== null) throw new UsageError(`Model ${model.graph.name} subtracts a mean image, which project --model does not apply yet`);
-  return { display: Uint8Array.from(crop), pixels: normalizePixels(crop, model.preprocessing) };
-}
-
 /**
  * Projects one activation of an imported model.
  * @throws UsageError naming the model, layer, unit or cell that does not exist, or an unreadable image.
@@ -93,8 +76,8 @@ export async function runProjectImported(options: ProjectImportedOptions): Promi
   const [units, h, w] = shape as [number, number, number];
   if (!Number.isInteger(options.unit) || options.unit < 0 || options.unit >= units) throw new UsageError(`Expected unit between 0 and ${units - 1} of ${layer.name} but received ${options.unit}`);
   const s = graph.input.sizePx;
-  const input = await prepareImage(options.image, model);
-  const pixels = new ort.Tensor('float32', input.pixels, [1, s, s, graph.input.channels]);
+  const input = await prepareModelInput(options.image, describeModelInput(model.preprocessing, options.model));
+  const pixels = new ort.Tensor('float32', input.input, [1, s, s, graph.input.channels]);
   const at = options.at ?? (await strongestCell(graph, weights, pixels, layer.name, options.unit, shape));
   if (at[0] >= h || at[1] >= w) throw new UsageError(`Expected --at inside the ${h}x${w} grid of ${layer.name} but received ${at.join(',')}`);
   const select = new ort.Tensor('int64', BigInt64Array.of(BigInt((options.unit * h + at[0]) * w + at[1])), [1, 1]);

@@ -20,6 +20,8 @@ export interface UnitPageOptions {
   runId: string;
   layer: string;
   unit: number;
+  /** The projection method (deconvnet, guided, gradient). */
+  method: string;
   /** Relative path of the unit's PNG. */
   image: string;
   entries: UnitPageEntry[];
@@ -45,8 +47,8 @@ export function renderUnitPage(options: UnitPageOptions): string {
     + `<td>${escapeXml(e.path)}</td><td>${escapeXml(e.className ?? '')}</td><td>${e.y},${e.x}</td>`
     + `<td>${e.box.top},${e.box.left} ${e.box.heightPx}x${e.box.widthPx}</td><td><a href="${escapeXml(e.npy)}">npy</a></td></tr>`).join('\n');
   const notes = options.notes.map((n) => `<p>${escapeXml(n)}</p>`).join('');
-  return page(`${options.layer} unit ${options.unit}`, `<p><a href="../index.html">index</a></p><h1>${escapeXml(options.layer)} unit ${options.unit}</h1>`
-    + `<p>run ${escapeXml(options.runId)}</p><img src="${escapeXml(options.image)}" alt="projections and patches">`
+  return page(`${options.layer} unit ${options.unit} (${options.method})`, `<p><a href="../index.html">index</a></p><h1>${escapeXml(options.layer)} unit ${options.unit}</h1>`
+    + `<p>run ${escapeXml(options.runId)}; projections: ${escapeXml(options.method)}</p><img src="${escapeXml(options.image)}" alt="projections and patches">`
     + `<table><tr><th>rank</th><th>stored value</th><th>recomputed</th><th>image id</th><th>image</th><th>class</th><th>cell y,x</th><th>patch top,left h x w</th><th>values</th></tr>\n${rows}</table>${notes}`,
     renderStampMeta(options.stamp));
 }
@@ -58,8 +60,8 @@ export interface IndexLayer {
   units: Array<{ unit: number; page: string }>;
 }
 
-/** index.html: per layer its filter sheet, its paged sheets and links to every unit page. */
-export function renderIndexPage(runId: string, layers: readonly IndexLayer[], notes: readonly string[]): string {
+/** index.html: per layer its filter sheet, its paged sheets and links to every unit page; `method` names the projections. */
+export function renderIndexPage(runId: string, layers: readonly IndexLayer[], notes: readonly string[], method = 'deconvnet'): string {
   const sections = layers.map((l) => {
     const filters = l.filters === null ? '' : `<p><a href="${escapeXml(l.filters)}">${escapeXml(l.layer)} filters</a></p>`;
     const sheets = l.sheets.map((s, i) => `<a href="${escapeXml(s)}">sheet ${i + 1}</a>`).join(' ');
@@ -67,5 +69,6 @@ export function renderIndexPage(runId: string, layers: readonly IndexLayer[], no
     return `<h2 id="${escapeXml(l.layer)}">${escapeXml(l.layer)}</h2>${filters}<p>${sheets}</p><p>units: ${units}</p>`;
   }).join('\n');
   const toc = layers.map((l) => `<a href="#${escapeXml(l.layer)}">${escapeXml(l.layer)}</a>`).join(' ');
-  return page(`mosaics ${runId}`, `<h1>Deconvnet mosaics of run ${escapeXml(runId)}</h1><p>${toc}</p>${notes.map((n) => `<p>${escapeXml(n)}</p>`).join('')}${sections}`);
+  const title = `${method.charAt(0).toUpperCase()}${method.slice(1)} mosaics of run ${runId}`;
+  return page(title, `<h1>${escapeXml(title)}</h1><p>${toc}</p>${notes.map((n) => `<p>${escapeXml(n)}</p>`).join('')}${sections}`);
 }

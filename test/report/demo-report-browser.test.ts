@@ -58,7 +58,7 @@ test('the demo writes a report and a second run reuses every finished step', () 
   assert.match(secondRun, /training run train-\S+ is finished; reusing it/);
   // Each step reports its own reuse: top-activations finds its finished pass, mosaics finds every unit page drawn (3 units x 5 layers).
   const topActivationsReused = /run top-activations-\S+ is already finished \(\d+ images, \d+ skipped\); nothing to do/;
-  const mosaicsReused = /mosaics of top-activations-\S+: \d+ projections, 15 units \(15 already drawn by an earlier call with the same run and weights; reused\)/;
+  const mosaicsReused = /mosaics of top-activations-\S+ \(deconvnet\): \d+ projections, 15 units \(15 already drawn by an earlier call with the same run, weights and method; reused\)/;
   assert.match(secondRun, topActivationsReused);
   assert.match(secondRun, mosaicsReused);
   assert.doesNotMatch(firstRun, topActivationsReused);
