@@ -5,7 +5,7 @@
  * asks for (square side, value normalisation) for the batch stream.
  */
 import type { ResampleMethod } from '../data/decode-image.js';
-import { UsageError } from '../errors.js';
+import { isUsageError, UsageError } from '../errors.js';
 import { listAnalysedLayers, type AnalysedLayer } from '../graph/analysed-layers.js';
 import { findImportedModel, getImportedModel, type ImportedModelRecord } from '../store/imported-models-store.js';
 import type { Store } from '../store/open-store.js';
@@ -42,7 +42,13 @@ export function tryOpenImportedModel(db: Store, name: string): OpenedImportedMod
 }
 
 function openRecord(record: ImportedModelRecord): OpenedImportedModel {
-  const model = loadImportedModel(record.modelPath);
+  let model: LoadedImportedModel;
+  try {
+    model = loadImportedModel(record.modelPath);
+  } catch (error) {
+    if (!isUsageError(error)) throw error;
+    throw new UsageError(`Imported model ${record.name}: ${(error as Error).message}; import ${record.sourcePath} again (run-pipeline import ... --name ${record.name})`);
+  }
   if (model.sha256 !== record.modelSha256) {
     throw new UsageError(`Model file ${record.modelPath} of imported model ${record.name} changed since it was imported (sha256 ${model.sha256}, recorded ${record.modelSha256}); import ${record.sourcePath} again`);
   }

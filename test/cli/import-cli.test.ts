@@ -31,8 +31,8 @@ describe('run-pipeline import', () => {
     const result = runCli(['import', full, '--arch', 'resnet18', '--name', 'r18', '--db', db, '--out', join(dir, 'models')]);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^model       r18: 224x224x3 input, 11,178,564 parameters, /m);
-    assert.match(result.stdout, /^layer4\.1 +conv +relu +512x7x7 +512 +435 +224 +32 *$/m);
-    assert.match(result.stdout, /^layer1\.0\.conv2 +other +batchnorm +64x56x56 +64 +/m);
+    assert.match(result.stdout, /^29  layer4\.1 +conv +relu +512x7x7 +512 +435 +224 +32 *$/m);
+    assert.match(result.stdout, /^ 4  layer1\.0\.conv2 +other +batchnorm +64x56x56 +64 +/m);
     assert.match(result.stdout, /^preprocess \{"inputSizePx":224,"resizePx":256,"resample":"pil-bilinear","channelOrder":"rgb","valueScale":1,"mean":\[0\.485,0\.456,0\.406\]/m);
   });
 
@@ -45,7 +45,7 @@ describe('run-pipeline import', () => {
     const result = runCli(['import', file, '--name', 'keras-net', '--preset', 'caffe', '--labels', join(dir, 'labels.txt'), '--db', db, '--out', out]);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^imported   keras-net \(onnx\) from .*keras\.onnx, sha256 [0-9a-f]{64}$/m);
-    assert.match(result.stdout, /^conv2d +conv +relu +6x5x5 +6 +3 +3 +2  conv1$/m);
+    assert.match(result.stdout, /^ 1  conv2d +conv +relu +6x5x5 +6 +3 +3 +2  conv1$/m);
     const row = new Database(db, { readonly: true }).prepare('SELECT * FROM imported_models').get() as Record<string, string>;
     assert.equal(row['name'], 'keras-net');
     assert.deepEqual(JSON.parse(row['class_labels_json']!), ['cat', 'dog', 'bird', 'fish']);
@@ -56,7 +56,7 @@ describe('run-pipeline import', () => {
     assert.deepEqual(model.preprocessing.mean, [103.939, 116.779, 123.68]);
     const byName = runCli(['info', '--model', 'keras-net', '--db', db]);
     assert.equal(byName.status, 0, byName.stderr);
-    assert.match(byName.stdout, /^max_pooling2d +pool +maxpool +6x2x2 +6 +5 +5 +4 *$/m);
+    assert.match(byName.stdout, /^ 2  max_pooling2d +pool +maxpool +6x2x2 +6 +5 +5 +4 *$/m);
     const byFile = runCli(['info', '--checkpoint', row['model_path']!]);
     assert.equal(byFile.stdout, byName.stdout);
     const unknown = runCli(['info', '--model', 'nope', '--db', db]);
@@ -69,7 +69,7 @@ describe('run-pipeline import', () => {
     const result = runCli(['import', checkpoint, '--db', join(dir, 'own.db'), '--out', join(dir, 'models')]);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^imported   tiny \(project-checkpoint zfnet-tiny\) from /m);
-    assert.match(result.stdout, /^conv2 +conv +relu +16x6x6 +16 +27 +27 +8$/m);
+    assert.match(result.stdout, /^ 4  conv2 +conv +relu +16x6x6 +16 +27 +27 +8$/m);
     assert.match(result.stdout, /"valueScale":255,"mean":\[123\.68,116\.78,103\.94\]/);
   });
 

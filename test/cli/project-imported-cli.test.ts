@@ -32,7 +32,7 @@ describe('run-pipeline project --model (an imported model)', () => {
     const db = join(dir, 'store.db');
     const imported = runCli(['import', join(dir, 'r18.onnx'), '--name', 'r18', '--preset', 'torchvision', '--db', db, '--out', join(dir, 'models')]);
     assert.equal(imported.status, 0, imported.stderr);
-    assert.match(imported.stdout, /^layer2\.0 +conv +relu +8x8x8 +8 +67 +58 +8$/m);
+    assert.match(imported.stdout, /^12  layer2\.0 +conv +relu +8x8x8 +8 +67 +58 +8$/m);
     const activations: string[] = [];
     for (const method of ['deconvnet', 'guided', 'gradient']) {
       const result = runCli(['project', '--model', 'r18', '--image', join(dir, 'image.png'), '--layer', 'layer2.0', '--unit', '3', '--method', method, '--db', db, '--out', join(dir, 'out')]);

@@ -63,9 +63,10 @@ describe('receptive fields of a graph', () => {
     const report = describeGraph(buildTorchvisionGraph('alexnet'));
     assert.equal(report.parameters, 61_100_840);
     const conv5 = report.layers.find((l) => l.name === 'features.10')!;
-    assert.deepEqual([conv5.units, conv5.receptiveFieldPx, conv5.clippedFieldPx, conv5.jumpPx, conv5.outputShape], [256, [163, 163], [163, 163], [16, 16], [256, 13, 13]]);
+    assert.deepEqual([conv5.number, conv5.units, conv5.receptiveFieldPx, conv5.clippedFieldPx, conv5.jumpPx, conv5.outputShape], [7, 256, [163, 163], [163, 163], [16, 16], [256, 13, 13]]);
     const text = formatGraphReport(report);
-    assert.match(text, /^features\.10 +conv +relu +256x13x13 +256 +163 +163 +16 +conv5$/m);
-    assert.match(text, /^classifier\.6 +logits +dense +1000 +1000 +- +- +- +logits$/m);
+    assert.match(text, /^ #  layer +kind +op +output +units +RF px +in img +jump  aliases$/m);
+    assert.match(text, /^ 7  features\.10 +conv +relu +256x13x13 +256 +163 +163 +16 +conv5$/m);
+    assert.match(text, /^11  classifier\.6 +logits +dense +1000 +1000 +- +- +- +logits$/m);
   });
 });

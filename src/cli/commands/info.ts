@@ -4,8 +4,8 @@ import { readCheckpointFile } from '../../checkpoint/checkpoint-file.js';
 import { describeCheckpoint, formatCheckpointReport } from '../../checkpoint/describe-checkpoint.js';
 import { UsageError } from '../../errors.js';
 import { describeGraph, formatGraphReport } from '../../graph/describe-graph.js';
-import { IMPORT_METADATA_KEY, loadImportedModel } from '../../import/imported-model-file.js';
-import { getImportedModel } from '../../store/imported-models-store.js';
+import { IMPORT_METADATA_KEY, loadImportedModel, type LoadedImportedModel } from '../../import/imported-model-file.js';
+import { openImportedModel } from '../../import/open-imported-model.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import type { CommandSpec } from '../command-spec.js';
 
@@ -28,8 +28,8 @@ function isImportedModelFile(path: string): boolean {
 }
 
 /** The report of an imported model file: its origin, preprocessing and every analysable layer. */
-function describeImported(path: string, json: boolean): string {
-  const model = loadImportedModel(path);
+function describeImported(model: LoadedImportedModel, json: boolean): string {
+  const path = model.path;
   const report = describeGraph(model.graph);
   if (json) return `${JSON.stringify({ path, sha256: model.sha256, origin: model.origin, preprocessing: model.preprocessing, ...report }, null, 2)}\n`;
   const origin = model.origin;
@@ -59,7 +59,8 @@ export const infoCommand: CommandSpec = {
     if (typeof options['model'] === 'string') {
       const db = openStore(resolveDbPath(options['db'] as string | undefined));
       try {
-        process.stdout.write(describeImported(getImportedModel(db, options['model']).modelPath, json));
+        // Opened as the analysis commands open it: a file missing or changed since the import is refused the same way.
+        process.stdout.write(describeImported(openImportedModel(db, options['model']).model, json));
       } finally {
         db.close();
       }
@@ -68,7 +69,7 @@ export const infoCommand: CommandSpec = {
     const path = options['checkpoint'];
     if (typeof path !== 'string' || path.trim() === '') throw new UsageError('Expected a file path for --checkpoint (or --model NAME of an imported model)');
     if (isImportedModelFile(path)) {
-      process.stdout.write(describeImported(path, json));
+      process.stdout.write(describeImported(loadImportedModel(path), json));
       return;
     }
     const report = describeCheckpoint(path, readCheckpointFile(path));
