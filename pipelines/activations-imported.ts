@@ -17,7 +17,7 @@ import { initBackend, type BackendChoice } from '../src/backend/select-backend.j
 import { UsageError } from '../src/errors.js';
 import { listLayerChoices, matchLayers, type SelectableLayer } from '../src/graph/analysed-layers.js';
 import { describeGraph, type GraphLayerReport } from '../src/graph/describe-graph.js';
-import { toLayerFileName } from '../src/graph/layer-file-name.js';
+import { folderOfLayer } from '../src/mosaic/mosaic-layers.js';
 import type { GraphLayer, ModelGraph } from '../src/graph/model-graph.js';
 import { describeModelInput, type OpenedImportedModel } from '../src/import/open-imported-model.js';
 import { permuteAxes } from '../src/checkpoint/torch-layout.js';
@@ -96,8 +96,8 @@ export async function writeImportedActivations(options: ImportedActivationsOptio
   const taps: Record<string, unknown> = {};
   const stems = new Set(['input', 'activations']);
   for (const layer of layers) {
-    let stem = toLayerFileName(layer.name);
-    for (let k = 2; stems.has(stem); k++) stem = `${toLayerFileName(layer.name)}_${k}`;
+    let stem = folderOfLayer(layer.name);
+    for (let k = 2; stems.has(stem); k++) stem = `${folderOfLayer(layer.name)}_${k}`;
     stems.add(stem);
     const tap = toNchw(outputs[layer.name]!.data, outputs[layer.name]!.shape);
     files.push(join(options.outDir, `${stem}.npy`));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { CachedRender, RenderKind } from '../store/serve-cache.js';
 import type { ServeTopEntry } from '../store/serve-queries.js';
-import { toLayerFileName } from '../graph/layer-file-name.js';
+import { folderOfLayer } from '../mosaic/mosaic-layers.js';
 import { layerLabel } from './page-kit.js';
 import { renderActivationsFragment, renderOcclusionFragment, type ImageActivations, type ImageOcclusion } from './pages-image.js';
 import { renderProjectionsFragment } from './pages-unit.js';
@@ -62,7 +62,7 @@ export function requestRender(ctx: ServeContext, t: Target): RenderStatus {
   const status = readRenderStatus(ctx, t);
   if (status.state === 'done' || status.state === 'queued' || status.state === 'running') return status;
   const run = ctx.queries.getRun(t.runId)!;
-  const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? `${toLayerFileName(layerLabel(run, t.layer!))}-unit-${t.unit}` : `image-${t.imageId}`);
+  const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? `${folderOfLayer(layerLabel(run, t.layer!))}-unit-${t.unit}` : `image-${t.imageId}`);
   const job: RenderJob = { kind: t.kind, runId: t.runId, layer: t.layer, unit: t.unit, imageId: t.imageId, outDir };
   const queued = ctx.queue.request(queueKey(t), job);
   if (queued === null) return { state: 'refused', ahead: ctx.queue.size, done: 0, total: 0, error: `the render queue is full (${ctx.queue.size} jobs): try again shortly` };
