@@ -19,12 +19,15 @@ import { isImportedPassModel, type TopActivationRun } from '../src/store/top-act
 import type { TapArray } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { cropCentre } from './activations-input.js';
+import type { MosaicModel } from './mosaics-model.js';
 
 export interface ImportedRun {
   kind: 'imported';
   pass: TopActivationRun;
   opened: OpenedImportedModel;
   executor: ForwardExecutor;
+  /** The projector (pipelines/mosaics-model.ts), opened by the first projection render. */
+  projection: MosaicModel | null;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function loadImportedRun(db: Store, pass: TopActivationRun, backend
     throw new UsageError(`Imported model ${recorded.name} is not the file run ${pass.runId} analysed (sha256 ${opened.model.sha256.slice(0, 12)}, the run recorded ${recorded.modelSha256.slice(0, 12)}); import it again under another name to compare`);
   }
   const executor = await createForwardExecutor({ workers: 1, backend, model: { kind: 'imported', model: opened.model }, graphCacheDir: null });
-  return { kind: 'imported', pass, opened, executor };
+  return { kind: 'imported', pass, opened, executor, projection: null };
 }
 
 /** The name of logit `index`: the model's labels file, else the dataset's class when the counts match, else its index. */
@@ -75,16 +78,14 @@ function findOutputLayer(graph: ModelGraph): { name: string; isProbs: boolean } 
 }
 
 /**
- * Renders a job of an imported run: activations; projections and occlusion are refused.
+ * Renders an image job of an imported run: activations; occlusion is refused.
+ * (Projections go through the generic projector, see serve-renderer.ts.)
  * @throws UsageError naming what serve cannot render for imported models, or an unreadable image.
  */
 export async function renderImportedJob(job: RenderJob, run: ImportedRun, image: { path: string; classes: readonly ClassRecord[] }, unitsPerLayer: number,
   onProgress: (done: number, total: number) => void): Promise<RenderOutput> {
   const name = run.opened.record.name;
-  if (job.kind === 'projections') {
-    const layer = run.pass.analysedLayers.find((l) => l.number === job.layer)?.name ?? String(job.layer);
-    throw new UsageError(`serve does not render projections of imported models yet (run ${run.pass.runId} is over ${name}); run-pipeline project --model ${name} --layer ${layer} --unit ${job.unit} --image FILE draws one`);
-  }
+  if (job.kind !== 'activations' && job.kind !== 'occlusion') throw new RangeError(`${job.kind} of an imported run are not rendered here`);
   if (job.kind === 'occlusion') throw new UsageError(`serve does not render occlusion maps of imported models yet (run ${run.pass.runId} is over ${name})`);
   const { graph, preprocessing } = run.opened.model;
   const steps = describeModelInput(preprocessing, name);

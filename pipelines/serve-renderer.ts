@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { createImageReader, findDataset } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
-import { findConvLayer } from '../src/deconv/deconvnet.js';
 import { UsageError } from '../src/errors.js';
 import { mapLabelToLogit, nameLogit, prepareCentreInput } from '../src/experiments/experiment-inputs.js';
 import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx } from '../src/experiments/occluder.js';
@@ -23,6 +22,7 @@ import { createSingleExecutor } from '../src/workers/single-executor.js';
 import { writeMapOverImage } from '../src/experiments/result-files.js';
 import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
 import { writeRgbPng } from '../src/mosaic/render-sheet.js';
+import { geometryOfLayer } from '../src/mosaic/mosaic-layers.js';
 import { chooseCellPx } from '../src/mosaic/sheet-layout.js';
 import { forward } from '../src/model/network.js';
 import { disposeParams } from '../src/model/params.js';
@@ -34,6 +34,7 @@ import type { ImageActivations, ImageOcclusion } from '../src/serve/pages-image.
 import type { RenderJob, RenderOutput, Renderer } from '../src/serve/render-engine.js';
 import { createProjector, type Projector } from '../src/deconv/projector.js';
 import { createInputCache, loadRunMean, loadRunModel, projectRows, type InputCache, type RunModel } from './mosaics-source.js';
+import { openMosaicModel } from './mosaics-model.js';
 import { loadImportedRun, renderImportedJob, type ImportedRun } from './serve-renderer-imported.js';
 
 export interface ModelRendererOptions {
@@ -87,17 +88,26 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
   const unload = async (run: LoadedRun) => {
     if (run.kind === 'imported') {
       await run.executor.close();
+      await run.projection?.close();
       return;
     }
     await run.projector.close();
     disposeParams(run.model.params);
   };
   const renderers = {
-    projections: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderProjections(options.db, job, run, onProgress),
+    projections: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderProjections(options.db, job, {
+      pass: run.pass, projector: run.projector, inputs: run.inputs, inputSizePx: run.model.config.inputSizePx, description: run.model.description,
+    }, onProgress),
     activations: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderActivations(options.db, job, run, onProgress),
     occlusion: (job: RenderJob, run: ProjectRun, onProgress: ProgressFn) => renderOcclusion(options.db, job, run, onProgress),
   };
   const renderImported = async (job: RenderJob, run: ImportedRun, onProgress: ProgressFn) => {
+    if (job.kind === 'projections') {
+      // The generic graph rules on onnx, as mosaics draws an imported run; opened on the first projection of the run.
+      run.projection ??= openMosaicModel(options.db, run.pass, { backend: options.backend, workers: 0, method: 'deconvnet', log });
+      const { projector, inputs, inputSizePx, description } = run.projection;
+      return renderProjections(options.db, job, { pass: run.pass, projector, inputs, inputSizePx, description }, onProgress);
+    }
     const image = job.kind !== 'activations' ? { path: '', classes: [] } : await readImage(options.db, run.pass, job.imageId!).then(({ dataset, image: i }) => ({ path: i.path, classes: dataset.classes }));
     return renderImportedJob(job, run, image, UNITS_PER_LAYER, onProgress);
   };
@@ -125,20 +135,23 @@ function loadProjectRun(options: ModelRendererOptions, pass: TopActivationRun, l
   return { kind: 'project', pass, model, mean, projector, inputs: createInputCache(model.config.inputSizePx, mean, 64) };
 }
 
-async function renderProjections(db: Store, job: RenderJob, run: ProjectRun, onProgress: ProgressFn): Promise<RenderOutput> {
-  const { config, params } = run.model;
-  const layerName = nameRunLayer(run.pass, job.layer!);
-  const geometry = findConvLayer(config, layerName).geometry;
-  const cellPx = chooseCellPx(geometry.receptiveFieldPx!, config.inputSizePx);
+/** What projections need of a loaded run, whichever kind of model it analysed. */
+interface ProjectionSource { pass: TopActivationRun; projector: Projector; inputs: InputCache; inputSizePx: number; description: string }
+
+async function renderProjections(db: Store, job: RenderJob, source: ProjectionSource, onProgress: ProgressFn): Promise<RenderOutput> {
+  const layer = source.pass.analysedLayers.find((l) => l.number === job.layer);
+  if (layer === undefined) throw new UsageError(`Run ${source.pass.runId} has no layer ${job.layer}`);
+  const geometry = geometryOfLayer(layer);
+  const cellPx = chooseCellPx(geometry.receptiveFieldPx!, source.inputSizePx);
   const rows = queryTopRows(db, job.runId, job.layer!, job.unit!);
   const files: Record<string, string> = {};
   const recomputed: number[] = [];
   onProgress(0, rows.length);
   for (let start = 0; start < rows.length; start += PROJECTION_BATCH) {
-    const ctx = { runId: job.runId, config, params, mean: run.mean, projector: run.projector, inputs: run.inputs };
-    const projected = await projectRows(ctx, layerName, rows.slice(start, start + PROJECTION_BATCH));
+    const ctx = { runId: job.runId, projector: source.projector, inputs: source.inputs };
+    const projected = await projectRows(ctx, layer.name, rows.slice(start, start + PROJECTION_BATCH));
     for (const p of projected) {
-      const tiles = makeEntryTiles(geometry, p.row.y, p.row.x, config.inputSizePx, p.projection, p.display, cellPx);
+      const tiles = makeEntryTiles(geometry, p.row.y, p.row.x, source.inputSizePx, p.projection, p.display, cellPx);
       const file = join(job.outDir, `projection-${p.row.rank}.png`);
       await writeRgbPng(file, tiles.projection.image);
       files[`projection-${p.row.rank}`] = file;
@@ -146,7 +159,7 @@ async function renderProjections(db: Store, job: RenderJob, run: ProjectRun, onP
     }
     onProgress(Math.min(rows.length, start + PROJECTION_BATCH), rows.length);
   }
-  return { files, result: { layer: job.layer, unit: job.unit, recomputed, weights: run.model.description, deconvnet: run.projector.description } };
+  return { files, result: { layer: job.layer, unit: job.unit, recomputed, weights: source.description, deconvnet: source.projector.description } };
 }
 
 async function readImage(db: Store, pass: TopActivationRun, imageId: number) {

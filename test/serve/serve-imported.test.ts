@@ -6,8 +6,9 @@
  * Pages show the layers by their names, patches and the image are cut
  * from the model's own crop with the recorded receptive fields (checked
  * pixel by pixel against a crop made here), the activations render runs
- * the graph on onnx and agrees with the stored top-k, and projections and
- * occlusion maps are refused with a message naming the model.
+ * the graph on onnx and agrees with the stored top-k, projections go
+ * through the model's graph and match the stored values, and occlusion
+ * maps are refused with a message naming the model.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -177,18 +178,44 @@ test('the activations render runs the graph: the stored top-1 values, the layers
   assert.match(fragment, new RegExp(`model's top class: <b>${result.prediction.name}</b>`));
 });
 
-test('projections and occlusion maps of an imported run are refused with a message naming the model', async () => {
+test("projections of an imported run go through the model's graph, each checked against its stored value; occlusion maps are refused", async () => {
   const layer = layerNumber('layer1.0');
   const projections = `/api/runs/${runId}/layers/${layer}/units/2/projections`;
   await get(projections, 'POST');
-  const entry = createServeQueries(reader).listTopEntries(runId, layer, 2)[0]!;
-  const occlusion = `/api/runs/${runId}/images/${entry.imageId}/occlusion`;
+  const entries = createServeQueries(reader).listTopEntries(runId, layer, 2);
+  const occlusion = `/api/runs/${runId}/images/${entries[0]!.imageId}/occlusion`;
   await get(occlusion, 'POST');
   await drain();
-  assert.deepEqual((await get(projections)).json(), {
-    state: 'failed', ahead: 0, done: 0, total: 0,
-    error: `serve does not render projections of imported models yet (run ${runId} is over r18); run-pipeline project --model r18 --layer layer1.0 --unit 2 --image FILE draws one`,
-  });
+  const status = (await get(projections)).json() as { state: string; error: string | null };
+  assert.equal(status.state, 'done', status.error ?? '');
+  const result = createServeCache(writer).get('projections', runId, `${layer}:2`)!.result as { recomputed: number[]; weights: string; deconvnet: string };
+  assert.equal(result.recomputed.length, 9);
+  entries.forEach((e) => assert.ok(Math.abs(result.recomputed[e.rank]! - e.value) <= 1e-3 * Math.max(1, Math.abs(e.value)), `rank ${e.rank}: ${result.recomputed[e.rank]} vs ${e.value}`));
+  assert.match(result.weights, /^imported model r18 \(onnx, sha256 [0-9a-f]{12}\)$/);
+  const graph = loadImportedModel(modelPath).graph;
+  const field = computeReceptiveFields(graph).get(graph.layers.find((l) => l.name === 'layer1.0')!.node)!;
+  for (const e of entries) {
+    const png = await get(`/runs/${runId}/layers/${layer}/units/2/projections/${e.rank}.png`);
+    assert.equal(png.statusCode, 200);
+    const { info } = await sharp(png.rawPayload).raw().toBuffer({ resolveWithObject: true });
+    const box = receptiveFieldBoxAt(field, e.y, e.x, 64); // the tile is the entry's receptive field, clipped at the border
+    assert.deepEqual([info.width, info.height], [box.widthPx, box.heightPx], `rank ${e.rank}`);
+  }
+  assert.match((await get(`/runs/${runId}/layers/${layer}/units/2`)).body, /<title>layer1\.0 unit 2 of [^<]+<\/title>[\s\S]*data-state="done"[^>]*><div class="grid" id="projection-grid">/);
   assert.deepEqual((await get(occlusion)).json(), { state: 'failed', ahead: 0, done: 0, total: 0, error: `serve does not render occlusion maps of imported models yet (run ${runId} is over r18)` });
-  assert.match((await get(`/runs/${runId}/layers/${layer}/units/2`)).body, /<title>layer1\.0 unit 2 of /);
+});
+
+test('projections of a zfnet-tiny run still come from its recorded conv2 geometry and match the stored values', async () => {
+  const api = `/api/runs/${projectRunId}/layers/2/units/3/projections`;
+  await get(api, 'POST');
+  await drain();
+  assert.equal((await get(api)).json().state, 'done');
+  const entries = createServeQueries(reader).listTopEntries(projectRunId, 2, 3);
+  const result = createServeCache(writer).get('projections', projectRunId, '2:3')!.result as { recomputed: number[] };
+  entries.forEach((e) => assert.ok(Math.abs(result.recomputed[e.rank]! - e.value) <= 1e-3 * Math.max(1, Math.abs(e.value)), `rank ${e.rank}`));
+  const config = buildModelConfig('zfnet-tiny', { numClasses: 3 });
+  const e = entries.at(-1)!;
+  const { info } = await sharp((await get(`/runs/${projectRunId}/layers/2/units/3/projections/${e.rank}.png`)).rawPayload).raw().toBuffer({ resolveWithObject: true });
+  const box = receptiveFieldBox(layerGeometry(config, 'conv2'), e.y, e.x, config.inputSizePx);
+  assert.deepEqual([info.width, info.height], [box.widthPx, box.heightPx]);
 });
