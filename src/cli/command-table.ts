@@ -1,58 +1,38 @@
 /**
  * The one table of commands. Each entry lives in its own file under
  * commands/; add a line here to register it. An unknown name lists these.
+ * Entries load their module when asked, so a command imports only its own
+ * pipeline's dependencies (measured: every command's modules 1.6 s of CPU
+ * before any work, top-activations' alone 0.7 s).
  */
 import type { CommandSpec } from './command-spec.js';
-import { compareCommand } from './commands/compare.js';
-import { correspondenceCommand } from './commands/correspondence.js';
-import { evolutionCommand } from './commands/evolution.js';
-import { demoCommand } from './commands/demo.js';
-import { importCommand } from './commands/import.js';
-import { indexCommand } from './commands/index-dataset.js';
-import { infoCommand } from './commands/info.js';
-import { initCommand } from './commands/init.js';
-import { invarianceCommand } from './commands/invariance.js';
-import { meanCommand } from './commands/mean.js';
-import { modelsCommand } from './commands/models.js';
-import { mosaicsCommand } from './commands/mosaics.js';
-import { projectCommand } from './commands/project.js';
-import { trainCommand } from './commands/train.js';
-import { evaluateCommand } from './commands/evaluate.js';
-import { runsCommand } from './commands/runs.js';
-import { occlusionCommand } from './commands/occlusion.js';
-import { reportCommand } from './commands/report.js';
-import { serveCommand } from './commands/serve.js';
-import { sampleDataCommand } from './commands/sample-data.js';
-import { topActivationsCommand } from './commands/top-activations.js';
-import { mergeCommand } from './commands/merge.js';
-import { activationsCommand } from './commands/activations.js';
-import { topCommand } from './commands/top.js';
-import { unitsCommand } from './commands/units.js';
 
-export const COMMANDS: Readonly<Record<string, CommandSpec>> = Object.freeze({
-  models: modelsCommand,
-  init: initCommand,
-  info: infoCommand,
-  import: importCommand,
-  'sample-data': sampleDataCommand,
-  index: indexCommand,
-  mean: meanCommand,
-  occlusion: occlusionCommand,
-  invariance: invarianceCommand,
-  correspondence: correspondenceCommand,
-  compare: compareCommand,
-  evolution: evolutionCommand,
-  'top-activations': topActivationsCommand,
-  merge: mergeCommand,
-  units: unitsCommand,
-  top: topCommand,
-  activations: activationsCommand,
-  project: projectCommand,
-  mosaics: mosaicsCommand,
-  train: trainCommand,
-  evaluate: evaluateCommand,
-  runs: runsCommand,
-  report: reportCommand,
-  serve: serveCommand,
-  demo: demoCommand,
+export const COMMAND_LOADERS: Readonly<Record<string, () => Promise<CommandSpec>>> = Object.freeze({
+  models: async () => (await import('./commands/models.js')).modelsCommand,
+  init: async () => (await import('./commands/init.js')).initCommand,
+  info: async () => (await import('./commands/info.js')).infoCommand,
+  import: async () => (await import('./commands/import.js')).importCommand,
+  'sample-data': async () => (await import('./commands/sample-data.js')).sampleDataCommand,
+  index: async () => (await import('./commands/index-dataset.js')).indexCommand,
+  mean: async () => (await import('./commands/mean.js')).meanCommand,
+  occlusion: async () => (await import('./commands/occlusion.js')).occlusionCommand,
+  invariance: async () => (await import('./commands/invariance.js')).invarianceCommand,
+  correspondence: async () => (await import('./commands/correspondence.js')).correspondenceCommand,
+  compare: async () => (await import('./commands/compare.js')).compareCommand,
+  evolution: async () => (await import('./commands/evolution.js')).evolutionCommand,
+  'top-activations': async () => (await import('./commands/top-activations.js')).topActivationsCommand,
+  merge: async () => (await import('./commands/merge.js')).mergeCommand,
+  units: async () => (await import('./commands/units.js')).unitsCommand,
+  top: async () => (await import('./commands/top.js')).topCommand,
+  activations: async () => (await import('./commands/activations.js')).activationsCommand,
+  project: async () => (await import('./commands/project.js')).projectCommand,
+  mosaics: async () => (await import('./commands/mosaics.js')).mosaicsCommand,
+  train: async () => (await import('./commands/train.js')).trainCommand,
+  evaluate: async () => (await import('./commands/evaluate.js')).evaluateCommand,
+  runs: async () => (await import('./commands/runs.js')).runsCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
 });
+
+export const COMMAND_NAMES: readonly string[] = Object.freeze(Object.keys(COMMAND_LOADERS));

@@ -9,7 +9,7 @@ export { buildProgram, reportError };
 /** Entry point: parse argv and run; sets process.exitCode. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (error) {
     return reportError(error);

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { computeGeometry, countParameters } from '../../src/model/geometry.js';
+import { COMMAND_NAMES } from '../../src/cli/command-table.js';
+import { buildProgram, commandsFor } from '../../src/cli/program.js';
 import { runCli } from './run-cli.js';
 
 let dir = '';
@@ -21,6 +23,22 @@ describe('run-pipeline bin', () => {
     const result = spawnSync('npx', ['--no-install', 'run-pipeline', '--help'], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(result.status, 0, result.stderr);
     for (const name of ['models', 'init', 'info']) assert.match(result.stdout, new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('loads only the command a line names; all of them for help or an unknown name, which lists them', async () => {
+    assert.deepEqual(commandsFor(['top-activations', '--split', 'val', '--model', 'zfnet']), ['top-activations']);
+    assert.deepEqual(commandsFor(['--help']), COMMAND_NAMES);
+    assert.deepEqual(commandsFor(['help', 'init']), COMMAND_NAMES);
+    assert.deepEqual(commandsFor(['top-activation']), COMMAND_NAMES);
+    assert.deepEqual(commandsFor(['constructor']), COMMAND_NAMES, 'only the table\'s own names');
+    const one = await buildProgram(['init', '--seed', '2'], 'user');
+    assert.deepEqual(one.commands.map((c) => c.name()), ['init']);
+    const all = await buildProgram(['node', 'run-pipeline', '--help']);
+    assert.deepEqual(all.commands.map((c) => c.name()), COMMAND_NAMES);
+    const misspelt = runCli(['top-activation']);
+    assert.equal(misspelt.status, 2);
+    assert.match(misspelt.stderr, /\(Did you mean top-activations\?\)/);
+    assert.match(misspelt.stderr, new RegExp(`^valid commands: ${COMMAND_NAMES.join(', ')}$`, 'm'));
   });
 
   it('init --help describes every option with its default', () => {

@@ -44,7 +44,7 @@ export const demoCommand: CommandSpec = {
     try {
       const result = await runDemo({
         db, dbPath, backend: String(o['backend']), recipe, data: o['data'] as string | undefined, mosaicUnits, experimentImages,
-        runCommand: async (argv) => { await buildProgram().parseAsync(argv, { from: 'user' }); },
+        runCommand: async (argv) => { await (await buildProgram(argv, 'user')).parseAsync(argv, { from: 'user' }); },
       });
       const error = result.valTop1Error === null ? 'not measured' : `${(result.valTop1Error * 100).toFixed(1)}%`;
       process.stdout.write(`\nDemo finished in ${formatDuration(result.elapsedS)}. ${recipe.model} trained ${recipe.epochs} epochs (run ${result.trainRunId}); `
