@@ -23,7 +23,8 @@ import type { Store } from '../src/store/open-store.js';
 import { listImportedModels } from '../src/store/imported-models-store.js';
 import type { PassModelConfig } from '../src/topk/pass-identity.js';
 import type { ModelSource } from '../src/workers/forward-executor.js';
-import { loadCheckpoint } from '../src/checkpoint/checkpoint-file.js';
+import { isConvTensor, loadCheckpoint, readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
+import type { InferenceEngineName } from '../src/backend/backend-choice.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { buildModelConfig } from '../src/model/architectures.js';
 import { initParams, type ModelParams } from '../src/model/params.js';
@@ -57,9 +58,11 @@ export interface LoadModelOptions {
 export function loadModel(options: LoadModelOptions, classKeys: string[] | null, log: (line: string) => void): LoadedModel {
   if (options.checkpoint !== undefined) {
     const loaded = loadCheckpoint(options.checkpoint);
-    if (options.model !== undefined && options.model !== loaded.config.name) {
+    try {
+      checkArchitecture(options.checkpoint, loaded.config, options.model);
+    } catch (error) {
       disposeParams(loaded.params);
-      throw new UsageError(`Checkpoint ${options.checkpoint} holds ${loaded.config.name} but --model says ${options.model}`);
+      throw error;
     }
     return { config: loaded.config, params: loaded.params, weights: loaded.sha256, checkpointSha256: loaded.sha256, checkpointMean: loaded.mean };
   }
@@ -67,6 +70,43 @@ export function loadModel(options: LoadModelOptions, classKeys: string[] | null,
   log(`WARNING: no --checkpoint given: analysing a freshly initialised ${config.name} (paper init, seed ${options.initSeed}).`);
   log('WARNING: this is the RANDOM-WEIGHT BASELINE, not a trained model.');
   return { config, params: initParams(config, options.initSeed), weights: `random-init:${options.initSeed}`, checkpointSha256: null, checkpointMean: null };
+}
+
+/** @throws UsageError when --model names another architecture than the checkpoint holds */
+function checkArchitecture(checkpoint: string, config: ModelConfig, model: string | undefined): void {
+  if (model !== undefined && model !== config.name) throw new UsageError(`Checkpoint ${checkpoint} holds ${config.name} but --model says ${model}`);
+}
+
+/** The project model's weights as the engine wants them, with what the pass records about them. */
+interface ProjectWeights {
+  config: ModelConfig;
+  weights: string;
+  checkpointSha256: string | null;
+  checkpointMean: MeanImage | null;
+  source: ModelSource;
+  project: LoadedModel | null;
+  release(): void;
+}
+
+/**
+ * A checkpoint on the onnx engine is read once, as it is on disk: its conv tensors become the
+ * graphs' weights (the fc layers, 94% of zfnet's bytes, are hashed but never copied, and no
+ * tf.Variables are made). Otherwise the tfjs parameters of loadModel.
+ */
+function loadProjectWeights(options: OpenPassModelOptions, log: (line: string) => void): ProjectWeights {
+  if (options.checkpoint !== undefined && options.engine === 'onnx') {
+    const contents = readCheckpointFile(options.checkpoint, { keepTensor: isConvTensor });
+    checkArchitecture(options.checkpoint, contents.config, options.model);
+    return {
+      config: contents.config, weights: contents.sha256, checkpointSha256: contents.sha256, checkpointMean: contents.mean,
+      source: { kind: 'contents', contents }, project: null, release: () => undefined,
+    };
+  }
+  const loaded = loadModel(options, options.dataset.classes.map((c) => c.key), log);
+  return {
+    ...loaded, source: { kind: 'params', config: loaded.config, params: loaded.params, sha256: loaded.checkpointSha256 },
+    project: loaded, release: () => disposeParams(loaded.params),
+  };
 }
 
 /** The preprocessing record: the paper's evaluation input at size S, and which mean image. */
@@ -98,7 +138,10 @@ export interface PassModel {
   meanSha256: string | null;
   /** For the forward executor. */
   source: ModelSource;
-  /** The project model's config and params (tfjs tensors), for the commands that still need them; null for imported models. */
+  /**
+   * The project model's config and params (tfjs tensors), for the commands that still need them; null for
+   * imported models and for a checkpoint read for the onnx engine (its tensors are in `source`).
+   */
   project: LoadedModel | null;
   imported: OpenedImportedModel | null;
   /** Frees the model's tensors. */
@@ -112,6 +155,8 @@ export interface OpenPassModelOptions {
   /** An imported model's name, or the architecture of a random init. */
   model?: string;
   initSeed: number;
+  /** The engine the forward passes run on (default tfjs): onnx reads a checkpoint's tensors without tfjs. */
+  engine?: InferenceEngineName;
   log: (line: string) => void;
 }
 
@@ -152,7 +197,7 @@ export function openPassModel(options: OpenPassModelOptions): PassModel {
   const { db, dataset, log } = options;
   const opened = openImportedModelOption(db, options);
   if (opened !== undefined) return importedPassModel(opened, log);
-  const loaded = loadModel(options, dataset.classes.map((c) => c.key), log);
+  const loaded = loadProjectWeights(options, log);
   try {
     const { mean, line } = resolveMeanImage(db, dataset.id, loaded.config, options.checkpoint === undefined ? null : { mean: loaded.checkpointMean });
     log(line);
@@ -160,11 +205,10 @@ export function openPassModel(options: OpenPassModelOptions): PassModel {
       kind: 'project', name: loaded.config.name, weights: loaded.weights, checkpointPath: options.checkpoint ?? null, checkpointSha256: loaded.checkpointSha256,
       modelConfig: loaded.config, layers: listAnalysedLayers(lowerModelConfig(loaded.config), 'conv-index'), inputSizePx: loaded.config.inputSizePx,
       input: { meanImage: mean }, preprocessing: describePreprocessing(loaded.config.inputSizePx, mean), meanSha256: mean.sha256,
-      source: { kind: 'params', config: loaded.config, params: loaded.params, sha256: loaded.checkpointSha256 },
-      project: loaded, imported: null, release: () => disposeParams(loaded.params),
+      source: loaded.source, project: loaded.project, imported: null, release: loaded.release,
     };
   } catch (error) {
-    disposeParams(loaded.params);
+    loaded.release();
     throw error;
   }
 }

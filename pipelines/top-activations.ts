@@ -7,6 +7,7 @@
  * commit and ends with exactly the uninterrupted result.
  */
 import { relative, sep } from 'node:path';
+import { inferenceEngineOf } from '../src/backend/backend-choice.js';
 import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { countImageIds, type ShardSpec } from '../src/data/image-order.js';
@@ -219,7 +220,7 @@ export async function runTopActivations(options: TopActivationsOptions): Promise
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await initBackend(options.backend, { log, purpose: 'inference' });
   const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data, splits: [options.split], log });
-  const model = openPassModel({ db: options.db, dataset, checkpoint: options.checkpoint, model: options.model, initSeed: options.initSeed, log });
+  const model = openPassModel({ db: options.db, dataset, checkpoint: options.checkpoint, model: options.model, initSeed: options.initSeed, engine: inferenceEngineOf(options.backend), log });
   try {
     const layers = chooseLayers(model, options.layers);
     const split = splits[options.split]!;

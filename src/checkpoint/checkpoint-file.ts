@@ -13,13 +13,14 @@
  * checkpoint under the final name.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
 import { paramsFromTensors, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
-import { decodeSafetensors, encodeSafetensors, readFloat32, type Float32Entry } from './safetensors.js';
+import { encodeSafetensors, readFloat32, type Float32Entry } from './safetensors.js';
+import { readSafetensorsFile } from './read-safetensors-file.js';
 import type { MeanImage } from '../data/mean-image.js';
 import { decodeCheckpointMean, encodeCheckpointMean, MEAN_METADATA_KEY, MEAN_TENSOR_NAME } from './checkpoint-mean.js';
 import { describeConfig, parseConfigMetadata } from './config-metadata.js';
@@ -103,7 +104,10 @@ export function writeChunksAtomically(path: string, chunks: Uint8Array[]): SaveC
 /** A checkpoint read and validated, without touching TensorFlow.js. */
 export interface CheckpointContents {
   config: ModelConfig;
-  /** PyTorch layout, keyed like the file, in the config's parameter order. Read-only views. */
+  /**
+   * PyTorch layout, keyed like the file, in the config's parameter order. Read-only.
+   * Only the tensors the reader kept (ReadCheckpointOptions.keepTensor; by default all).
+   */
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
   trainingState: TrainingState | null;
   /** The mean image it was trained with; null for checkpoints written before means travelled with them. */
@@ -112,16 +116,30 @@ export interface CheckpointContents {
   sizeBytes: number;
 }
 
+export interface ReadCheckpointOptions {
+  /**
+   * Which parameter tensors to keep in memory (default: all). Every tensor is
+   * still checked against the config and hashed; the ones not kept are never copied.
+   */
+  keepTensor?: (name: string) => boolean;
+}
+
+/** The conv layers' weights and biases: all a top-activations or deconvnet graph of the project's models reads. */
+export const isConvTensor = (name: string): boolean => /^conv\d+\.(weight|bias)$/.test(name);
+
 /**
  * Reads and validates a checkpoint file: format, config metadata, and every
  * tensor's presence, dtype and shape against the config.
  * @throws UsageError naming the file (and the tensor) when it is missing, truncated or does not match its config.
  */
-export function readCheckpointFile(path: string): CheckpointContents {
-  const file = readWholeFile(path);
-  const { tensors: stored, metadata } = decodeSafetensors(file, path);
+export function readCheckpointFile(path: string, options: ReadCheckpointOptions = {}): CheckpointContents {
+  const keep = options.keepTensor ?? (() => true);
+  const file = readSafetensorsFile(path, (name) => name === MEAN_TENSOR_NAME || keep(name));
+  const { metadata, entries } = file.layout;
+  const stored = new Map(entries.map((e) => [e.name, e]));
   const config = parseConfigMetadata(metadata[CONFIG_METADATA_KEY], path);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  const needed = new Set<string>();
   for (const layout of parameterLayouts(config)) {
     const tensor = stored.get(layout.name);
     if (tensor === undefined) throw new UsageError(`Checkpoint ${path} has no tensor ${layout.name}, which ${config.name} needs`);
@@ -129,25 +147,15 @@ export function readCheckpointFile(path: string): CheckpointContents {
     if (tensor.shape.join(',') !== layout.torchShape.join(',')) {
       throw new UsageError(`Checkpoint ${path}: tensor ${layout.name} has shape [${tensor.shape.join(', ')}] but its config (${config.name}, ${config.numClasses} classes) needs [${layout.torchShape.join(', ')}]`);
     }
-    tensors.set(layout.name, { shape: tensor.shape, data: readFloat32(tensor) });
+    needed.add(layout.name);
+    const kept = file.kept.get(layout.name);
+    if (kept !== undefined) tensors.set(layout.name, { shape: tensor.shape, data: readFloat32(kept) });
   }
-  const mean = decodeCheckpointMean(stored.get(MEAN_TENSOR_NAME), metadata[MEAN_METADATA_KEY], config, path);
-  const extra = [...stored.keys()].find((name) => !tensors.has(name) && name !== MEAN_TENSOR_NAME);
-  if (extra !== undefined) throw new UsageError(`Checkpoint ${path} has tensor ${extra}, which ${config.name} does not have`);
+  const mean = decodeCheckpointMean(file.kept.get(MEAN_TENSOR_NAME), metadata[MEAN_METADATA_KEY], config, path);
+  const extra = entries.find((e) => !needed.has(e.name) && e.name !== MEAN_TENSOR_NAME);
+  if (extra !== undefined) throw new UsageError(`Checkpoint ${path} has tensor ${extra.name}, which ${config.name} does not have`);
   const trainingState = parseTrainingState(metadata[TRAINING_METADATA_KEY], path);
-  const sha256 = createHash('sha256').update(file).digest('hex');
-  return { config, tensors, trainingState, mean, sha256, sizeBytes: file.byteLength };
-}
-
-function readWholeFile(path: string): Uint8Array {
-  try {
-    if (!statSync(path).isFile()) throw new UsageError(`Checkpoint ${path} is not a file`);
-    return readFileSync(path);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `Checkpoint ${path} does not exist` : `Cannot read checkpoint ${path}: ${(error as Error).message}`);
-  }
+  return { config, tensors, trainingState, mean, sha256: file.sha256, sizeBytes: file.sizeBytes };
 }
 
 function parseTrainingState(json: string | undefined, path: string): TrainingState | null {
@@ -180,14 +188,22 @@ export interface LoadedCheckpoint {
  */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const contents = readCheckpointFile(path);
+  return { config: contents.config, params: paramsFromCheckpoint(contents), trainingState: contents.trainingState, mean: contents.mean, sha256: contents.sha256 };
+}
+
+/**
+ * tf.Variables (tfjs layout) of a checkpoint read into memory. Ownership: the caller disposes them.
+ * @throws RangeError naming a parameter the reader did not keep (ReadCheckpointOptions.keepTensor)
+ */
+export function paramsFromCheckpoint(contents: Pick<CheckpointContents, 'config' | 'tensors'>): ModelParams {
   const tensors = new Map<string, tf.Tensor>();
   try {
     for (const layout of parameterLayouts(contents.config)) {
-      const torch = contents.tensors.get(layout.name)!;
+      const torch = contents.tensors.get(layout.name);
+      if (torch === undefined) throw new RangeError(`The checkpoint was read without tensor ${layout.name}, which the tfjs model needs`);
       tensors.set(layout.name, tf.tensor(convertFromTorch(layout, torch.data), layout.tfjsShape, 'float32'));
     }
-    const params = paramsFromTensors(tensors);
-    return { config: contents.config, params, trainingState: contents.trainingState, mean: contents.mean, sha256: contents.sha256 };
+    return paramsFromTensors(tensors);
   } finally {
     for (const tensor of tensors.values()) tensor.dispose();
   }

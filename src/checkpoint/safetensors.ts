@@ -92,6 +92,57 @@ function toLittleEndianBytes(data: Float32Array): Uint8Array {
   return out;
 }
 
+/** Where a tensor lies in the file, before its bytes are read: offsets relative to the data start. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A file's header: its metadata, its tensors in ascending data offset, and where the data starts. */
+export interface SafetensorsLayout {
+  metadata: Record<string, string>;
+  entries: SafetensorsEntry[];
+  /** Byte offset of the data in the file: 8 + the header length. */
+  dataStart: number;
+}
+
+/**
+ * The header length from the file's first 8 bytes (`prefix` may be shorter when the file is).
+ * @throws UsageError "Checkpoint F is truncated: ..." when the file cannot hold it.
+ */
+export function decodeHeaderLength(prefix: Uint8Array, fileBytes: number, source: string): number {
+  if (fileBytes < 8 || prefix.byteLength < 8) {
+    throw new UsageError(`Checkpoint ${source} is truncated: ${fileBytes} bytes, less than the 8-byte header length`);
+  }
+  const claimedBytes = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (claimedBytes > BigInt(Math.min(MAX_HEADER_BYTES, fileBytes - 8))) {
+    throw new UsageError(`Checkpoint ${source} is truncated: its header claims ${claimedBytes} bytes but the file has ${fileBytes - 8} after the length`);
+  }
+  return Number(claimedBytes);
+}
+
+/**
+ * Parses the JSON header (the bytes after the length) of a file of `fileBytes` bytes.
+ * @throws UsageError naming the tensor whose header entry is malformed or runs past the end of the file.
+ */
+export function decodeSafetensorsLayout(header: Uint8Array, fileBytes: number, source: string): SafetensorsLayout {
+  const parsed = parseHeader(header, source);
+  const dataStart = 8 + header.byteLength;
+  const entries = Object.entries(parsed)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, raw]) => ({ name, ...parseEntry(name, raw, source) }))
+    .sort((a, b) => a.begin - b.begin);
+  for (const entry of entries) {
+    if (entry.end > fileBytes - dataStart) {
+      throw new UsageError(`Checkpoint ${source} is truncated: tensor ${entry.name} ends at data byte ${entry.end} but the file holds ${fileBytes - dataStart} data bytes`);
+    }
+  }
+  return { metadata: parseMetadata(parsed['__metadata__'], source), entries, dataStart };
+}
+
 /**
  * Decodes a whole safetensors file. `source` (the file path) only names the
  * file in error messages.
@@ -99,28 +150,11 @@ function toLittleEndianBytes(data: Float32Array): Uint8Array {
  *   or naming the tensor whose header entry is malformed.
  */
 export function decodeSafetensors(file: Uint8Array, source: string): SafetensorsContents {
-  if (file.byteLength < 8) {
-    throw new UsageError(`Checkpoint ${source} is truncated: ${file.byteLength} bytes, less than the 8-byte header length`);
-  }
-  const claimedBytes = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
-  if (claimedBytes > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
-    throw new UsageError(`Checkpoint ${source} is truncated: its header claims ${claimedBytes} bytes but the file has ${file.byteLength - 8} after the length`);
-  }
-  const headerBytes = Number(claimedBytes);
-  const header = parseHeader(file.subarray(8, 8 + headerBytes), source);
-  const data = file.subarray(8 + headerBytes);
-  const metadata = parseMetadata(header['__metadata__'], source);
-  const entries = Object.entries(header)
-    .filter(([name]) => name !== '__metadata__')
-    .map(([name, raw]) => ({ name, ...parseEntry(name, raw, source) }))
-    .sort((a, b) => a.begin - b.begin);
+  const headerBytes = decodeHeaderLength(file, file.byteLength, source);
+  const { metadata, entries, dataStart } = decodeSafetensorsLayout(file.subarray(8, 8 + headerBytes), file.byteLength, source);
+  const data = file.subarray(dataStart);
   const tensors = new Map<string, SafetensorsTensor>();
-  for (const entry of entries) {
-    if (entry.end > data.byteLength) {
-      throw new UsageError(`Checkpoint ${source} is truncated: tensor ${entry.name} ends at data byte ${entry.end} but the file holds ${data.byteLength} data bytes`);
-    }
-    tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, bytes: data.subarray(entry.begin, entry.end) });
-  }
+  for (const entry of entries) tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, bytes: data.subarray(entry.begin, entry.end) });
   return { tensors, metadata };
 }
 

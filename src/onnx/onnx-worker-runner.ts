@@ -19,6 +19,8 @@ function loadParts(model: WorkerModelSource): OnnxModelParts {
       const contents = readCheckpointFile(model.path);
       return onnxPartsOfConfig(contents.config, graphWeightsFromCheckpoint(contents), contents.sha256);
     }
+    case 'contents':
+      return onnxPartsOfConfig(model.config, graphWeightsFromCheckpoint(model), model.sha256);
     case 'packed':
       return onnxPartsOfConfig(model.config, graphWeightsFromPacked(model.config, model.packed), model.sha256 ?? null);
     case 'imported': {

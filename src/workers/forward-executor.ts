@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { inferenceEngineOf, type ExecutionProviderName, type InferenceEngineName } from '../backend/backend-choice.js';
 import { currentExecutionProvider, initBackend, type BackendChoice, type BackendInfo } from '../backend/select-backend.js';
-import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
+import { loadCheckpoint, paramsFromCheckpoint, type CheckpointContents } from '../checkpoint/checkpoint-file.js';
 import { expectInteger, UsageError } from '../errors.js';
 import type { LoadedImportedModel } from '../import/imported-model-file.js';
 import { disposeParams, type ModelParams } from '../model/params.js';
@@ -21,13 +21,15 @@ import { createForwardPool } from './forward-pool.js';
 import { createSingleExecutor } from './single-executor.js';
 import { describeConfigForward } from './forward-model.js';
 import type { LrnForm } from '../onnx/lower-graph-nodes.js';
-import { packParams } from './worker-protocol.js';
+import { packParams, type WorkerModelSource } from './worker-protocol.js';
 
 /** Where the model comes from: parameters in memory (read, never disposed by the executor) or a checkpoint file. */
 export type ModelSource =
   /** sha256: of the checkpoint the params came from, when known (the onnx engine caches its graphs by it). */
   | { kind: 'params'; config: ModelConfig; params: ModelParams; sha256?: string | null }
   | { kind: 'checkpoint'; path: string }
+  /** A checkpoint already read (readCheckpointFile, PyTorch layout); the onnx engine reads only the tensors its graphs need. */
+  | { kind: 'contents'; contents: CheckpointContents }
   /** An imported model (run-pipeline import), loaded; onnx engine only. Pool workers read its file themselves. */
   | { kind: 'imported'; model: LoadedImportedModel };
 
@@ -82,7 +84,7 @@ export function resolveWorkerCount(value: unknown, backend: Pick<BackendInfo, 'n
 export async function createInProcessExecutor(backend: BackendChoice, model: ModelSource): Promise<ForwardExecutor> {
   if (model.kind === 'imported') throw refuseImportedOnTfjs(model.model.graph.name);
   await initBackend(backend);
-  const loaded = model.kind === 'checkpoint' ? loadCheckpoint(model.path) : null;
+  const loaded = model.kind === 'checkpoint' ? loadCheckpoint(model.path) : model.kind === 'contents' ? { ...model.contents, params: paramsFromCheckpoint(model.contents) } : null;
   const config = loaded?.config ?? (model as { config: ModelConfig }).config;
   const params = loaded?.params ?? (model as { params: ModelParams }).params;
   return createSingleExecutor(describeConfigForward(config), (batch, request) => runForwardRequest(config, params, batch, request), () => {
@@ -99,11 +101,20 @@ function refuseImportedOnTfjs(name: string): UsageError {
 async function createTfjsExecutor(options: ForwardExecutorOptions): Promise<ForwardExecutor> {
   if (options.model.kind === 'imported') throw refuseImportedOnTfjs(options.model.model.graph.name);
   if (options.workers <= 1 && options.forcePool !== true) return createInProcessExecutor(options.backend, options.model);
-  const model = options.model.kind === 'checkpoint'
-    ? options.model
-    : { kind: 'packed' as const, config: options.model.config, packed: packParams(options.model.params) };
+  const model = options.model.kind === 'checkpoint' ? options.model : packedModelOf(options.model);
   const pool = await createForwardPool({ workers: options.workers, backend: options.backend, model, inFlightPerWorker: options.inFlightPerWorker });
   return { workerCount: pool.workerCount, capacity: pool.capacity, run: pool.run, close: pool.close };
+}
+
+/** The project model's weights packed once for tfjs workers (converted from the checkpoint's layout when it was read into memory). */
+function packedModelOf(model: Extract<ModelSource, { kind: 'params' | 'contents' }>): WorkerModelSource {
+  if (model.kind === 'params') return { kind: 'packed', config: model.config, packed: packParams(model.params) };
+  const params = paramsFromCheckpoint(model.contents);
+  try {
+    return { kind: 'packed', config: model.contents.config, packed: packParams(params) };
+  } finally {
+    disposeParams(params);
+  }
 }
 
 /** The engines behind the executor, by the engine `--backend` picks for forward passes (inferenceEngineOf). */

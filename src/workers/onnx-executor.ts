@@ -44,6 +44,8 @@ function resolveParts(source: ModelSource): OnnxModelParts {
     }
     case 'params':
       return onnxPartsOfConfig(source.config, graphWeightsFromParams(source.config, source.params), source.sha256 ?? null);
+    case 'contents':
+      return onnxPartsOfConfig(source.contents.config, graphWeightsFromCheckpoint(source.contents), source.contents.sha256);
     case 'imported':
       return onnxPartsOfImported(source.model);
   }
@@ -68,6 +70,8 @@ function workerModelOf(source: ModelSource): WorkerModelSource {
       return source;
     case 'params':
       return { kind: 'packed', config: source.config, packed: packParams(source.params), sha256: source.sha256 ?? null };
+    case 'contents':
+      return { kind: 'contents', config: source.contents.config, tensors: source.contents.tensors, sha256: source.contents.sha256 };
     case 'imported':
       return { kind: 'imported', path: source.model.path, sha256: source.model.sha256 };
   }

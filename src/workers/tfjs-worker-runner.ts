@@ -3,7 +3,7 @@
  * the pool's packed weights or a checkpoint file, and the batch reducers.
  */
 import { initBackend } from '../backend/select-backend.js';
-import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
+import { loadCheckpoint, paramsFromCheckpoint } from '../checkpoint/checkpoint-file.js';
 import { UsageError } from '../errors.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
@@ -17,6 +17,7 @@ function loadModel(data: ForwardWorkerData): { config: ModelConfig; params: Mode
     const loaded = loadCheckpoint(data.model.path);
     return { config: loaded.config, params: loaded.params };
   }
+  if (data.model.kind === 'contents') return { config: data.model.config, params: paramsFromCheckpoint(data.model) };
   return { config: data.model.config, params: unpackParams(data.model.packed) };
 }
 

@@ -20,6 +20,8 @@ export interface PackedParams {
 export type WorkerModelSource =
   | { kind: 'packed'; config: ModelConfig; packed: PackedParams; sha256?: string | null }
   | { kind: 'checkpoint'; path: string }
+  /** The tensors of a checkpoint read by the main thread (PyTorch layout; onnx engine), copied to each worker. */
+  | { kind: 'contents'; config: ModelConfig; tensors: Map<string, { shape: number[]; data: Float32Array }>; sha256: string }
   /** An imported model file (onnx engine only); the worker refuses a file whose SHA-256 is not `sha256`. */
   | { kind: 'imported'; path: string; sha256: string };
 

@@ -65,10 +65,13 @@ function assertRowsClose(got: Row[], expected: Row[], what: string): void {
   });
 }
 
-test('top-activations on --backend onnx: top-9 entries identical to wasm, values and unit statistics within 1e-5; the engine is recorded', () => {
+test('top-activations on --backend onnx from a checkpoint (read without tfjs, conv tensors only): top-9 entries identical to wasm, values and unit statistics within 1e-5; the engine is recorded', () => {
+  const checkpoint = join(dir, 'tiny.safetensors');
+  const init = runCli(['init', '--model', 'zfnet-tiny', '--seed', '5', '--out', checkpoint, '--db', join(dir, 'init.db')]);
+  assert.equal(init.status, 0, init.stderr);
   const pass = (backend: string): string => {
     const db = join(dir, `${backend}.db`);
-    const result = runCli(['top-activations', '--data', data, '--db', db, '--model', 'zfnet-tiny', '--batch-size', '4', '--workers', '2', '--backend', backend]);
+    const result = runCli(['top-activations', '--data', data, '--db', db, '--checkpoint', checkpoint, '--batch-size', '4', '--workers', '2', '--backend', backend]);
     assert.equal(result.status, 0, result.stderr);
     if (backend === 'onnx') assert.match(result.stderr, /^backend: onnx \(onnxruntime-node \d+\.\d+\.\d+, cpu execution provider, /m);
     return db;

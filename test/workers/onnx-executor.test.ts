@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { parseExecutionProvider } from '../../src/backend/backend-choice.js';
-import { saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
+import { isConvTensor, readCheckpointFile, saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, type ModelParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';
@@ -96,6 +96,35 @@ describe('onnx forward executor', () => {
       await repaired.close();
     }
     assert.ok(statSync(file).size > 1000, 'the damaged cache entry was rebuilt');
+  });
+
+  it('a checkpoint read into memory (conv tensors only on onnx, all of them on tfjs) gives the results of its params, in-process and in a pool', async () => {
+    const path = join(dir, 'contents.safetensors');
+    saveCheckpoint(path, { config, params });
+    const convOnly = readCheckpointFile(path, { keepTensor: isConvTensor });
+    const whole = readCheckpointFile(path);
+    const request: ForwardRequest = { reducer: 'top-activations', layers: [1, 2, 5] };
+    const batch = makeBatch(config, 3, 5);
+    const expected = await runForwardRequest(config, params, batch, request);
+    const cases: Array<[string, Parameters<typeof createForwardExecutor>[0]]> = [
+      ['onnx in-process', { workers: 1, backend: 'onnx', graphCacheDir: null, model: { kind: 'contents', contents: convOnly } }],
+      ['onnx pool', { workers: 2, backend: 'onnx', graphCacheDir: null, model: { kind: 'contents', contents: convOnly } }],
+      ['wasm in-process', { workers: 1, backend: 'wasm', model: { kind: 'contents', contents: whole } }],
+      ['wasm pool', { workers: 2, backend: 'wasm', model: { kind: 'contents', contents: whole } }],
+    ];
+    const results: unknown[] = [];
+    for (const [name, options] of cases) {
+      const executor = await createForwardExecutor(options);
+      try {
+        results.push(await executor.run({ pixels: batch.pixels.slice(), shape: batch.shape }, request));
+        assertSameAsTfjs(request, results.at(-1), expected);
+      } finally {
+        await executor.close();
+      }
+    }
+    assert.deepEqual(results[1], results[0], 'the onnx pool equals onnx in-process');
+    await assert.rejects(createForwardExecutor({ workers: 1, backend: 'wasm', model: { kind: 'contents', contents: convOnly } }),
+      { name: 'RangeError', message: 'The checkpoint was read without tensor fc6.weight, which the tfjs model needs' });
   });
 
   it('refuses an unknown execution provider, listing the valid ones', () => {
