@@ -54,6 +54,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   forward: () => import('./forward.js'),
   input: () => import('./input.js'),
   'top-activations': () => import('./top-activations.js'),
+  'top-activations-rss': () => import('./top-activations-rss.js'),
   throughput: () => import('./throughput.js'),
   'onnx-vs-torch': () => import('./onnx-vs-torch.js'),
   project: () => import('./project.js'),
