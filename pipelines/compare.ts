@@ -1,42 +1,42 @@
 /**
- * `run-pipeline compare` (Fig. 6, Sec. 4.1): two checkpoints side by side
- * (the paper: its AlexNet replication and ZFNet). For each: the layer-1
- * filters on one common scale, the fraction of dead (near-zero) filters, and
- * the share of each filter's energy in low / mid / high spatial-frequency
- * bands of its 2-D DFT. Numbers go to the store (filter_stats) and
- * filters.csv; pictures to filters-A.png, filters-B.png and bands.png.
- * Unless `layer2` is null, also the layer-2 top-9 sheets of each model
- * (compare-layer2.ts): a conv2 top-activations pass per checkpoint (reused
- * when an identical one finished), its mosaics in layer2-<label>-<model>/,
- * and layer2-side-by-side.png; the pass run ids go to the run's options and
- * summary.json.
+ * `run-pipeline compare` (Fig. 6, Sec. 4.1): two models side by side (the
+ * paper: its AlexNet replication and ZFNet), checkpoints of the project's
+ * architectures or imported models (compare-sources.ts). For each: the
+ * filters of the first conv layer (the one reading the image) on one common
+ * scale, the fraction of dead (near-zero) filters, and the share of each
+ * filter's energy in low / mid / high spatial-frequency bands of its 2-D DFT.
+ * Numbers go to the store (filter_stats) and filters.csv; pictures to
+ * filters-A-<model>.png, filters-B-<model>.png and bands.png. Unless `layer2`
+ * is null, also the top-9 sheets of one layer of each model (conv2 unless
+ * named; compare-layer2.ts): a top-activations pass of that layer per model
+ * (reused when an identical one finished), its mosaics in
+ * top9-<label>-<model>-<layer>/, and top9-side-by-side.png; the pass
+ * run ids go to the run's options and summary.json.
  */
 import { join } from 'node:path';
-import { readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
-import {
-  computeBandEnergies, computeFilterRms, detectDeadFilters, extractFilterImages, DEFAULT_FREQUENCY_BANDS, type BandEnergy,
-} from '../src/experiments/filter-spectrum.js';
+import { UsageError } from '../src/errors.js';
+import { extractFilterImages, DEFAULT_FREQUENCY_BANDS, type BandEnergy } from '../src/experiments/filter-spectrum.js';
 import { formatCsv } from '../src/experiments/result-files.js';
 import { computeMeanAndStd } from '../src/experiments/feature-measures.js';
 import { drawFilterSheet } from '../src/mosaic/draw-sheet.js';
 import { writeSheetPng, writeTextFile } from '../src/mosaic/render-sheet.js';
 import { lineChartSvg } from '../src/plot/line-chart.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
-import { convertFromTorch, parameterLayouts } from '../src/checkpoint/torch-layout.js';
 import type { Store } from '../src/store/open-store.js';
 import { insertFilterStats } from '../src/store/experiment-results-store.js';
 import { createRun, makeRunId, setRunStatus, uniqueRunId } from '../src/store/runs.js';
-import { runLayer2Passes, writeLayer2Sheets, type Layer2Options, type Layer2Pass, type Layer2Result } from './compare-layer2.js';
+import { DEFAULT_COMPARE_LAYER, runLayer2Passes, writeLayer2Sheets, type Layer2Model, type Layer2Options, type Layer2Pass, type Layer2Result } from './compare-layer2.js';
+import { readCompareFilters, resolveImportedLayer, type CompareSource, type FilterStats } from './compare-sources.js';
 
 export interface ComparePipelineOptions {
   db: Store;
-  /** Two (or more) checkpoint files, labelled A, B, ... in this order. */
-  checkpoints: string[];
+  /** Two (or more) models, labelled A, B, ... in this order: checkpoint files or imported model names. */
+  sources: CompareSource[];
   /** Dead when RMS < deadRatio x the layer's median filter RMS. */
   deadRatio: number;
   /** Default out/compare/<run id>. */
   outDir?: string;
-  /** The layer-2 top-9 sheets of each model; null for the filter-only comparison. */
+  /** The top-9 sheets of one layer of each model (conv2 unless named); null for the filter-only comparison. */
   layer2: Layer2Options | null;
   log?: (line: string) => void;
 }
@@ -45,6 +45,8 @@ export interface CheckpointFilterSummary {
   label: string;
   path: string;
   model: string;
+  /** The layer the filters belong to (`conv1`, `features.0`). */
+  filterLayer: string;
   kernelPx: number;
   filters: number;
   deadFraction: number;
@@ -64,23 +66,11 @@ export interface ComparePipelineResult {
   files: string[];
 }
 
-interface FilterStats { label: string; path: string; sha256: string; model: string; shape: number[]; rms: Float64Array; dead: boolean[]; bands: BandEnergy[]; weights: Float32Array }
-
-/** Reads conv1 of a checkpoint (no backend needed) and computes its statistics. */
-function analyseCheckpoint(label: string, path: string, deadRatio: number): FilterStats {
-  const contents = readCheckpointFile(path);
-  const layout = parameterLayouts(contents.config).find((l) => l.name === 'conv1.weight')!;
-  const weights = convertFromTorch(layout, contents.tensors.get('conv1.weight')!.data);
-  const shape = layout.tfjsShape;
-  const rms = computeFilterRms(weights, shape);
-  return { label, path, sha256: contents.sha256, model: contents.config.name, shape, rms, dead: detectDeadFilters(rms, deadRatio), bands: computeBandEnergies(weights, shape), weights };
-}
-
 function summarise(s: FilterStats): CheckpointFilterSummary {
   const live = s.bands.filter((_, i) => !s.dead[i]);
   const mean = (key: keyof BandEnergy) => computeMeanAndStd(live.map((b) => b[key])).mean;
   return {
-    label: s.label, path: s.path, model: s.model, kernelPx: s.shape[0]!, filters: s.rms.length,
+    label: s.label, path: s.path, model: s.model, filterLayer: s.filterLayer, kernelPx: s.shape[0]!, filters: s.rms.length,
     deadFraction: s.dead.filter(Boolean).length / s.rms.length,
     meanBands: { low: mean('low'), mid: mean('mid'), high: mean('high') },
     mostlyLow: live.filter((b) => b.low > 0.5).length, mostlyHigh: live.filter((b) => b.high > 0.5).length,
@@ -88,18 +78,18 @@ function summarise(s: FilterStats): CheckpointFilterSummary {
 }
 
 /**
- * Compares the layer-1 filters of checkpoints and, unless `layer2` is null, their layer-2 top-9 sheets.
- * @throws UsageError naming a checkpoint that cannot be read, or an unusable dataset, split or unit selection.
+ * Compares the first-layer filters of the models and, unless `layer2` is null, the top-9 sheets of one layer of each.
+ * @throws UsageError naming a checkpoint or imported model that cannot be used, a layer a model lacks, or an unusable dataset, split or unit selection.
  */
 export async function runComparePipeline(options: ComparePipelineOptions): Promise<ComparePipelineResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const stats = options.checkpoints.map((path, i) => analyseCheckpoint(String.fromCharCode(65 + i), path, options.deadRatio));
+  const stats = readCompareFilters(options.db, options.sources, options.deadRatio);
   // The passes are runs of their own, so they go first and the compare run can name them in its options.
-  const passes = options.layer2 === null ? null : await runLayer2Passes(options.db, stats.map(({ label, path, model }) => ({ label, path, model })), options.layer2, log);
+  const passes = options.layer2 === null ? null : await runLayer2Passes(options.db, layer2Models(options.db, stats, options.layer2), options.layer2, log);
   const runId = uniqueRunId(options.db, makeRunId('compare', new Date(), stats.map((s) => s.model).join('-vs-')));
   const outDir = options.outDir ?? join('out', 'compare', runId);
   createRun(options.db, { id: runId, kind: 'compare', model: stats.map((s) => s.model).join(','), options: {
-    checkpoints: stats.map((s) => ({ label: s.label, path: s.path, sha256: s.sha256 })), deadRatio: options.deadRatio, bands: DEFAULT_FREQUENCY_BANDS,
+    models: stats.map((s) => ({ label: s.label, ...s.source, model: s.model, path: s.path, sha256: s.sha256, filterLayer: s.filterLayer })), deadRatio: options.deadRatio, bands: DEFAULT_FREQUENCY_BANDS,
     layer2: describeLayer2(options.layer2, passes),
   } });
   try {
@@ -110,7 +100,7 @@ export async function runComparePipeline(options: ComparePipelineOptions): Promi
     setRunStatus(options.db, runId, 'finished');
     const summaries = stats.map(summarise);
     for (const s of summaries) {
-      log(`compare ${s.label} ${s.model} (${s.kernelPx}x${s.kernelPx} conv1): ${(100 * s.deadFraction).toFixed(1)}% dead; bands low/mid/high ${s.meanBands.low.toFixed(2)}/${s.meanBands.mid.toFixed(2)}/${s.meanBands.high.toFixed(2)}`);
+      log(`compare ${s.label} ${s.model} (${s.kernelPx}x${s.kernelPx} ${s.filterLayer}): ${(100 * s.deadFraction).toFixed(1)}% dead; bands low/mid/high ${s.meanBands.low.toFixed(2)}/${s.meanBands.mid.toFixed(2)}/${s.meanBands.high.toFixed(2)}`);
     }
     writeTextFile(join(outDir, 'summary.json'), `${JSON.stringify({ runId, summaries, layer2 }, null, 2)}\n`);
     return { runId, outDir, summaries, layer2, files: [...files, join(outDir, 'summary.json')] };
@@ -120,12 +110,27 @@ export async function runComparePipeline(options: ComparePipelineOptions): Promi
   }
 }
 
-/** The layer-2 part of the run's options: its settings and the top-activations run of each checkpoint. */
+/**
+ * Each model with its compared layer: conv2 unless named (one name for all, or one per model), an imported model's by its own name.
+ * @throws UsageError when the count of names fits neither, or an imported model lacks its layer
+ */
+function layer2Models(db: Store, stats: readonly FilterStats[], options: Layer2Options): Layer2Model[] {
+  const names = (options.layer ?? DEFAULT_COMPARE_LAYER).split(',').map((n) => n.trim());
+  if (names.some((n) => n === '') || (names.length !== 1 && names.length !== stats.length)) {
+    throw new UsageError(`Expected one layer name, or one per model (${stats.length}) separated by commas, for --layer but received ${JSON.stringify(options.layer)}`);
+  }
+  return stats.map((s, i) => {
+    const layer = names[names.length === 1 ? 0 : i]!;
+    return { label: s.label, source: s.source, model: s.model, layer: 'model' in s.source ? resolveImportedLayer(db, s.source.model, layer) : layer };
+  });
+}
+
+/** The top-9 part of the run's options: its settings and the top-activations run of each model. */
 function describeLayer2(layer2: Layer2Options | null, passes: Layer2Pass[] | null): Record<string, unknown> | null {
   if (layer2 === null || passes === null) return null;
   return {
-    data: layer2.data ?? null, split: layer2.split, units: layer2.units, seed: layer2.seed,
-    topActivationsRuns: passes.map((p) => ({ label: p.label, model: p.model, runId: p.topActivationsRunId, status: p.status })),
+    layer: layer2.layer ?? DEFAULT_COMPARE_LAYER, data: layer2.data ?? null, split: layer2.split, units: layer2.units, seed: layer2.seed,
+    topActivationsRuns: passes.map((p) => ({ label: p.label, model: p.model, layer: p.layer, runId: p.topActivationsRunId, status: p.status })),
   };
 }
 
@@ -152,6 +157,6 @@ async function writeOutputs(outDir: string, stats: FilterStats[]): Promise<strin
     points: s.bands.map((b) => b[band]).sort((x, y) => y - x).map((v, i) => [i / Math.max(1, s.bands.length - 1), v] as [number, number]),
   })));
   const bands = join(outDir, 'bands.png');
-  await writeSvgAndPng(lineChartSvg({ title: 'conv1 filters: low and high band energy share', xLabel: 'filter rank (fraction of filters)', yLabel: 'share of DFT energy', series, yMin: 0, yMax: 1 }), bands);
+  await writeSvgAndPng(lineChartSvg({ title: `first-layer filters (${[...new Set(stats.map((s) => s.filterLayer))].join(', ')}): low and high band energy share`, xLabel: 'filter rank (fraction of filters)', yLabel: 'share of DFT energy', series, yMin: 0, yMax: 1 }), bands);
   return [...files, csv, bands];
 }

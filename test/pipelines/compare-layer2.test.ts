@@ -46,7 +46,7 @@ test('compare draws the conv2 top-9 sheets of both models side by side and recor
   const start = tf.memory().numTensors;
   const outDir = join(dir, 'compare');
   const checkpoints = [checkpoint('alexnet-tiny'), checkpoint('zfnet-tiny')];
-  const result = await runComparePipeline({ db, checkpoints, deadRatio: 0.1, outDir, layer2: layer2(), log: quiet });
+  const result = await runComparePipeline({ db, sources: checkpoints.map((c) => ({ checkpoint: c })), deadRatio: 0.1, outDir, layer2: layer2(), log: quiet });
   assert.equal(tf.memory().numTensors, start);
   const panels = result.layer2!.panels;
   assert.deepEqual(panels.map((p) => `${p.label} ${p.model} ${p.status}`), ['A alexnet-tiny finished', 'B zfnet-tiny finished']);
@@ -63,7 +63,7 @@ test('compare draws the conv2 top-9 sheets of both models side by side and recor
   const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as { layer2: { panels: Array<{ topActivationsRunId: string }> } };
   assert.deepEqual(summary.layer2.panels.map((p) => p.topActivationsRunId), runIds);
 
-  const again = await runComparePipeline({ db, checkpoints, deadRatio: 0.1, outDir: join(dir, 'compare-again'), layer2: layer2(), log: quiet });
+  const again = await runComparePipeline({ db, sources: checkpoints.map((c) => ({ checkpoint: c })), deadRatio: 0.1, outDir: join(dir, 'compare-again'), layer2: layer2(), log: quiet });
   assert.deepEqual(again.layer2!.panels.map((p) => `${p.topActivationsRunId} ${p.status}`), runIds.map((id) => `${id} already-finished`));
 });
 
