@@ -13,17 +13,16 @@ import * as ort from 'onnxruntime-node';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { inferGraphShapes } from '../graph/graph-shapes.js';
-import { findLayer, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
+import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
-import { checkReferenceSize, type BatchPixels, type ForwardRequest, type ForwardResultOf, type TapArray } from '../workers/batch-reducers.js';
+import type { BatchPixels, ForwardRequest, ForwardResultOf, TapArray } from '../workers/batch-reducers.js';
 import { findAnalysedLayer, listAnalysedLayers, type AnalysedLayer, type LayerNumbering } from '../graph/analysed-layers.js';
 import { buildClassifierGraph } from './build-classifier-graph.js';
-import { buildDistancesGraph, referenceShapeOf } from './build-distances-graph.js';
+import { buildDistancesGraph } from './build-distances-graph.js';
 import { buildTapsGraph } from './build-taps-graph.js';
 import { buildTopActivationsGraph } from './build-top-activations-graph.js';
 import { encodeOnnxModel, type OnnxModel } from './onnx-codec.js';
-import { distanceOutputName, reductionOutputNames, referenceInputName, tapOutputName } from './onnx-model.js';
+import { distanceOutputNames, reductionOutputNames, tapOutputName } from './onnx-model.js';
 import { createOnnxSession, type OnnxSessionOptions } from './onnx-session.js';
 import { PIXELS_INPUT, type LrnForm } from './lower-graph-nodes.js';
 
@@ -52,8 +51,6 @@ interface RequestPlan {
   key: string;
   build: () => OnnxModel;
   read: (outputs: ort.InferenceSession.ReturnType, numImages: number) => unknown;
-  /** Inputs besides the pixels (the distances graph's references). */
-  feeds?: () => Record<string, ort.Tensor>;
 }
 
 function readTap(tensor: ort.Tensor): TapArray {
@@ -66,24 +63,17 @@ function readTaps(outputs: ort.InferenceSession.ReturnType, taps: readonly strin
   return result;
 }
 
-/** The distances request: references fed as inputs (size checked as the tfjs reducer does), distances [N] float64 back. */
+/** The distances request: per measured layer, distances to the batch's first image ([N] float64) and its norm. */
 function planDistances(options: OnnxForwardRunnerOptions, request: Extract<ForwardRequest, { reducer: 'distances' }>, lrn: LrnForm): RequestPlan {
-  const { graph, weights } = options;
-  const references = request.references.map((r) => r.tap);
+  const features = [...new Set(request.features)];
   const taps = [...new Set(request.taps)];
   return {
-    key: `distances-${references.join('.')}-taps-${taps.join('.')}-lrn-${lrn}`,
-    build: () => buildDistancesGraph(graph, weights, { references, taps, lrn }),
-    feeds: () => {
-      const shapes = inferGraphShapes(graph);
-      return Object.fromEntries(request.references.map(({ tap, values }) => {
-        const shape = referenceShapeOf(shapes.get(findLayer(graph, tap).node)!);
-        checkReferenceSize(tap, shape.reduce((a, b) => a * b, 1), values.length);
-        return [referenceInputName(tap), new ort.Tensor('float32', values, shape)];
-      }));
-    },
+    // "first": distances to the batch's first image (earlier forms of this graph took reference inputs, or gave every image's norm; their cached files keep their names).
+    key: `distances-first32-${features.join('.')}-taps-${taps.join('.')}-lrn-${lrn}`,
+    build: () => buildDistancesGraph(options.graph, options.weights, { features, taps, lrn }),
     read: (outputs) => ({
-      distances: Object.fromEntries(references.map((tap) => [tap, outputs[distanceOutputName(tap)]!.data as Float64Array])),
+      distances: Object.fromEntries(features.map((tap) => [tap, outputs[distanceOutputNames(tap).distance]!.data as Float64Array])),
+      norms: Object.fromEntries(features.map((tap) => [tap, (outputs[distanceOutputNames(tap).norm]!.data as Float64Array)[0]!])),
       taps: readTaps(outputs, taps),
     }),
   };
@@ -191,8 +181,7 @@ export function createOnnxForwardRunner(options: OnnxForwardRunnerOptions): Onnx
         sessions.set(plan.key, session);
         session.catch(() => sessions.delete(plan.key));
       }
-      const feeds = plan.feeds?.() ?? {};
-      const outputs = await (await session).run({ [PIXELS_INPUT]: new ort.Tensor('float32', batch.pixels, batch.shape), ...feeds });
+      const outputs = await (await session).run({ [PIXELS_INPUT]: new ort.Tensor('float32', batch.pixels, batch.shape) });
       return plan.read(outputs, n) as ForwardResultOf<typeof request>;
     },
     async release() {

@@ -19,14 +19,9 @@ export function tapOutputName(layer: string): string {
   return `tap/${layer}`;
 }
 
-/** Input name of the reference of `layer` (distances graph). */
-export function referenceInputName(layer: string): string {
-  return `reference/${layer}`;
-}
-
-/** Output name of the per-image distances of `layer` to its reference. */
-export function distanceOutputName(layer: string): string {
-  return `distance/${layer}`;
+/** Output names of the per-image distance of `layer` to the batch's first image, and that image's norm (distances graph). */
+export function distanceOutputNames(layer: string): { distance: string; norm: string } {
+  return { distance: `distance/${layer}`, norm: `norm/${layer}` };
 }
 
 /** Output names of the per-unit reductions of `layer`. */
@@ -40,8 +35,6 @@ export interface WrapModelOptions {
   outputs: OnnxValueInfo[];
   /** Recorded as metadata `zfnet.graph-options`. */
   description: string;
-  /** Inputs after `pixels` (e.g. the distances graph's references). */
-  inputs?: OnnxValueInfo[];
 }
 
 /** The model around `lowered`; its input is `pixels` [N, S, S, C]. */
@@ -55,7 +48,7 @@ export function wrapOnnxModel(graph: ModelGraph, lowered: LoweredNodes, options:
       name: `${graph.name}-${options.kind}`,
       node: lowered.nodes,
       initializer: lowered.initializers,
-      input: [tensorValueInfo(PIXELS_INPUT, ONNX_DATA_TYPE.FLOAT, ['N', s, s, graph.input.channels]), ...(options.inputs ?? [])],
+      input: [tensorValueInfo(PIXELS_INPUT, ONNX_DATA_TYPE.FLOAT, ['N', s, s, graph.input.channels])],
       output: options.outputs,
     },
     metadataProps: [

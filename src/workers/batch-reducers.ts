@@ -36,22 +36,24 @@ export type ForwardRequest =
   | { reducer: 'logits' }
   /** The named taps, whole (activations, occlusion, correspondence): the project's tap names, or an imported model's layer names. */
   | { reducer: 'taps'; taps: string[] }
-  /** Per image, the Euclidean distance of each referenced tap to one reference image's tap, and the named taps whole (invariance). */
-  | { reducer: 'distances'; references: TapReference[]; taps: string[] };
-
-/** One image's tap to measure distances to: flattened as the taps reducer returns it (NHWC for maps). */
-export interface TapReference {
-  tap: string;
-  values: Float32Array;
-}
+  /**
+   * Per image, the Euclidean distance of each tap of `features` to the same
+   * tap of the batch's first image, that first image's norm, and the `taps`
+   * whole (invariance: the original image goes first, its transformed copies after).
+   */
+  | { reducer: 'distances'; features: string[]; taps: string[] };
 
 export type ReducerName = ForwardRequest['reducer'];
 
 export interface TopActivationsResult { layers: LayerBatchReduction[] }
 export interface LogitsResult { logits: TapArray }
 export interface TapsResult { taps: Partial<Record<string, TapArray>> }
-/** distances[tap]: [N] float64, sqrt of the float64 sum of squared differences. */
-export interface DistancesResult { distances: Partial<Record<string, Float64Array>>; taps: Partial<Record<string, TapArray>> }
+/** Per feature tap: ||x_i - x_0|| ([N] float64) and ||x_0||, squares summed in float64. */
+export interface DistancesResult {
+  distances: Partial<Record<string, Float64Array>>;
+  norms: Partial<Record<string, number>>;
+  taps: Partial<Record<string, TapArray>>;
+}
 
 /** The result type of each reducer. */
 export interface ReducerResults {
@@ -86,30 +88,25 @@ async function readTaps(names: readonly string[], taps: Partial<Record<TapName, 
 }
 
 /**
- * Checks a reference against the size of one image's tap (both engines call it).
- * @throws RangeError "Expected a reference of 1161600 values for tap conv1 but received 10".
+ * Per row of `rows` ([N, D] flattened), the distance to row 0, and row 0's
+ * norm. Differences rounded to float32 (as the onnx graph takes them), squares summed in float64.
+ * @throws RangeError for an empty batch.
  */
-export function checkReferenceSize(tap: string, expected: number, received: number): void {
-  if (received !== expected) throw new RangeError(`Expected a reference of ${expected} values for tap ${tap} but received ${received}`);
-}
-
-/**
- * Per row of `rows` ([N, D] flattened), ||row - reference|| in float64.
- * @throws RangeError when the reference is not D long.
- */
-export function computeRowDistances(tap: string, rows: Float32Array, numRows: number, reference: Float32Array): Float64Array {
+export function computeRowDistances(rows: Float32Array, numRows: number): { distances: Float64Array; norm: number } {
+  if (numRows < 1) throw new RangeError('Expected at least one image for distances but received none');
   const size = rows.length / numRows;
-  checkReferenceSize(tap, size, reference.length);
-  const out = new Float64Array(numRows);
+  const distances = new Float64Array(numRows);
   for (let r = 0; r < numRows; r++) {
     let sum = 0;
     for (let k = 0, i = r * size; k < size; k++, i++) {
-      const d = rows[i]! - reference[k]!;
+      const d = Math.fround(rows[i]! - rows[k]!);
       sum += d * d;
     }
-    out[r] = Math.sqrt(sum);
+    distances[r] = Math.sqrt(sum);
   }
-  return out;
+  let norm = 0;
+  for (let k = 0; k < size; k++) norm += rows[k]! * rows[k]!;
+  return { distances, norm: Math.sqrt(norm) };
 }
 
 const REDUCERS: ReducerTable = {
@@ -131,14 +128,15 @@ const REDUCERS: ReducerTable = {
     reduce: async (request, taps) => ({ taps: await readTaps(request.taps, taps) }),
   },
   distances: {
-    taps: (request) => [...new Set([...request.references.map((r) => r.tap), ...request.taps])] as TapName[], // validated against TAP_NAMES
+    taps: (request) => [...new Set([...request.features, ...request.taps])] as TapName[], // validated against TAP_NAMES
     async reduce(request, taps) {
-      const distances: Partial<Record<string, Float64Array>> = {};
-      for (const { tap, values } of request.references) {
+      const result: ReducerResults['distances'] = { distances: {}, norms: {}, taps: await readTaps(request.taps, taps) };
+      for (const tap of request.features) {
         const tensor = taps[tap as TapName]!;
-        distances[tap] = computeRowDistances(tap, (await tensor.data()) as Float32Array, tensor.shape[0]!, values);
+        const { distances, norm } = computeRowDistances((await tensor.data()) as Float32Array, tensor.shape[0]!);
+        [result.distances[tap], result.norms[tap]] = [distances, norm];
       }
-      return { distances, taps: await readTaps(request.taps, taps) };
+      return result;
     },
   },
 };
@@ -163,13 +161,8 @@ export function validateForwardRequest(model: ForwardModel, request: ForwardRequ
   }
   if (request.reducer === 'taps' || request.reducer === 'distances') checkTapNames(model, 'taps', request.taps);
   if (request.reducer === 'distances') {
-    if (request.references.length === 0) throw invalidParameterError('references', 'a non-empty list of taps with reference values', '[]');
-    const names = request.references.map((r) => r.tap);
-    checkTapNames(model, 'references', names);
-    const repeated = names.find((name, i) => names.indexOf(name) !== i);
-    if (repeated !== undefined) throw invalidParameterError('references', 'one reference per tap', `${repeated} twice`);
-    const notFloats = request.references.find((r) => !(r.values instanceof Float32Array));
-    if (notFloats !== undefined) throw new TypeError(`Expected a Float32Array of reference values for tap ${notFloats.tap}`);
+    if (request.features.length === 0) throw invalidParameterError('features', 'a non-empty list of taps to measure', '[]');
+    checkTapNames(model, 'features', request.features);
   }
 }
 

@@ -21,3 +21,13 @@ test('copy batches: batchSize copies per batch (the last shorter), joined back t
   assert.deepEqual(joined, items.flatMap((item) => Array.from({ length: perImage }, (_, k) => item + k)));
   assert.equal(new Set(all.map((b) => b.pixels.buffer)).size, 3);
 });
+
+test('copy batches with a leading image: every batch starts with it, then batchSize copies', () => {
+  const S = 1;
+  const leading = Float32Array.from([7, 8, 9]);
+  const batches = [...makeCopyBatches(['a', 'b', 'c'], S, 2, (item, out, offset) => out.fill(item.charCodeAt(0), offset, offset + 3), leading)];
+  assert.deepEqual(batches.map((b) => [b.shape, b.items]), [[[3, S, S, 3], ['a', 'b']], [[2, S, S, 3], ['c']]]);
+  assert.deepEqual(Array.from(batches[0]!.pixels), [7, 8, 9, 97, 97, 97, 98, 98, 98]);
+  assert.deepEqual(Array.from(batches[1]!.pixels), [7, 8, 9, 99, 99, 99]);
+  assert.deepEqual(Array.from(leading), [7, 8, 9], 'the leading image is copied, not moved');
+});

@@ -51,25 +51,25 @@ describe('ONNX forward graphs equal the tfjs forward pass', () => {
         assertTapsEqual(got.logits, expected.logits, 'logits');
       });
 
-      it('distances graph: float64 distances to a reference image within 1e-5 relative of the tfjs reducer, the reference itself at 0, probs whole', async () => {
-        const referenceBatch = makeBatch(config, 1, 7);
-        const { taps } = await runForwardRequest(config, params, referenceBatch, { reducer: 'taps', taps: ['conv1', 'conv5', 'fc7'] });
-        const batch = makeBatch(config, 3, 4);
-        batch.pixels.set(referenceBatch.pixels, batch.pixels.length / 3); // image 1 is the reference image
-        const request = {
-          reducer: 'distances' as const, taps: ['probs' as const],
-          references: (['conv1', 'conv5', 'fc7'] as const).map((tap) => ({ tap, values: taps[tap]!.data })),
-        };
+      it('distances graph: float64 distances to the batch\'s first image and its norm within 1e-5 relative of the tfjs reducer, the first image again at 0, probs whole', async () => {
+        const batch = makeBatch(config, 4, 4);
+        const perImage = batch.pixels.length / 4;
+        batch.pixels.copyWithin(2 * perImage, 0, perImage); // image 2 is image 0 again
+        const features = ['conv1', 'conv5', 'fc7'];
+        const request = { reducer: 'distances' as const, features, taps: ['probs'] };
         const expected = await runForwardRequest(config, params, batch, request);
         const got = await runners[0]!.run(batch, request);
-        for (const tap of ['conv1', 'conv5', 'fc7'] as const) {
+        for (const tap of features) {
           const [d, e] = [got.distances[tap]!, expected.distances[tap]!];
-          assert.ok(d instanceof Float64Array && d.length === 3, `${tap}: [3] float64`);
-          assert.ok(e[0]! > 0 && e[2]! > 0, `${tap}: other images are away from the reference`);
-          assert.ok(relativeError(d, e) < 1e-5, `${tap}: ${Array.from(d)} vs ${Array.from(e)}`);
-          assert.ok(d[1]! <= 1e-5 * d[0]! && e[1]! <= 1e-5 * e[0]!, `${tap}: the reference image is at distance ${d[1]} (onnx), ${e[1]} (tfjs)`);
+          const [n, m] = [got.norms[tap]!, expected.norms[tap]!];
+          assert.ok(d instanceof Float64Array && d.length === 4, `${tap}: [4] float64`);
+          assert.ok(e[1]! > 0 && e[3]! > 0, `${tap}: other images are away from the first`);
+          assert.ok(relativeError(d, e) < 1e-5, `${tap} distances: ${Array.from(d)} vs ${Array.from(e)}`);
+          assert.ok(m > 0 && Math.abs(n - m) <= 1e-5 * m, `${tap} norm of the first image: ${n} vs ${m}`);
+          assert.equal(d[0], 0, `${tap}: the first image is at distance 0`);
+          assert.ok(d[2]! <= 1e-5 * d[1]! && e[2]! <= 1e-5 * e[1]!, `${tap}: the first image again is at distance ${d[2]} (onnx), ${e[2]} (tfjs)`);
         }
-        assertTapsEqual(got.taps.probs!, expected.taps.probs!, 'probs');
+        assertTapsEqual(got.taps['probs']!, expected.taps['probs']!, 'probs');
       });
 
       it('top-activations graph: max, mean within 1e-5, first argmax identical, all-zero units give index 0', async () => {
