@@ -18,7 +18,7 @@ import { encodeOnnxModel } from '../onnx/onnx-codec.js';
 import { onnxRuntimeVersion, type ExecutionProviderName } from '../onnx/onnx-session.js';
 import type { DeconvFeeds } from './deconv-feeds.js';
 import { createDeconvSessions } from './deconv-sessions.js';
-import type { Projector } from './projector.js';
+import { BATCHES_PER_WORKER, type Projector } from './projector.js';
 import type { HwcImage, WindowEntry } from './window-inputs.js';
 
 export interface GraphProjectorOptions {
@@ -87,7 +87,8 @@ export function createFullFrameProjector(graph: ModelGraph, weights: GraphWeight
   const layout = workers === 0 ? `1 session x ${threads} intra-op threads` : `${workers} worker threads x 1-thread sessions`;
   return {
     description: `onnx (onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider, ${layout}; ${method} through the graph's rules, full frame)`,
-    parallelism: sessions.parallelism,
+    // As the windowed engine: a worker keeps one batch queued behind the one it runs.
+    parallelism: workers === 0 ? 1 : sessions.parallelism * BATCHES_PER_WORKER,
     async project(layerName, images, entries) {
       if (entries.length === 0) throw new RangeError(`Expected at least one projection entry for ${layerName} but received none`);
       const map = mapOf(layerName);

@@ -100,7 +100,7 @@ export function createTfjsProjector(config: ModelConfig, params: ModelParams): P
 }
 
 /** Batches in flight per worker thread: the one it runs and the next. */
-const BATCHES_PER_WORKER = 2;
+export const BATCHES_PER_WORKER = 2;
 
 /** The windowed deconvnet graphs on onnxruntime. */
 export function createOnnxProjector(options: ProjectorOptions): Projector {
