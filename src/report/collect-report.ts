@@ -1,26 +1,42 @@
 /**
  * Gathers what a report shows for one run from the store and the out/
  * folder: the run, its training epochs and evaluations, the top-activations
- * passes over its checkpoints (unit statistics, mosaics) and the experiment
+ * passes over its checkpoints or imported model (unit statistics per named
+ * layer, mosaics) and the experiment
  * runs (occlusion, invariance, ...) that used those checkpoints.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import type { AnalysedLayer } from '../graph/analysed-layers.js';
+import { folderOfLayer } from '../mosaic/mosaic-layers.js';
 import type { Store } from '../store/open-store.js';
 import { getRun, listRuns, type RunRecord } from '../store/runs.js';
 import { listTopActivationRuns, queryUnitRows, type TopActivationRun, type UnitRow } from '../store/top-activations-store.js';
 import { createTrainingStore, type EpochRecord, type EvaluationRecord } from '../store/training-store.js';
 
+/** One analysed layer of a pass: its own name and receptive field, its units' statistics and its mosaics. */
+export interface PassLayer {
+  layer: AnalysedLayer;
+  /** Unit statistics, unit order. */
+  units: UnitRow[];
+  /** The layer's folder under the pass's mosaicsDir (named after the layer), when mosaics drew it. */
+  mosaicFolder: string | null;
+  /** Units with a drawn page (mosaics may cover only some units). */
+  unitPages: Set<number>;
+  /** Whether the folder holds a first sheet. */
+  hasSheet: boolean;
+}
+
 export interface AnalysisPass {
   run: TopActivationRun;
-  /** Unit statistics per conv layer (1..5), unit order. */
-  units: Map<number, UnitRow[]>;
-  /** out/mosaics/<run>/ when the mosaics command has drawn it. */
+  /** Every analysed layer of the run, in forward order (conv1..conv5 for the project's models, named layers for imported ones). */
+  layers: PassLayer[];
+  /** out/mosaics/<run>/ (deconvnet) when the mosaics command has drawn it. */
   mosaicsDir: string | null;
-  /** Units with a drawn page, keyed `layer:unit` (mosaics may cover only some units). */
-  unitPages: Set<string>;
+  /** Mosaics by the other methods (out/mosaics/<run>-guided, -gradient) that have an index. */
+  otherMosaics: Array<{ method: string; dir: string }>;
 }
 
 export interface ExperimentRun {
@@ -65,20 +81,25 @@ function collectPasses(db: Store, run: RunRecord, checkpoints: string[], outRoot
     || (p.checkpointPath !== null && paths.has(resolve(p.checkpointPath)))
     || (p.checkpointSha256 !== null && sameWeights(p.checkpointSha256)));
   return related.filter((p) => p.run.status === 'finished').map((p) => {
-    const units = new Map<number, UnitRow[]>();
-    for (const layer of p.layers) units.set(layer, queryUnitRows(db, p.runId, layer, { sort: 'unit', deadOnly: false, limit: null }));
-    const mosaicsDir = join(outRoot, 'mosaics', p.runId);
-    const unitPages = new Set<string>();
-    for (const layer of p.layers) {
-      const dir = join(mosaicsDir, `conv${layer}`);
-      if (!existsSync(dir)) continue;
-      for (const f of readdirSync(dir)) {
-        const m = /^unit-(\d{4})\.html$/.exec(f);
-        if (m) unitPages.add(`${layer}:${Number(m[1])}`);
-      }
-    }
-    return { run: p, units, mosaicsDir: existsSync(join(mosaicsDir, 'index.html')) ? mosaicsDir : null, unitPages };
+    const dir = join(outRoot, 'mosaics', p.runId);
+    const mosaicsDir = existsSync(join(dir, 'index.html')) ? dir : null;
+    const layers = p.analysedLayers.map((layer) => readPassLayer(db, p.runId, layer, mosaicsDir));
+    const otherMosaics = OTHER_METHODS.map((method) => ({ method, dir: `${dir}-${method}` })).filter((m) => existsSync(join(m.dir, 'index.html')));
+    return { run: p, layers, mosaicsDir, otherMosaics };
   });
+}
+
+const OTHER_METHODS = ['guided', 'gradient'];
+
+/** A layer's statistics, and its mosaics folder: named after the layer as mosaics names it (folderOfLayer; `-<number>` where two names make one folder). */
+function readPassLayer(db: Store, runId: string, layer: AnalysedLayer, mosaicsDir: string | null): PassLayer {
+  const units = queryUnitRows(db, runId, layer.number, { sort: 'unit', deadOnly: false, limit: null });
+  const folder = mosaicsDir === null ? undefined : [folderOfLayer(layer.name), `${folderOfLayer(layer.name)}-${layer.number}`]
+    .find((f) => existsSync(join(mosaicsDir, f)));
+  if (folder === undefined) return { layer, units, mosaicFolder: null, unitPages: new Set(), hasSheet: false };
+  const files = readdirSync(join(mosaicsDir!, folder));
+  const unitPages = new Set(files.map((f) => /^unit-(\d{4})\.html$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1])));
+  return { layer, units, mosaicFolder: folder, unitPages, hasSheet: files.includes('sheet-01.png') };
 }
 
 function collectExperiments(db: Store, run: RunRecord, checkpoints: string[], outRoot: string): ExperimentRun[] {

@@ -3,7 +3,7 @@
  * turned into links relative to the report's folder by the caller's `link`.
  */
 import { lineChartSvg } from '../plot/line-chart.js';
-import type { AnalysisPass, ExperimentRun, ReportData } from './collect-report.js';
+import type { AnalysisPass, ExperimentRun, PassLayer, ReportData } from './collect-report.js';
 import { escapeHtml, figure, htmlPage, section, sortableTable, type CellValue } from './html.js';
 
 /** Maps an absolute path to a link relative to the report page. */
@@ -51,25 +51,35 @@ function evaluationSection(data: ReportData): string {
   return section('evaluation', 'Evaluation', table);
 }
 
-function unitTable(pass: AnalysisPass, layer: number, link: LinkFn): string {
-  const rows = pass.units.get(layer) ?? [];
-  const unitCell = (unit: number): CellValue => pass.mosaicsDir === null || !pass.unitPages.has(`${layer}:${unit}`)
+function unitTable(pass: AnalysisPass, layer: PassLayer, link: LinkFn): string {
+  const folder = pass.mosaicsDir === null || layer.mosaicFolder === null ? null : `${pass.mosaicsDir}/${layer.mosaicFolder}`;
+  const unitCell = (unit: number): CellValue => folder === null || !layer.unitPages.has(unit)
     ? unit
-    : { text: String(unit), href: link(`${pass.mosaicsDir}/conv${layer}/unit-${String(unit).padStart(4, '0')}.html`) };
-  return sortableTable(`units-${pass.run.runId}-conv${layer}`,
+    : { text: String(unit), href: link(`${folder}/unit-${String(unit).padStart(4, '0')}.html`) };
+  return sortableTable(`units-${pass.run.runId}-${layer.layer.number}`,
     ['unit', 'images', 'firing rate', 'mean max', 'std max', 'mean activation', 'max', 'dead', 'top class', 'class purity'].map((label) => ({ label })),
-    rows.map((u) => [unitCell(u.unit), u.imagesSeen, u.firingRate, u.meanMax, u.stdMax, u.meanActivation, u.maxValue, u.dead ? 'dead' : '', u.topClass, u.classPurity]));
+    layer.units.map((u) => [unitCell(u.unit), u.imagesSeen, u.firingRate, u.meanMax, u.stdMax, u.meanActivation, u.maxValue, u.dead ? 'dead' : '', u.topClass, u.classPurity]));
+}
+
+/** A layer's heading: its own name, with its kind, units and receptive field. */
+function layerHeading(pass: AnalysisPass, layer: PassLayer): string {
+  const l = layer.layer;
+  const field = l.receptiveFieldPx[0] === l.receptiveFieldPx[1] ? `${l.receptiveFieldPx[0]}` : l.receptiveFieldPx.join('x');
+  return `<h3 id="layer-${l.number}-${escapeHtml(pass.run.runId)}">${escapeHtml(l.name)}</h3>`
+    + `<p class="note">${escapeHtml(l.kind)} layer ${l.number}, ${l.units} units, ${l.mapHeight}x${l.mapWidth} map, receptive field ${field} px</p>`;
 }
 
 function passSection(pass: AnalysisPass, link: LinkFn): string {
-  const dead = [...pass.units.values()].flat().filter((u) => u.dead).length;
-  const total = [...pass.units.values()].flat().length;
-  const head = `<p class="note">top-activations run ${escapeHtml(pass.run.runId)} over ${escapeHtml(pass.run.split)}: ${pass.run.imagesProcessed} images, `
-    + `${pass.run.imagesSkipped} skipped; ${dead} of ${total} units never fired. `
-    + (pass.mosaicsDir === null ? 'No mosaics drawn yet (run-pipeline mosaics).' : `<a href="${escapeHtml(link(`${pass.mosaicsDir}/index.html`))}">All mosaics</a>.`) + '</p>';
-  const layers = [...pass.units.keys()].map((layer) => {
-    const sheet = pass.mosaicsDir === null ? '' : figure(link(`${pass.mosaicsDir}/conv${layer}/sheet-01.png`), `conv${layer}: top-9 projections (left) and image patches (right), first sheet`, 900);
-    return `<h3 id="conv${layer}-${escapeHtml(pass.run.runId)}">conv${layer}</h3>${sheet}\n${unitTable(pass, layer, link)}`;
+  const all = pass.layers.flatMap((l) => l.units);
+  const dead = all.filter((u) => u.dead).length;
+  const others = pass.otherMosaics.map((m) => ` <a href="${escapeHtml(link(`${m.dir}/index.html`))}">${escapeHtml(m.method)} mosaics</a>.`).join('');
+  const head = `<p class="note">top-activations run ${escapeHtml(pass.run.runId)} of ${escapeHtml(pass.run.model)} over ${escapeHtml(pass.run.split)}: ${pass.run.imagesProcessed} images, `
+    + `${pass.run.imagesSkipped} skipped; ${dead} of ${all.length} units never fired. `
+    + (pass.mosaicsDir === null ? 'No mosaics drawn yet (run-pipeline mosaics).' : `<a href="${escapeHtml(link(`${pass.mosaicsDir}/index.html`))}">All mosaics</a>.`) + `${others}</p>`;
+  const layers = pass.layers.map((layer) => {
+    const sheet = pass.mosaicsDir === null || !layer.hasSheet ? ''
+      : figure(link(`${pass.mosaicsDir}/${layer.mosaicFolder}/sheet-01.png`), `${layer.layer.name}: top-9 projections (left) and image patches (right), first sheet`, 900);
+    return `${layerHeading(pass, layer)}${sheet}\n${unitTable(pass, layer, link)}`;
   });
   return section(`units-${pass.run.runId}`, `Units (${pass.run.runId})`, head + layers.join('\n'));
 }
