@@ -7,14 +7,16 @@
  * included) is reported at exit (bench/rss-report.ts).
  *
  * The small pass is shard 0 of large/small of the large split (image id mod
- * N, the same images a sharded run reads), so one generated split serves
- * both; generating 20,000 images takes several minutes and about 0.8 GB under
- * out/bench-data (written once, reused).
+ * N, the same images a sharded run reads), so one split serves both. The
+ * split holds `--unique` generated JPEGs (throughput's generator) hard-linked
+ * over and over up to `--large` files: every file is decoded as a separate
+ * image, and writing 20,000 distinct noise JPEGs took about 4 minutes per
+ * 1,000 on the shared machine (written once under out/bench-data, reused).
  *
- * Flags: --small=1000 --large=20000 --workers=N --batch=16
+ * Flags: --small=1000 --large=20000 --unique=500 --workers=N --batch=16
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +24,22 @@ import type { BenchResult, BenchRow } from './main.js';
 import { DATA_DIR, ensureCheckpoint, ensureSplit } from './throughput.js';
 
 const SPLIT = 'rss';
+const SOURCE_SPLIT = 'rss-source';
+
+/** `count` files in SPLIT's class folders, hard links to the `unique` images of SOURCE_SPLIT; made once. */
+async function ensureLinkedSplit(count: number, unique: number): Promise<void> {
+  const marker = join(DATA_DIR, `.${SPLIT}-linked-${count}-of-${unique}`);
+  if (existsSync(marker)) return;
+  await ensureSplit(SOURCE_SPLIT, unique);
+  rmSync(join(DATA_DIR, SPLIT), { recursive: true, force: true });
+  for (let i = 0; i < count; i++) {
+    const [from, to] = [join(DATA_DIR, SOURCE_SPLIT, `n0000000${(i % unique) % 4}`, `${SOURCE_SPLIT}_${i % unique}.JPEG`), join(DATA_DIR, SPLIT, `n0000000${i % 4}`)];
+    mkdirSync(to, { recursive: true });
+    linkSync(from, join(to, `${SPLIT}_${i}.JPEG`));
+  }
+  for (const old of readdirSync(DATA_DIR).filter((f) => f.startsWith(`.${SPLIT}-linked-`))) rmSync(join(DATA_DIR, old));
+  writeFileSync(marker, '');
+}
 
 function flag(args: string[], name: string, fallback: number): number {
   return Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
@@ -64,7 +82,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const workers = flag(args, 'workers', availableParallelism());
   const batch = flag(args, 'batch', 16);
   if (!Number.isInteger(large / small)) throw new RangeError(`Expected --large to be a multiple of --small but received ${large} and ${small}`);
-  await ensureSplit(SPLIT, large);
+  await ensureLinkedSplit(large, flag(args, 'unique', 500));
   const checkpoint = await ensureCheckpoint('zfnet');
   const loads = [loadavg()[0]!.toFixed(1)];
   const smallPass = await runPass(checkpoint, workers, batch, `0/${large / small}`);
