@@ -126,7 +126,7 @@ async function compareWithTfjs(model: string, layers: string[], windows: 'reach'
   }
 }
 
-for (const model of ['zfnet-tiny', 'alexnet-tiny', 'zfnet-small']) {
+for (const model of ['zfnet-tiny', 'alexnet-tiny', 'zfnet-small', 'alexnet-small']) {
   test(`${model}: the onnx deconvnet over receptive-field windows equals the tfjs deconvnet, zero outside the field`, async () => {
     await useBackend('wasm');
     await compareWithTfjs(model, ['conv1', 'conv2', 'conv3', 'conv4', 'conv5']);
@@ -141,6 +141,11 @@ test('zfnet-tiny: the onnx full-frame graph equals the tfjs deconvnet too', asyn
 test('full-size zfnet geometry (224 px): conv2 and conv5 windows equal the tfjs deconvnet', async () => {
   await useBackend('wasm');
   await compareWithTfjs('zfnet', ['conv2', 'conv5']);
+});
+
+test('full-size alexnet geometry (224 px, 11x11/4 conv1, no ceil-mode pools): conv2 and conv5 windows equal the tfjs deconvnet', async () => {
+  await useBackend('wasm');
+  await compareWithTfjs('alexnet', ['conv2', 'conv5']);
 });
 
 test('worker threads and one in-process session give the same projections', async () => {

@@ -11,20 +11,27 @@ import { LRN_FORMS } from '../../src/onnx/lower-graph-nodes.js';
 import { runForwardRequest } from '../../src/workers/batch-reducers.js';
 import { assertReductionsEqual, assertTapsEqual, makeBatch, makeParams, relativeError } from './onnx-fixtures.js';
 
-const VARIANTS = ['zfnet-tiny', 'alexnet-tiny', 'zfnet-small', 'alexnet-small'] as const;
+/**
+ * The tiny and small variants, and the small ones at 224 px: zfnet's and alexnet's full-size
+ * geometry (110/26/13/13/13 and 55/27/13/13/13 maps, a 6x6 pool5 flattened into fc6) with narrow
+ * layers, so every graph kind's shape inference is checked at full size without 250 MB of weights.
+ */
+const VARIANTS: ReadonlyArray<[string, { inputSizePx?: number }]> = [
+  ['zfnet-tiny', {}], ['alexnet-tiny', {}], ['zfnet-small', {}], ['alexnet-small', {}], ['zfnet-small', { inputSizePx: 224 }], ['alexnet-small', { inputSizePx: 224 }],
+];
 
 describe('ONNX forward graphs equal the tfjs forward pass', () => {
   before(async () => {
     await initBackend('wasm', { log: () => undefined });
   });
 
-  for (const name of VARIANTS) {
-    describe(name, () => {
+  for (const [name, overrides] of VARIANTS) {
+    describe(`${name}${overrides.inputSizePx === undefined ? '' : ` at ${overrides.inputSizePx} px (full-size geometry)`}`, () => {
       let config: ModelConfig;
       let params: ModelParams;
       const runners: OnnxForwardRunner[] = [];
       before(() => {
-        config = buildModelConfig(name);
+        config = buildModelConfig(name, overrides);
         params = makeParams(config, 3);
         const weights = graphWeightsFromParams(config, params);
         for (const lrn of LRN_FORMS) runners.push(createOnnxForwardRunner({ graph: lowerModelConfig(config), weights, lrn, session: { executionProvider: 'cpu', intraOpThreads: 1 } }));
