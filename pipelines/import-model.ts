@@ -123,7 +123,7 @@ export function importModel(options: ImportModelOptions): ImportModelResult {
   const record: ImportedModelRecord = {
     name, format: converted.format, architecture: converted.architecture, sourcePath: origin.sourcePath, sourceSha256,
     modelPath, modelSha256: saved.sha256, inputSizePx: graph.input.sizePx, preprocessingJson: JSON.stringify(preprocessing),
-    layersJson: JSON.stringify(report.layers.map((l) => ({ name: l.name, kind: l.kind, units: l.units, receptiveFieldPx: l.receptiveFieldPx }))),
+    layersJson: JSON.stringify(report.layers.map((l) => ({ name: l.name, kind: l.kind, units: l.units, receptiveFieldPx: l.receptiveFieldPx, aliases: l.aliases }))),
     classLabelsJson: classLabels === null ? null : JSON.stringify(classLabels), importedAt: new Date().toISOString(),
   };
   saveImportedModelRecord(options.db, record);

@@ -119,6 +119,18 @@ interface LayerRow {
   field_rows_px: number; field_cols_px: number; jump_rows_px: number; jump_cols_px: number; offset_rows_px: number; offset_cols_px: number;
 }
 
+/**
+ * An imported model's layer aliases (`conv5` for AlexNet's `features.10`), from its record when it is
+ * still the file the run analysed (records from before aliases were kept have none).
+ */
+function readImportedAliases(db: Store, config: PassModelConfig): Map<string, string[]> {
+  if (!isImportedPassModel(config)) return new Map();
+  const record = db.prepare('SELECT layers_json, model_sha256 FROM imported_models WHERE name = ?').get(config.imported.name) as { layers_json: string; model_sha256: string } | undefined;
+  if (record === undefined || record.model_sha256 !== config.imported.modelSha256) return new Map();
+  const layers = JSON.parse(record.layers_json) as Array<{ name: string; aliases?: string[] }>;
+  return new Map(layers.map((l) => [l.name, l.aliases ?? []]));
+}
+
 /** The run's analysed layers; runs from before schema 21 (project conv layers only) get theirs from the config. */
 function readAnalysedLayers(db: Store, runId: string, config: PassModelConfig, numbers: readonly number[]): AnalysedLayer[] {
   const rows = db.prepare('SELECT * FROM top_activation_layers WHERE run_id = ? ORDER BY layer').all(runId) as LayerRow[];
@@ -126,8 +138,9 @@ function readAnalysedLayers(db: Store, runId: string, config: PassModelConfig, n
     const all = listAnalysedLayers(lowerModelConfig(config), 'conv-index');
     return numbers.map((n) => all.find((l) => l.number === n)).filter((l): l is AnalysedLayer => l !== undefined);
   }
+  const aliases = readImportedAliases(db, config);
   return rows.map((r) => ({
-    number: r.layer, name: r.name, node: r.node, kind: r.kind, aliases: [], units: r.units, mapHeight: r.map_height, mapWidth: r.map_width,
+    number: r.layer, name: r.name, node: r.node, kind: r.kind, aliases: aliases.get(r.name) ?? [], units: r.units, mapHeight: r.map_height, mapWidth: r.map_width,
     receptiveFieldPx: [r.field_rows_px, r.field_cols_px], jumpPx: [r.jump_rows_px, r.jump_cols_px], offsetPx: [r.offset_rows_px, r.offset_cols_px],
   }));
 }

@@ -14,6 +14,7 @@ import { buildTorchvisionGraph } from '../../src/import/torchvision-architecture
 import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
 import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
 import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
+import { tf2onnxStyleModel } from '../import/onnx-fixtures.js';
 import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { readNpy } from '../pipelines/npy-reader.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';
@@ -78,8 +79,20 @@ describe('units, top and activations on an imported model', () => {
     assert.deepEqual([unit.status, unit.stderr], [2, 'run-pipeline: Expected integer between 0 and 3 for unit but received "4"\n']);
   });
 
+  it("takes a layer's alias (conv1 of a Keras model's conv2d) and lists aliases in the refusal", () => {
+    writeFileSync(join(dir, 'keras.onnx'), encodeOnnxModel(tf2onnxStyleModel()));
+    assert.equal(runCli(['import', join(dir, 'keras.onnx'), '--name', 'keras', '--db', db, '--out', join(dir, 'models')]).status, 0);
+    const pass = runCli(['top-activations', '--data', data, '--db', db, '--model', 'keras', '--top-k', '2', '--workers', '1']);
+    assert.equal(pass.status, 0, pass.stderr);
+    const kerasRun = /^finished run (\S+):/m.exec(pass.stderr)![1]!;
+    const json = JSON.parse(runCli(['units', '--db', db, '--run', kerasRun, '--layer', 'conv1', '--json']).stdout) as { layer: number; layerName: string; units: unknown[] };
+    assert.deepEqual([json.layer, json.layerName, json.units.length], [1, 'conv2d', 6]);
+    const refused = runCli(['top', '--db', db, '--run', kerasRun, '--layer', 'conv2']);
+    assert.equal(refused.stderr, `run-pipeline: Run ${kerasRun} analysed conv2d (1, conv1); expected one of these names or numbers for --layer but received "conv2"\n`);
+  });
+
   it('activations --model writes the named layers; each unit map\'s maximum on its top-1 image is the stored value', () => {
-    const top = JSON.parse(runCli(['top', '--db', db, '--layer', 'layer4.1', '--unit', '5', '--json']).stdout) as { entries: Array<{ imageId: number; value: number; y: number; x: number }> };
+    const top = JSON.parse(runCli(['top', '--db', db, '--run', runId, '--layer', 'layer4.1', '--unit', '5', '--json']).stdout) as { entries: Array<{ imageId: number; value: number; y: number; x: number }> };
     const entry = top.entries[0]!;
     const out = join(dir, 'act');
     const result = runCli(['activations', '--db', db, '--data', data, '--model', 'r18', '--image-id', String(entry.imageId), '--taps', 'layer4.1,fc', '--out', out]);

@@ -13,7 +13,7 @@ export const topCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--run <id>', 'top-activations run (default: the newest finished one)')
-      .requiredOption('--layer <name>', 'an analysed layer of the run, by name (conv2, features.3, layer3.1) or number (2)')
+      .requiredOption('--layer <name>', 'an analysed layer of the run, by name (conv2, features.3, layer3.1), alias or number (2)')
       .option('--unit <n>', 'one unit (default: every unit of the layer)')
       .option('--json', 'print JSON instead of a table', false);
     addDbOption(command);

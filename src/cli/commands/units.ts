@@ -24,14 +24,15 @@ export function resolveTopActivationRun(db: Store, dbPath: string, runId: unknow
 }
 
 /**
- * Validates --layer against the run's analysed layers.
+ * Validates --layer against the run's analysed layers: a name, an alias (`conv5` of an imported AlexNet) or a number.
  * @throws UsageError naming the run and its layers.
  */
 export function expectRunLayer(run: TopActivationRun, value: unknown): AnalysedLayer {
   const text = String(value).trim();
-  const found = run.analysedLayers.find((l) => l.name === text || String(l.number) === text);
+  const found = run.analysedLayers.find((l) => l.name === text || String(l.number) === text) ?? run.analysedLayers.find((l) => l.aliases.includes(text));
   if (found === undefined) {
-    throw new UsageError(`Run ${run.runId} analysed ${run.analysedLayers.map((l) => `${l.name} (${l.number})`).join(', ')}; expected one of these names or numbers for --layer but received ${JSON.stringify(value)}`);
+    const listed = run.analysedLayers.map((l) => `${l.name} (${[l.number, ...l.aliases].join(', ')})`).join(', ');
+    throw new UsageError(`Run ${run.runId} analysed ${listed}; expected one of these names or numbers for --layer but received ${JSON.stringify(value)}`);
   }
   return found;
 }
@@ -55,7 +56,7 @@ export const unitsCommand: CommandSpec = {
   configure(command: Command) {
     command
       .option('--run <id>', 'top-activations run (default: the newest finished one)')
-      .requiredOption('--layer <name>', 'an analysed layer of the run, by name (conv2, features.3, layer3.1) or number (2)')
+      .requiredOption('--layer <name>', 'an analysed layer of the run, by name (conv2, features.3, layer3.1), alias or number (2)')
       .option('--sort <key>', `order: ${UNIT_SORT_KEYS.join(', ')} (all but unit: highest first)`, 'unit')
       .option('--dead', 'only dead units (never fired)', false)
       .option('--limit <n>', 'at most this many units')
