@@ -89,10 +89,10 @@ function unitStrip(run: ServeRunRow, layer: number, u: { stats: ServeUnitRow; en
     + `<div class="grid">${patches}</div></div>`;
 }
 
-/** A layer number of two runs: its name, or both names where the runs call it differently. */
+/** A layer number of two runs: its name in the runs that analysed it, both names where they call it differently. */
 function compareLabel(a: ServeRunRow, b: ServeRunRow, layer: number): string {
-  const [left, right] = [layerLabel(a, layer), layerLabel(b, layer)];
-  return left === right ? left : `${left} | ${right}`;
+  const names = [a, b].filter((run) => run.layers.includes(layer)).map((run) => layerLabel(run, layer));
+  return [...new Set(names.length === 0 ? [layerLabel(a, layer)] : names)].join(' | ');
 }
 
 /**

@@ -125,6 +125,9 @@ test('the pages name the layers as the model does: runs, layers, unit table, uni
   const entry = createServeQueries(reader).listTopEntries(runId, layerNumber('layer4.1'), 0)[0]!;
   const image = (await get(`/runs/${runId}/images/${entry.imageId}`)).body;
   assert.match(image, new RegExp(`<td data-sort="layer4\\.1">layer4\\.1</td><td data-sort="0"><a href="/runs/${runId}/layers/${layerNumber('layer4.1')}/units/0">0</a>`));
+  const compare = (await get(`/compare?a=${runId}&b=${projectRunId}&layer=5`)).body;
+  const compareLinks = [...compare.matchAll(/<a href="\/compare\?a=[^"]*&amp;layer=(\d+)">([^<]+)<\/a>/g)].map((m) => [Number(m[1]), m[2]]);
+  assert.deepEqual(compareLinks, [[1, 'conv1'], [2, 'conv2'], [3, 'conv3'], [4, 'conv4'], [5, 'layer1.0 | conv5'], [10, 'layer2.0.conv2'], [29, 'layer4.1']]);
   const bad = await get(`/runs/${runId}/layers/3`);
   assert.deepEqual([bad.statusCode, bad.body], [400, `Expected a layer of run ${runId} (1, 5, 10, 29) for layer but received 3\n`]);
 });
