@@ -29,7 +29,7 @@ import { createProgress, type Progress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
 import { holdRun, type HeldRun } from '../src/store/held-run.js';
 import { updateRunRecord } from '../src/store/runs.js';
-import { queryTopRows, type TopRowView } from '../src/store/top-activations-store.js';
+import { queryTopRows, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
 import { openMosaicModel, type MosaicModel } from './mosaics-model.js';
 import { findSourceRun, projectRows, type ProjectRowsContext } from './mosaics-source.js';
@@ -196,6 +196,31 @@ function indexNotes(model: MosaicModel, method: DeconvMethod): string[] {
 }
 
 /**
+ * The layers `spec` names among the run's (default all of them).
+ * @throws UsageError naming the part that matches none, with the run's layers
+ */
+function chooseLayers(model: MosaicModel, runId: string, layers: MosaicsOptions['layers']): MosaicLayer[] {
+  const spec = typeof layers === 'string' || layers === undefined ? layers : layers.join(',');
+  try {
+    return planMosaicLayers(model.layers, spec, `run ${runId}`, model.inputSizePx);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * One writer per output folder: the folder's `mosaics` run row, held while
+ * drawing (a second process refuses while the first is alive, see
+ * run-owner.ts), recording the run, folder, method, layers and engine.
+ */
+function holdOutputFolder(options: MosaicsOptions, run: TopActivationRun, outDir: string, what: { method: DeconvMethod; layers: string[]; engine: string }, log: (line: string) => void): HeldRun {
+  const record = { run: run.runId, outDir: resolve(outDir), method: what.method, layers: what.layers };
+  const held = holdRun(options.db, { id: `mosaics-${run.runId}-${createHash('sha256').update(resolve(outDir)).digest('hex').slice(0, 8)}`, kind: 'mosaics', model: run.model, options: record }, log);
+  updateRunRecord(options.db, held.runId, { options: record, backend: options.backend, backendInfo: { engine: what.engine } });
+  return held;
+}
+
+/**
  * Renders the mosaics of a top-activations run.
  * @throws UsageError when the run, its model, dataset or images cannot be used, a layer is not in the run, or a stored value is not reproduced
  */
@@ -207,15 +232,9 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
   const model = openMosaicModel(options.db, run, { checkpoint: options.checkpoint, backend: options.backend, workers: options.workers, method, log });
   let held: HeldRun | undefined;
   try {
-    const spec = typeof options.layers === 'string' || options.layers === undefined ? options.layers : options.layers.join(',');
-    const chosen = (() => {
-      try { return planMosaicLayers(model.layers, spec, `run ${run.runId}`, model.inputSizePx); } catch (error) { throw new UsageError((error as Error).message); }
-    })();
+    const chosen = chooseLayers(model, run.runId, options.layers);
     const outDir = options.outDir ?? join('out', 'mosaics', method === 'deconvnet' ? run.runId : `${run.runId}-${method}`);
-    // One writer per output folder: a second process refuses while the first is alive (see run-owner.ts).
-    const record = { run: run.runId, outDir: resolve(outDir), method, layers: chosen.map((l) => l.layer.name) };
-    held = holdRun(options.db, { id: `mosaics-${run.runId}-${createHash('sha256').update(resolve(outDir)).digest('hex').slice(0, 8)}`, kind: 'mosaics', model: run.model, options: record }, log);
-    updateRunRecord(options.db, held.runId, { options: record, backend: options.backend, backendInfo: { engine: model.projector.description } });
+    held = holdOutputFolder(options, run, outDir, { method, layers: chosen.map((l) => l.layer.name), engine: model.projector.description }, log);
     log(`mosaics of ${run.runId} (${model.description}) into ${outDir}; ${method}: ${model.projector.description}`);
     const stamp = `${run.runId} ${model.fingerprint} top-${run.topK} ${method}`;
     const ctx: LayerContext = {
