@@ -9,18 +9,19 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { createRng, deriveSeed } from '../src/data/seeded-rng.js';
 import { UsageError } from '../src/errors.js';
 import { parseMaskFile, mapImageRectToInput, clipRect, type MaskFile, type MaskedImageSpec } from '../src/experiments/correspondence-masks.js';
-import { CORRESPONDENCE_LAYERS, extractFeatureVectors, summariseDelta, type DeltaSummary, type FeatureVectors } from '../src/experiments/correspondence-measure.js';
-import { prepareCentreInput, selectExperimentImages, type ExperimentImage, type PreparedInput } from '../src/experiments/experiment-inputs.js';
-import { applyOccluder, computeFillImage, drawRandomRect, type OccluderFill, type PixelRect } from '../src/experiments/occluder.js';
+import { CORRESPONDENCE_DEFAULT_LAYERS, extractFeatureVectors, summariseDelta, type DeltaSummary, type FeatureVectors } from '../src/experiments/correspondence-measure.js';
+import { selectExperimentImages, type ExperimentImage } from '../src/experiments/experiment-inputs.js';
+import { resolveExperimentLayers } from '../src/experiments/experiment-layers.js';
+import { applyOccluder, drawRandomRect, type OccluderFill, type PixelRect } from '../src/experiments/occluder.js';
 import { writeTextFile } from '../src/mosaic/render-sheet.js';
 import { formatCsv } from '../src/experiments/result-files.js';
 import type { Store } from '../src/store/open-store.js';
 import { insertCorrespondenceResults, type CorrespondencePairRecord } from '../src/store/experiment-results-store.js';
-import { runForwardExperimentSession, type ExperimentSession, type ForwardExperimentOptions } from './experiment-session.js';
+import type { ExaminedModel, ExperimentInput } from './experiment-model.js';
+import { runForwardExperimentSession, type ForwardExperimentOptions, type ForwardExperimentSession } from './forward-experiment-session.js';
 
 export interface CorrespondencePipelineOptions extends ForwardExperimentOptions {
   /** The mask-box JSON file (see src/experiments/correspondence-masks.ts). */
@@ -29,6 +30,8 @@ export interface CorrespondencePipelineOptions extends ForwardExperimentOptions 
   draws: number;
   fill: OccluderFill;
   batchSize: number;
+  /** --layers A,B,...: the layers compared; default the last conv layer and the layer before the logits (conv5, fc7). */
+  layers?: string;
 }
 
 export interface CorrespondenceSummaryRow extends Omit<DeltaSummary, 'draws'> {
@@ -46,28 +49,30 @@ export interface CorrespondencePipelineResult {
 /** An image with its input and its part boxes in input pixels. */
 interface MaskedInput {
   image: ExperimentImage;
-  input: PreparedInput;
+  input: ExperimentInput;
   boxes: Map<string, PixelRect>;
 }
 
 /**
  * Runs the correspondence experiment.
- * @throws UsageError for an unreadable or invalid mask file, bad images, datasets or checkpoints.
+ * @throws UsageError for an unreadable or invalid mask file, bad images, datasets, checkpoints, model names or layers.
  */
 export async function runCorrespondencePipeline(options: CorrespondencePipelineOptions): Promise<CorrespondencePipelineResult> {
   const masks = readMaskFile(options.maskFile);
   const ids = masks.images.filter((m) => m.imageId !== null).map((m) => m.imageId!);
-  const settings = () => ({ maskFile: resolve(options.maskFile), parts: masks.partNames, draws: options.draws, fill: options.fill, batchSize: options.batchSize, seed: options.seed });
+  const layersOf = (model: ExaminedModel): string[] => resolveExperimentLayers(model.graph, options.layers, CORRESPONDENCE_DEFAULT_LAYERS, { option: '--layers' });
+  const settings = (model: ExaminedModel) => ({ maskFile: resolve(options.maskFile), parts: masks.partNames, layers: layersOf(model), draws: options.draws, fill: options.fill, batchSize: options.batchSize, seed: options.seed });
   return runForwardExperimentSession('correspondence', options, { imageIds: ids }, settings, async (session) => {
+    const layers = layersOf(session.model);
     const inputs: MaskedInput[] = [];
     for (const spec of masks.images) inputs.push(await prepareMaskedInput(options, session, masks, spec));
-    session.log(`correspondence: ${inputs.length} images, parts ${masks.partNames.join(', ')}, ${options.draws} random draws`);
+    session.log(`correspondence: ${inputs.length} images, parts ${masks.partNames.join(', ')}, ${options.draws} random draws; layers ${layers.join(', ')}`);
     const parts = [...masks.partNames, 'random'];
     const copies = buildCopies(inputs, masks.partNames, options);
-    const features = await extractFeatureVectors(session.executor, copies.map((c) => c.pixels), session.model.config.inputSizePx, options.batchSize);
+    const features = await extractFeatureVectors(session.executor, layers, copies.map((c) => c.pixels), session.model.inputSizePx, options.batchSize);
     const summary: CorrespondenceSummaryRow[] = [];
     const pairRows: Array<[string, number, string, number, number, number]> = [];
-    for (const layer of CORRESPONDENCE_LAYERS) {
+    for (const layer of layers) {
       const originals = inputs.map((_, i) => pick(features, layer, copies, i, 'original', 0));
       for (const part of parts) {
         const drawCount = part === 'random' ? options.draws : 1;
@@ -100,16 +105,16 @@ function readMaskFile(path: string): MaskFile {
 }
 
 /** Loads one image's input and maps its part boxes to input pixels. */
-async function prepareMaskedInput(options: CorrespondencePipelineOptions, session: ExperimentSession, masks: MaskFile, spec: MaskedImageSpec): Promise<MaskedInput> {
+async function prepareMaskedInput(options: CorrespondencePipelineOptions, session: ForwardExperimentSession, masks: MaskFile, spec: MaskedImageSpec): Promise<MaskedInput> {
   const selection = spec.path !== null ? { paths: [resolve(dirname(options.maskFile), spec.path)] } : { imageIds: [spec.imageId!] };
   const [image] = selectExperimentImages(options.db, session.dataset, selection);
-  const S = session.model.config.inputSizePx;
-  const input = await prepareCentreInput(image!.path, S, session.mean);
+  const { inputSizePx: S, squarePx } = session.model;
+  const input = await session.model.prepareInput(image!.path);
   const boxes = new Map<string, PixelRect>();
   let size: { width: number; height: number } | null = null;
   for (const [part, box] of spec.parts) {
     if (masks.boxSpace === 'image' && size === null) size = await readOrientedSize(image!.path);
-    const mapped = size === null ? clipRect(box, S) : mapImageRectToInput(box, size.width, size.height, computeSquareSizePx(S), S);
+    const mapped = size === null ? clipRect(box, S) : mapImageRectToInput(box, size.width, size.height, squarePx, S);
     if (mapped === null) throw new UsageError(`Mask file ${options.maskFile}: part "${part}" of ${image!.path} lies outside the ${S} px centre crop the model sees`);
     boxes.set(part, mapped);
   }
@@ -136,7 +141,7 @@ function buildCopies(inputs: MaskedInput[], partNames: string[], options: Corres
   const copies: Copy[] = [];
   inputs.forEach((m, imageIndex) => {
     const S = m.input.sizePx;
-    const fill = computeFillImage(options.fill, S, m.input.meanCrop);
+    const fill = m.input.fillImage(options.fill);
     const masked = (rect: PixelRect): Float32Array => {
       const out = new Float32Array(S * S * 3);
       applyOccluder(m.input.input, S, rect, fill, out);
@@ -153,9 +158,9 @@ function buildCopies(inputs: MaskedInput[], partNames: string[], options: Corres
   return copies;
 }
 
-function pick(features: FeatureVectors, layer: (typeof CORRESPONDENCE_LAYERS)[number], copies: Copy[], imageIndex: number, part: string, draw: number): Float32Array {
+function pick(features: FeatureVectors, layer: string, copies: Copy[], imageIndex: number, part: string, draw: number): Float32Array {
   const index = copies.findIndex((c) => c.imageIndex === imageIndex && c.part === part && c.draw === draw);
-  return features[layer][index]!;
+  return features[layer]![index]!;
 }
 
 /** Pairs (i, j), i < j, in the order computeSignChangeDelta lists them. */

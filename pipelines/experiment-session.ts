@@ -1,12 +1,13 @@
 /**
- * What every image experiment (occlusion, invariance, correspondence) sets up
- * before its first image: the backend, the dataset (the sample dataset when
- * --data is omitted), the model, the mean image, and its run row; and for
- * the experiments that run forward passes, the forward executor of the
- * engine --backend picks (onnx under auto and onnx, tfjs otherwise).
+ * What an image experiment sets up before its first image: the backend, the
+ * dataset (the sample dataset when --data is omitted), the model, the mean
+ * image, and its run row (resumed when an unfinished one has the same
+ * options). runExperimentSession serves `project` (the project's models, on
+ * tfjs); occlusion, invariance and correspondence use
+ * forward-experiment-session.ts, which shares the run handling here.
  */
 import { join } from 'node:path';
-import { initBackend, type BackendChoice, type BackendInfo, type BackendPurpose } from '../src/backend/select-backend.js';
+import { initBackend, type BackendChoice, type BackendInfo } from '../src/backend/select-backend.js';
 import type { DatasetRecord } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
 import { resolveMeanImage } from '../src/data/mean-store.js';
@@ -16,7 +17,6 @@ import type { Store } from '../src/store/open-store.js';
 import { deleteRun, findUnfinishedRun } from '../src/store/experiment-resume-store.js';
 import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
 import { createRun, makeRunId, recordRunMean, trackRunStatus, uniqueRunId } from '../src/store/runs.js';
-import { createForwardExecutor, resolveWorkerCount, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { prepareDataset } from './input-stream.js';
 
 /** Options every image experiment takes. */
@@ -25,7 +25,7 @@ export interface ExperimentSourceOptions {
   /** --data; undefined: the built-in sample dataset. */
   data?: string;
   checkpoint?: string;
-  /** Architecture of fresh weights when no checkpoint is given. */
+  /** Architecture of fresh weights when no checkpoint is given (forward experiments: or an imported model's name). */
   model?: string;
   seed: number;
   backend: BackendChoice;
@@ -50,17 +50,6 @@ export interface ExperimentSession {
   log: (line: string) => void;
 }
 
-/** Options of an experiment whose forward passes run on the forward executor. */
-export interface ForwardExperimentOptions extends ExperimentSourceOptions {
-  /** --workers; undefined: the engine's default (one per core on onnx, wasm and cpu). Results do not depend on it. */
-  workers?: number;
-}
-
-/** A session with the forward executor its passes run on (closed when the session ends). */
-export interface ForwardExperimentSession extends ExperimentSession {
-  executor: ForwardExecutor;
-}
-
 /** "checkpoint FILE" or "random weights (seed N)". */
 export function describeWeights(model: ExperimentModel): string {
   return 'checkpoint' in model.source ? `checkpoint ${model.source.checkpoint}` : `random weights (paper init, seed ${model.source.randomSeed}): no checkpoint given`;
@@ -76,10 +65,9 @@ export async function runExperimentSession<T>(
   kind: string, options: ExperimentSourceOptions, images: SelectImagesOptions,
   settings: (session: Omit<ExperimentSession, 'runId' | 'outDir' | 'resumed' | 'commit'>) => Record<string, unknown>,
   work: (session: ExperimentSession) => Promise<T>,
-  purpose?: BackendPurpose,
 ): Promise<T> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const backendInfo = await initBackend(options.backend, { log, ...(purpose === undefined ? {} : { purpose }) });
+  const backendInfo = await initBackend(options.backend, { log });
   const { dataset } = await prepareDataset({ db: options.db, data: options.data, splits: listNeededSplits(images), log });
   const model = loadExperimentModel({ checkpoint: options.checkpoint, model: options.model, seed: options.seed, numClasses: dataset.classes.length });
   try {
@@ -87,45 +75,44 @@ export async function runExperimentSession<T>(
     log(meanLine);
     const base = { backendInfo, dataset, model, mean, log };
     const recorded = { ...settings(base), images, mean: { source: mean.source, sha256: mean.sha256 }, weights: model.source };
-    const { runId, resumed } = openExperimentRun(kind, options, recorded, { model: model.config.name, backendInfo }, log);
-    recordRunMean(options.db, runId, mean.sha256);
-    log(`${kind} ${runId}: ${describeWeights(model)}`);
-    const heartbeat = startRunHeartbeat(options.db, runId);
-    try {
-      const commit = commitWhileOwned(options.db, heartbeat);
-      return await trackRunStatus(options.db, runId, () => work({ ...base, runId, resumed, commit, outDir: options.outDir ?? join('out', kind, runId) }));
-    } finally {
-      heartbeat.stop();
-    }
+    const run = { kind, recorded, model: model.config.name, backendInfo, meanSha256: mean.sha256, description: describeWeights(model) };
+    return await runRecordedRun(options, run, log, (opened) => work({ ...base, ...opened }));
   } finally {
     disposeParams(model.params);
   }
 }
 
+/** What a run of an experiment records. */
+export interface RecordedRun {
+  kind: string;
+  /** The options and weights recorded with the run: an unfinished run with the same ones is resumed. */
+  recorded: Record<string, unknown>;
+  model: string;
+  backendInfo: BackendInfo;
+  meanSha256: string | null;
+  /** What the weights are, for the log. */
+  description: string;
+}
+
+/** The run `work` writes into. */
+export type OpenedRun = Pick<ExperimentSession, 'runId' | 'outDir' | 'resumed' | 'commit'>;
+
 /**
- * runExperimentSession for an experiment whose forward passes run on the
- * forward executor: the engine is started, printed and recorded as for
- * inference (`auto` = onnx), and `work` gets the executor (`workers`
- * threads, or in-process for 1), closed whatever happens.
- * @throws what runExperimentSession throws, and UsageError when a worker or the engine fails to start.
+ * Opens (or resumes) the run, keeps its ownership heartbeat while `work`
+ * runs, and marks it finished or failed.
+ * @throws RunOwnedError while another live process owns the run; whatever `work` throws.
  */
-export async function runForwardExperimentSession<T>(
-  kind: string, options: ForwardExperimentOptions, images: SelectImagesOptions,
-  settings: Parameters<typeof runExperimentSession>[3],
-  work: (session: ForwardExperimentSession) => Promise<T>,
-): Promise<T> {
-  return runExperimentSession(kind, options, images, settings, async (session) => {
-    const { config, params, source } = session.model;
-    const workers = resolveWorkerCount(options.workers, session.backendInfo);
-    if (workers > 1) session.log(`${kind}: forward passes in ${workers} worker threads, each with its own ${session.backendInfo.name} engine`);
-    const sha256 = 'sha256' in source ? source.sha256 : null;
-    const executor = await createForwardExecutor({ workers, backend: options.backend, model: { kind: 'params', config, params, sha256 } });
-    try {
-      return await work({ ...session, executor });
-    } finally {
-      await executor.close();
-    }
-  }, 'inference');
+export async function runRecordedRun<T>(options: ExperimentSourceOptions, run: RecordedRun, log: (line: string) => void, work: (opened: OpenedRun) => Promise<T>): Promise<T> {
+  const { runId, resumed } = openExperimentRun(run.kind, options, run.recorded, { model: run.model, backendInfo: run.backendInfo }, log);
+  if (run.meanSha256 !== null) recordRunMean(options.db, runId, run.meanSha256);
+  log(`${run.kind} ${runId}: ${run.description}`);
+  const heartbeat = startRunHeartbeat(options.db, runId);
+  try {
+    const commit = commitWhileOwned(options.db, heartbeat);
+    return await trackRunStatus(options.db, runId, () => work({ runId, resumed, commit, outDir: options.outDir ?? join('out', run.kind, runId) }));
+  } finally {
+    heartbeat.stop();
+  }
 }
 
 /**

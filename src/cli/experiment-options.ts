@@ -16,11 +16,12 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 }
 
-/** --checkpoint | --model, --seed, --backend, --data, --db. */
-export function addModelSourceOptions(command: Command): Command {
+/** --checkpoint | --model, --seed, --backend, --data, --db; `imported`: --model may name an imported model. */
+export function addModelSourceOptions(command: Command, imported = false): Command {
+  const fresh = `fresh paper-initialised weights of this architecture (${ARCHITECTURE_NAMES.join(', ')}); pictures of random weights are a baseline only`;
   command
     .option('--checkpoint <file>', 'model to examine (safetensors from init or train)')
-    .option('--model <name>', `without --checkpoint: fresh paper-initialised weights of this architecture (${ARCHITECTURE_NAMES.join(', ')}); pictures of random weights are a baseline only`);
+    .option('--model <name>', `without --checkpoint: ${imported ? `an imported model (run-pipeline import; onnx engine, layers by their own names), or ${fresh}` : fresh}`);
   addSeedOption(command);
   addBackendOption(command);
   addDataOption(command);
@@ -37,12 +38,13 @@ export interface ModelSourceOptions {
 }
 
 /**
- * Validates the model-source options.
+ * Validates the model-source options; with `imported`, --model is any name
+ * (the pipeline checks it against the store's imported models and the architectures).
  * @throws UsageError or RangeError (usage errors) naming the option and value.
  */
-export function parseModelSourceOptions(options: Record<string, unknown>): ModelSourceOptions {
+export function parseModelSourceOptions(options: Record<string, unknown>, imported = false): ModelSourceOptions {
   const checkpoint = typeof options['checkpoint'] === 'string' ? options['checkpoint'] : undefined;
-  const model = options['model'] === undefined ? undefined : expectChoice('model', options['model'], ARCHITECTURE_NAMES);
+  const model = options['model'] === undefined ? undefined : imported ? expectModelName(options['model']) : expectChoice('model', options['model'], ARCHITECTURE_NAMES);
   if (checkpoint === undefined && model === undefined) throw new UsageError('Expected --checkpoint FILE (a trained model) or --model NAME (fresh random weights)');
   if (checkpoint !== undefined && model !== undefined) throw new UsageError('Expected either --checkpoint or --model, not both');
   return {
@@ -52,6 +54,11 @@ export function parseModelSourceOptions(options: Record<string, unknown>): Model
     data: typeof options['data'] === 'string' ? options['data'] : undefined,
     dbPath: String(options['db']),
   };
+}
+
+function expectModelName(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError('Expected a model name for --model');
+  return value;
 }
 
 /** --force: start over instead of resuming the unfinished run with the same options. */

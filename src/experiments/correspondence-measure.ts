@@ -1,28 +1,30 @@
 /**
  * Feature vectors for the correspondence experiment (Table 1): the paper's
- * layer 5 and layer 7 as the rectified conv5 output (flattened, NHWC order)
- * and fc7, read through the forward executor (onnx or tfjs). No IO.
+ * layer 5 and layer 7 (by default the last conv layer, flattened in NHWC
+ * order, and the layer before the logits: conv5 and fc7 on the project's
+ * architectures), read through the forward executor (onnx or tfjs). No IO.
  */
 import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
 import { makeCopyBatches } from './copy-batches.js';
 import { computeSignChangeDelta, computeMeanAndStd, type SignChangeResult } from './feature-measures.js';
 
-export const CORRESPONDENCE_LAYERS = ['conv5', 'fc7'] as const;
-export type CorrespondenceLayer = (typeof CORRESPONDENCE_LAYERS)[number];
+/** The default layers (src/experiments/experiment-layers.ts): the paper's layer 5 and layer 7 (the project's conv5 and fc7). */
+export const CORRESPONDENCE_DEFAULT_LAYERS = ['last-conv', 'before-logits'] as const;
 
-/** Feature vectors of each input, per layer, in input order. */
-export type FeatureVectors = Record<CorrespondenceLayer, Float32Array[]>;
+/** Feature vectors of each input, per layer name, in input order. */
+export type FeatureVectors = Record<string, Float32Array[]>;
 
 /**
- * Runs `inputs` ([S, S, 3] each) through the executor `batchSize` at a time.
+ * Runs `inputs` ([S, S, 3] each) through the executor `batchSize` at a time
+ * and keeps `layers` (names) of each, flattened as the taps request gives them (NHWC for maps).
  * @returns per layer, one vector per input (copies: the caller owns them)
  */
-export async function extractFeatureVectors(executor: ForwardExecutor, inputs: readonly Float32Array[], sizePx: number, batchSize: number): Promise<FeatureVectors> {
-  const out: FeatureVectors = { conv5: [], fc7: [] };
+export async function extractFeatureVectors(executor: ForwardExecutor, layers: readonly string[], inputs: readonly Float32Array[], sizePx: number, batchSize: number): Promise<FeatureVectors> {
+  const out: FeatureVectors = Object.fromEntries(layers.map((layer) => [layer, []]));
   const batches = makeCopyBatches(inputs, sizePx, batchSize, (input, out, offset) => out.set(input, offset));
-  await forEachForwardResult(batches, executor, { reducer: 'taps', taps: [...CORRESPONDENCE_LAYERS] }, (batch, { taps }) => {
+  await forEachForwardResult(batches, executor, { reducer: 'taps', taps: [...layers] }, (batch, { taps }) => {
     const n = batch.shape[0];
-    for (const layer of CORRESPONDENCE_LAYERS) {
+    for (const layer of layers) {
       const values = taps[layer]!.data;
       const size = values.length / n;
       for (let i = 0; i < n; i++) out[layer].push(values.slice(i * size, (i + 1) * size));

@@ -103,3 +103,17 @@ export function computeMeanAndStd(values: readonly number[]): { mean: number; st
 function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) throw new RangeError(`Expected feature vectors of equal length but received ${a.length} and ${b.length}`);
 }
+
+/**
+ * Softmax of one row of logits in float64 (the largest logit subtracted
+ * first), so probabilities do not depend on the engine's softmax kernel.
+ */
+export function computeSoftmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  const out = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum;
+  return out;
+}

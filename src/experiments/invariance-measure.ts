@@ -6,15 +6,14 @@
  * norm, and p(true class). The forward passes run on the forward executor
  * (the `distances` request: only [N] distances and norms per layer come back). No IO.
  */
-import type { TapName } from '../model/spec.js';
 import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
 import { makeCopyBatches } from './copy-batches.js';
 import { applyTransform, transformAmount, type InvarianceTransform } from './invariance-transforms.js';
-import { divideByNorm } from './feature-measures.js';
+import { computeSoftmax, divideByNorm } from './feature-measures.js';
 import { findArgMax } from './occlusion-sweep.js';
 
-/** The taps standing for the paper's layer 1 and layer 7 (project choice: rectified conv1, fc7 after ReLU). */
-export const INVARIANCE_TAPS = { layer1: 'conv1', layer7: 'fc7' } as const satisfies Record<string, TapName>;
+/** The default layers (src/experiments/experiment-layers.ts): the paper's layer 1 and layer 7 (the project's rectified conv1 and fc7 after ReLU). */
+export const INVARIANCE_DEFAULT_LAYERS = ['first-conv', 'before-logits'] as const;
 
 export interface InvarianceRow {
   transform: InvarianceTransform;
@@ -31,6 +30,8 @@ export interface InvarianceRow {
 export interface MeasureInvarianceOptions {
   /** The forward executor (onnx or tfjs, in-process or worker threads). */
   executor: ForwardExecutor;
+  /** The layers measured as the paper's layer 1 and layer 7 (by name). */
+  layers: readonly [string, string];
   /** [S, S, 3] model input (read, not changed). */
   input: Float32Array;
   sizePx: number;
@@ -47,16 +48,16 @@ export interface MeasureInvarianceOptions {
  */
 export async function measureInvariance(options: MeasureInvarianceOptions): Promise<InvarianceRow[]> {
   const S = options.sizePx;
-  const { layer1, layer7 } = INVARIANCE_TAPS;
-  const request = { reducer: 'distances' as const, features: [layer1, layer7], taps: ['probs'] };
+  const [layer1, layer7] = options.layers;
+  const request = { reducer: 'distances' as const, features: [layer1, layer7], taps: ['logits'] };
   const batches = makeCopyBatches(options.transforms, S, options.batchSize, (t, out, offset) => applyTransform(options.input, S, 3, t, out, offset), options.input);
   const rows: InvarianceRow[] = [];
   await forEachForwardResult(batches, options.executor, request, (batch, { distances, norms, taps }) => {
-    const [d1, d7, probs] = [distances[layer1]!, distances[layer7]!, taps.probs!];
+    const [d1, d7, logits] = [distances[layer1]!, distances[layer7]!, taps['logits']!];
     const [norm1, norm7] = [norms[layer1]!, norms[layer7]!]; // the original's, from the same pass as its copies
-    const k = probs.shape[1]!;
+    const k = logits.shape[1]!;
     batch.items.forEach((transform, i) => {
-      const row = probs.data.subarray((i + 1) * k, (i + 2) * k);
+      const row = computeSoftmax(logits.data.subarray((i + 1) * k, (i + 2) * k));
       rows.push({
         transform, amount: transformAmount(transform),
         layer1Distance: d1[i + 1]!, layer1Normalised: divideByNorm(d1[i + 1]!, norm1),

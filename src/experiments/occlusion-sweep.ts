@@ -6,21 +6,31 @@
  * executor (onnx or tfjs, in-process or worker threads); sums are taken
  * here in float64. No IO.
  */
-import type { TapName } from '../model/spec.js';
 import type { TapArray } from '../workers/batch-reducers.js';
 import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
 import { makeCopyBatches } from './copy-batches.js';
+import { computeSoftmax } from './feature-measures.js';
 import { applyOccluder, type OccluderPlacement } from './occluder.js';
 
-/** What the sweep reads from the model: a spatial feature tap ([N, h, w, C], e.g. conv5, the paper's layer 5) and the class probabilities. */
+/**
+ * What the sweep reads from the model: a spatial feature tap ([N, h, w, C],
+ * e.g. conv5, the paper's layer 5, or an imported model's layer by name) and
+ * the logits, whose softmax is taken here in float64.
+ */
 export interface OcclusionProbe {
   /** The forward executor (either engine; tests may hand-set one). */
   executor: ForwardExecutor;
-  layer: TapName;
+  layer: string;
 }
 
-function requestOf(probe: OcclusionProbe): { reducer: 'taps'; taps: TapName[] } {
-  return { reducer: 'taps', taps: [probe.layer, 'probs'] };
+function requestOf(probe: OcclusionProbe): { reducer: 'taps'; taps: string[] } {
+  return { reducer: 'taps', taps: [probe.layer, 'logits'] };
+}
+
+/** Row `i` of [N, K] logits as probabilities. */
+function probsOfRow(logits: TapArray, i: number): Float64Array {
+  const k = logits.shape[1]!;
+  return computeSoftmax(logits.data.subarray(i * k, (i + 1) * k));
 }
 
 /** The unoccluded image: the strongest feature map and the class probabilities. */
@@ -33,7 +43,7 @@ export interface UnoccludedResult {
   activation: number;
   /** The map's summed activation. */
   unitSum: number;
-  probs: Float32Array;
+  probs: Float64Array;
   topClass: number;
   topProb: number;
 }
@@ -53,7 +63,7 @@ export async function measureUnoccluded(probe: OcclusionProbe, input: Float32Arr
   const { taps } = await probe.executor.run({ pixels: Float32Array.from(input), shape: [1, sizePx, sizePx, 3] }, requestOf(probe));
   const feature = taps[probe.layer]!;
   const [h, w, c] = feature.shape.slice(1) as [number, number, number];
-  const [map, p] = [feature.data, taps.probs!.data];
+  const [map, p] = [feature.data, probsOfRow(taps['logits']!, 0)];
   const perUnitMax = new Float32Array(c).fill(-Infinity);
   for (let i = 0; i < h * w * c; i++) if (map[i]! > perUnitMax[i % c]!) perUnitMax[i % c] = map[i]!;
   const [unit, activation] = findArgMax(perUnitMax);
@@ -105,10 +115,8 @@ export async function sweepOccluder(options: SweepOptions): Promise<OcclusionCel
   const batches = makeCopyBatches(options.placements, sizePx, options.batchSize, (p, out, offset) => applyOccluder(input, sizePx, p.rect, fill, out, offset));
   await forEachForwardResult(batches, options.probe.executor, requestOf(options.probe), (batch, { taps }) => {
     const sums = sumUnit(taps[options.probe.layer]!, options.unit);
-    const probs = taps.probs!;
-    const k = probs.shape[1]!;
     batch.items.forEach((placement, i) => {
-      const row = probs.data.subarray(i * k, (i + 1) * k);
+      const row = probsOfRow(taps['logits']!, i);
       const [topClass, topProb] = findArgMax(row);
       const trueProb = options.trueClass === null ? null : row[options.trueClass]!;
       cells.push({ placement, featureSum: sums[i]!, trueProb, topClass, topProb });

@@ -20,6 +20,7 @@ import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams } from '../../src/model/params.js';
 import { openStore } from '../../src/store/open-store.js';
 import { makeParams } from '../onnx/onnx-fixtures.js';
+import { assertRowsClose, type Row } from '../experiments/assert-rows-close.js';
 import { runCli } from './run-cli.js';
 
 let dir: string;
@@ -39,8 +40,6 @@ before(async () => {
   disposeParams(params);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-type Row = Record<string, unknown>;
 
 interface Pass {
   stderr: string;
@@ -65,37 +64,6 @@ function runPass(name: string, backend: 'onnx' | 'wasm', args: string[], tables:
   } finally {
     db.close();
   }
-}
-
-/** The largest magnitude of each numeric field over the expected values (the scale of the 1e-5 tolerance). */
-function fieldScales(rows: readonly Row[]): Map<string, number> {
-  const scales = new Map<string, number>();
-  for (const row of rows) {
-    for (const [key, value] of Object.entries(row)) if (typeof value === 'number') scales.set(key, Math.max(scales.get(key) ?? 0, Math.abs(value)));
-  }
-  return scales;
-}
-
-/**
- * Same rows with the same fields; strings, nulls and integer pairs identical
- * (ids, units, cells, classes, counts), other numbers within 1e-5 of the
- * field's largest magnitude.
- */
-function assertRowsClose(got: readonly Row[], expected: readonly Row[], what: string): void {
-  assert.equal(got.length, expected.length, `${what}: row count`);
-  assert.ok(expected.length > 0, `${what}: has rows`);
-  const scales = fieldScales(expected);
-  got.forEach((row, i) => {
-    assert.deepEqual(Object.keys(row), Object.keys(expected[i]!), `${what} row ${i}: fields`);
-    for (const [key, want] of Object.entries(expected[i]!)) {
-      const have = row[key];
-      if (typeof want === 'number' && typeof have === 'number' && !(Number.isInteger(want) && Number.isInteger(have))) {
-        assert.ok(Math.abs(have - want) <= 1e-5 * scales.get(key)!, `${what} row ${i} ${key}: ${have} vs ${want}`);
-      } else {
-        assert.equal(have, want, `${what} row ${i} ${key}`);
-      }
-    }
-  });
 }
 
 /** A CSV as rows keyed by its header; numeric fields as numbers. */

@@ -16,17 +16,15 @@ const REGION: PixelRect = { xPx: 8, yPx: 4, widthPx: 8, heightPx: 8 };
  */
 function computeRegionTaps(batch: BatchPixels): TapsResult {
   const [n] = batch.shape;
-  const probs = new Float32Array(n * 2);
+  const logits = new Float32Array(n * 2); // class 1's logit stays 0
   for (let image = 0; image < n; image++) {
     let sum = 0;
     for (let y = REGION.yPx; y < REGION.yPx + REGION.heightPx; y++) {
       for (let x = REGION.xPx; x < REGION.xPx + REGION.widthPx; x++) sum += batch.pixels[((image * S + y) * S + x) * 3]!;
     }
-    const logit0 = (4 * sum) / (REGION.widthPx * REGION.heightPx);
-    probs[image * 2] = 1 / (1 + Math.exp(-logit0));
-    probs[image * 2 + 1] = 1 - probs[image * 2]!;
+    logits[image * 2] = (4 * sum) / (REGION.widthPx * REGION.heightPx);
   }
-  return { taps: { conv5: { shape: batch.shape.slice(), data: Float32Array.from(batch.pixels) }, probs: { shape: [n, 2], data: probs } } };
+  return { taps: { conv5: { shape: batch.shape.slice(), data: Float32Array.from(batch.pixels) }, logits: { shape: [n, 2], data: logits } } };
 }
 
 /** An executor of the hand-set model that keeps `capacity` batches in flight, finishes them in a scrambled order and detaches each batch's pixels, as the worker pool does. */
@@ -65,7 +63,9 @@ test('a model that looks at one region gives an occlusion map that is low exactl
   });
   assert.equal(cells.length, 36);
   assert.deepEqual(cells.map((c) => c.placement), placements, 'one cell per placement, in placement order');
-  assert.deepEqual(requests[0], { reducer: 'taps', taps: ['conv5', 'probs'] });
+  assert.deepEqual(requests[0], { reducer: 'taps', taps: ['conv5', 'logits'] });
+  // Logits (4 x the region's mean of 1, and 0) become probabilities in float64.
+  assert.ok(Math.abs(unoccluded.probs[0]! - 1 / (1 + Math.exp(-4))) < 1e-12, `p = ${unoccluded.probs[0]}`);
   for (const cell of cells) {
     const hit = intersects(cell.placement.rect, REGION);
     assert.equal(cell.trueProb! < unoccluded.probs[0]! - 1e-4, hit, `cell ${cell.placement.row},${cell.placement.col}`);

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { expectInteger, expectNumber, invalidParameterError } from '../../errors.js';
 import { expandRange, INVARIANCE_KINDS, type InvarianceKind } from '../../experiments/invariance-transforms.js';
-import { buildModelConfig } from '../../model/architectures.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { defaultInvarianceAmounts, runInvariancePipeline } from '../../../pipelines/invariance.js';
-import { readCheckpointFile } from '../../checkpoint/checkpoint-file.js';
+import { runInvariancePipeline } from '../../../pipelines/invariance.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addWorkersOption } from '../common-options.js';
 import { parseWorkersOption } from '../../workers/workers-option.js';
@@ -30,7 +28,7 @@ export const invarianceCommand: CommandSpec = {
   name: 'invariance',
   summary: 'invariance (Fig. 5): layer-1 and layer-7 feature distances and p(true class) under translation, scale and rotation',
   configure(command: Command) {
-    addModelSourceOptions(command);
+    addModelSourceOptions(command, true);
     addForceOption(command);
     addWorkersOption(command);
     addImageSelectionOptions(command, 5);
@@ -38,22 +36,22 @@ export const invarianceCommand: CommandSpec = {
       .option('--translate <range>', 'vertical shifts in input px, START:STOP:STEP (default: -60:60:10 scaled to the input size)')
       .option('--scale <range>', 'scale factors, START:STOP:STEP', '1:1.8:0.1')
       .option('--rotate <range>', 'clockwise rotations in degrees, START:STOP:STEP', '0:350:10')
+      .option('--layers <names>', 'the two layers measured as the paper\'s layer 1 and layer 7, names, aliases or numbers (default: the first conv layer and the layer before the logits: conv1,fc7)')
       .option('--batch-size <n>', 'transformed copies per forward pass', '16')
       .option('--out <dir>', 'folder for measures.csv and the plots (default out/invariance/<run id>)');
   },
   async run(options) {
-    const source = parseModelSourceOptions(options);
+    const source = parseModelSourceOptions(options, true);
     const images = parseImageSelection(options);
     const batchSize = expectInteger('batchSize', options['batchSize'], 1, 4096);
-    const inputSizePx = source.checkpoint !== undefined ? readCheckpointFile(source.checkpoint).config.inputSizePx : buildModelConfig(source.model!).inputSizePx;
-    const amounts = defaultInvarianceAmounts(inputSizePx);
+    const amounts: Partial<Record<InvarianceKind, number[]>> = {}; // the rest: the defaults at the model's input size
     for (const kind of INVARIANCE_KINDS) {
       const value = options[OPTION_OF[kind]];
       if (typeof value === 'string') amounts[kind] = parseRangeOption(kind, value, LIMITS[kind]);
     }
     const db = openStore(resolveDbPath(source.dbPath));
     try {
-      const result = await runInvariancePipeline({ db, ...source, images, amounts, batchSize, workers: parseWorkersOption(options), outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
+      const result = await runInvariancePipeline({ db, ...source, images, amounts, batchSize, workers: parseWorkersOption(options), layers: typeof options['layers'] === 'string' ? options['layers'] : undefined, outDir: typeof options['out'] === 'string' ? options['out'] : undefined, force: options['force'] === true });
       process.stdout.write(`invariance run ${result.runId}: ${result.images.length} images, ${result.rows.length} transformed copies; plots and measures.csv in ${result.outDir}\n`);
     } finally {
       db.close();
