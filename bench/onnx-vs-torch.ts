@@ -11,7 +11,11 @@
  * Rows are medians over the rounds; the notes give the median of each
  * round's ratio (the figure the targets are about).
  *
- * Flags: --rounds=3 --workers=N --batch=16 --forward-batches=6 --images=400
+ * With --baseline=PATH (another build's dist/src/cli/main.js, e.g. of an
+ * older commit) each round also runs that build's whole command, so a change
+ * is measured before and after in the same alternating rounds.
+ *
+ * Flags: --rounds=3 --workers=N --batch=16 --forward-batches=6 --images=400 --baseline=PATH
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { BenchResult, BenchRow } from './main.js';
@@ -34,7 +38,8 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     kind: 'forward', checkpoint, backend: 'onnx', batchSize: flags.batchSize, batches: flags.forwardBatches, reducer: 'top-activations',
     workers: inProcess ? 1 : n, inProcess, ...(inProcess ? { intraOpThreads: n } : {}),
   });
-  const series: Record<string, BenchRow[]> = { torch: [], pool: [], intra: [], whole: [], steady: [] };
+  const baseline = args.find((a) => a.startsWith('--baseline='))?.slice(11);
+  const series: Record<string, BenchRow[]> = { torch: [], pool: [], intra: [], whole: [], steady: [], ...(baseline === undefined ? {} : { baseWhole: [], baseSteady: [] }) };
   const loads: string[] = [];
   for (let round = 0; round < rounds; round++) {
     loads.push(loadavg()[0]!.toFixed(1));
@@ -46,6 +51,11 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     const cli = await runCliPass(flags, checkpoint, 'onnx');
     series['whole']!.push(cli.whole);
     series['steady']!.push(cli.steady);
+    if (baseline !== undefined) {
+      const base = await runCliPass(flags, checkpoint, 'onnx', baseline);
+      series['baseWhole']!.push(base.whole);
+      series['baseSteady']!.push(base.steady);
+    }
   }
   const rows = Object.values(series).map((list) => ({ ...list[0]!, name: `${list[0]!.name} (median of ${rounds})`, value: median(list.map((r) => r.value)), extra: { rounds: list.map((r) => Number(r.value.toFixed(2))) } }));
   const ratioOf = (key: string): string => {
@@ -54,6 +64,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
   };
   const notes = [
     `vs PyTorch conv1-conv5, ${n} threads, per-round ratios: whole top-activations command ${ratioOf('whole')} (target >= 1.0); steady state ${ratioOf('steady')} (target >= 1.3); onnx conv1-conv5 pool ${ratioOf('pool')}; 1 session x ${n} threads ${ratioOf('intra')}`,
+    ...(baseline === undefined ? [] : [`baseline build ${baseline} vs PyTorch, per-round ratios: whole command ${ratioOf('baseWhole')}; steady state ${ratioOf('baseSteady')}`]),
     `pool of ${n} / 1 session x ${n} threads: ${median(series['pool']!.map((r, i) => r.value / series['intra']![i]!.value)).toFixed(2)}x`,
     `split: ${flags.images} 500x375 JPEGs in ${DATA_DIR}; load average (1 min) at each round's start: ${loads.join(', ')}; ${availableParallelism()} cores shared with other work`,
   ];

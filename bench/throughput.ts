@@ -175,10 +175,11 @@ export interface CliPassResult {
  * start, model load and hash, graph build, sessions, decode, store), from a
  * fresh folder so the graph cache is cold. Its progress lines (stderr) are
  * time-stamped as they arrive, which gives the steady-state rate of the same run.
+ * @param cliPath another build's dist/src/cli/main.js (default this build's), to compare builds side by side
  * @throws Error with the tail of stderr when the command fails.
  */
-export async function runCliPass(flags: ThroughputFlags, checkpoint: string, backend: string): Promise<CliPassResult> {
-  const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+export async function runCliPass(flags: ThroughputFlags, checkpoint: string, backend: string, cliPath?: string): Promise<CliPassResult> {
+  const main = cliPath ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
   const cwd = mkdtempSync(join(tmpdir(), 'throughput-cli-'));
   const args = [main, 'top-activations', '--data', DATA_DIR, '--split', 'train', '--checkpoint', checkpoint, '--db', join(cwd, 'store.db'),
     '--backend', backend, '--workers', String(flags.workers), '--batch-size', String(flags.batchSize)];
@@ -203,7 +204,7 @@ export async function runCliPass(flags: ThroughputFlags, checkpoint: string, bac
   const [first, last] = [ticks[0], ticks.at(-1)];
   if (first === undefined || last === undefined || last.images <= first.images) throw new Error(`too few progress lines to time the command (${ticks.length}); use more images`);
   const steadySeconds = (last.ms - first.ms) / 1000;
-  const label = `run-pipeline top-activations over ${flags.images} JPEGs, ${backend}, ${flags.workers} workers`;
+  const label = `run-pipeline top-activations over ${flags.images} JPEGs, ${backend}, ${flags.workers} workers${cliPath === undefined ? '' : ` (${cliPath})`}`;
   return {
     whole: { name: `${label}, whole command (start-up and decode included)`, value: flags.images / seconds, unit: 'images/s', backend, extra: { seconds, secondsToFirstBatch: (first.ms - startMs) / 1000 } },
     steady: { name: `${label}, steady state (first progress line to last)`, value: (last.images - first.images) / steadySeconds, unit: 'images/s', backend, extra: { steadySeconds } },

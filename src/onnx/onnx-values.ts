@@ -28,7 +28,11 @@ export function makeNode(opType: string, name: string, input: string[], output: 
   return node;
 }
 
-/** A float32 initializer; the data is copied into little-endian rawData. */
+/**
+ * A float32 initializer. On a little-endian host rawData is a view of `data`
+ * (no copy: building zfnet's graphs copied 15-250 MB of weights once more
+ * before encoding), so `data` must not change until the model is encoded.
+ */
 export function float32Tensor(name: string, dims: readonly number[], data: Float32Array): OnnxTensor {
   const expected = dims.reduce((a, b) => a * b, 1);
   if (data.length !== expected) throw new RangeError(`Tensor ${name} of shape [${dims.join(', ')}] needs ${expected} floats but received ${data.length}`);
@@ -49,13 +53,10 @@ export function tensorValueInfo(name: string, elemType: number, dims: ReadonlyAr
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function littleEndianBytes(data: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const bytes = new Uint8Array(data.length * 4);
-  if (LITTLE_ENDIAN) {
-    bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  } else {
-    const view = new DataView(bytes.buffer);
-    data.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  }
+  const view = new DataView(bytes.buffer);
+  data.forEach((v, i) => view.setFloat32(i * 4, v, true));
   return bytes;
 }
 
