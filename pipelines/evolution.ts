@@ -100,7 +100,7 @@ export async function runEvolutionPipeline(options: EvolutionPipelineOptions): P
   if (trainRun === undefined || trainRun.kind !== 'train') throw new UsageError(`No training run ${options.trainRunId} in the store`);
   const kept = createTrainingStore(options.db).listEpochs(options.trainRunId).filter((e) => e.checkpointKept && e.checkpointPath !== null);
   if (kept.length === 0) throw new UsageError(`Training run ${options.trainRunId} has no kept epoch checkpoints`);
-  const backendInfo = await initBackend(options.backend, { log });
+  const backendInfo = await initBackend(options.backend, { log, purpose: 'inference' });
   const recordedData = (trainRun.options['data'] as string | null | undefined) ?? undefined;
   const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data ?? recordedData, splits: [options.split], log });
   const split = splits[options.split]!;

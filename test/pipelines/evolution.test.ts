@@ -146,6 +146,25 @@ test('stopped after one batch, twice, then rerun: the same command resumes the u
   db.close();
 });
 
+test('under --backend auto the passes run on onnx and the run records onnx, finding the entries cpu finds', async () => {
+  const db = openStore(copyStore('auto.db'));
+  try {
+    const reference = await runEvolutionPipeline(evolutionOptions(db, join(tmp.dir, 'auto-ref')));
+    const onnx = await runEvolutionPipeline(evolutionOptions(db, join(tmp.dir, 'auto'), { backend: 'auto' }));
+    assert.equal(getRun(db, onnx.runId)!.backend, 'onnx');
+    const [want, got] = [readEntries(db, reference.runId), readEntries(db, onnx.runId)] as Array<Array<Record<string, number>>>;
+    assert.equal(got!.length, want!.length);
+    got!.forEach((row, i) => {
+      const { activation, ...rest } = row;
+      const { activation: expected, ...wantRest } = want![i]!;
+      assert.deepEqual(rest, wantRest);
+      assert.ok(Math.abs(activation! - expected!) <= 1e-5 * Math.max(1, Math.abs(expected!)), `${activation} vs ${expected}`);
+    });
+  } finally {
+    db.close();
+  }
+});
+
 test('an unfinished evolution run that another live process owns is refused, naming it, and taken over once it is gone', async () => {
   const db = openStore(copyStore('owned.db'));
   const stopped = new AbortController();
