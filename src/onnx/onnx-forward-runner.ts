@@ -6,12 +6,14 @@
  * types as the tfjs reducers', so pipelines cannot tell the engines apart.
  *
  * With a cache folder and the weights' SHA-256, built graphs are kept on disk
- * as `<cacheDir>/<sha>-<kind>-<options>.onnx` and read back instead of
- * rebuilt; a cached file onnxruntime refuses is rebuilt once.
+ * as `<cacheDir>/<sha>-<builder>-<kind>-<options>.onnx` and read back instead of
+ * rebuilt (`<builder>`: graphBuilderFingerprint, so another build of the
+ * builders never reads them); a cached file onnxruntime refuses is rebuilt once.
  */
 import * as ort from 'onnxruntime-node';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { graphBuilderFingerprint } from './graph-builder-fingerprint.js';
 import { join } from 'node:path';
 import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
@@ -143,7 +145,7 @@ async function openPlanSession(options: OnnxForwardRunnerOptions, plan: RequestP
   if (options.cacheDir === undefined || options.weightsSha256 === undefined) {
     return createOnnxSession(encodeOnnxModel(plan.build()), options.session, { description });
   }
-  const path = join(options.cacheDir, `${options.weightsSha256}-${cacheFileKey(plan.key)}.onnx`);
+  const path = join(options.cacheDir, `${options.weightsSha256}-${graphBuilderFingerprint()}-${cacheFileKey(plan.key)}.onnx`);
   if (existsSync(path)) {
     try {
       return await createOnnxSession(path, options.session, { description, path });

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/select-backend.js';
@@ -9,6 +9,7 @@ import { isConvTensor, readCheckpointFile, saveCheckpoint } from '../../src/chec
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, type ModelParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';
+import { graphBuilderFingerprint } from '../../src/onnx/graph-builder-fingerprint.js';
 import { createOnnxSession } from '../../src/onnx/onnx-session.js';
 import { runForwardRequest, type ForwardRequest, type TapArray } from '../../src/workers/batch-reducers.js';
 import { createForwardExecutor, type ForwardExecutor } from '../../src/workers/forward-executor.js';
@@ -78,8 +79,10 @@ describe('onnx forward executor', () => {
     const first = await createForwardExecutor({ workers: 1, backend: 'onnx', graphCacheDir: cacheDir, model: { kind: 'checkpoint', path } });
     const expected = await first.run(batch, request);
     await first.close();
-    const file = join(cacheDir, `${sha256}-top-conv1.conv3-lrn-pool.onnx`);
-    assert.deepEqual(readdirSync(cacheDir), [`${sha256}-top-conv1.conv3-lrn-pool.onnx`]);
+    const builder = graphBuilderFingerprint();
+    assert.match(builder, /^[0-9a-f]{12}$/);
+    const file = join(cacheDir, `${sha256}-${builder}-top-conv1.conv3-lrn-pool.onnx`);
+    assert.deepEqual(readdirSync(cacheDir), [`${sha256}-${builder}-top-conv1.conv3-lrn-pool.onnx`]);
     const builtAt = statSync(file).mtimeMs;
     const again = await createForwardExecutor({ workers: 2, forcePool: true, backend: 'onnx', graphCacheDir: cacheDir, model: { kind: 'checkpoint', path } });
     try {
@@ -96,6 +99,18 @@ describe('onnx forward executor', () => {
       await repaired.close();
     }
     assert.ok(statSync(file).size > 1000, 'the damaged cache entry was rebuilt');
+    // A graph another build of the builders wrote (its fingerprint in the name) is never read.
+    const stale = join(cacheDir, `${sha256}-000000000000-top-conv1.conv3-lrn-pool.onnx`);
+    writeFileSync(stale, 'a graph from another build');
+    rmSync(file);
+    const fresh = await createForwardExecutor({ workers: 1, backend: 'onnx', graphCacheDir: cacheDir, model: { kind: 'params', config, params, sha256 } });
+    try {
+      assert.deepEqual(await fresh.run(batch, request), expected);
+    } finally {
+      await fresh.close();
+    }
+    assert.equal(readFileSync(stale, 'utf8'), 'a graph from another build');
+    assert.ok(statSync(file).size > 1000);
   });
 
   it('a checkpoint read into memory (conv tensors only on onnx, all of them on tfjs) gives the results of its params, in-process and in a pool', async () => {
