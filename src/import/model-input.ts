@@ -23,6 +23,15 @@ export interface ModelInput {
  * @throws UsageError naming the path when it cannot be read or decoded.
  */
 export async function prepareModelInput(path: string, steps: ModelInputSteps): Promise<ModelInput> {
+  const crop = await readCentreCrop(path, steps);
+  return { input: steps.normalize(crop), display: Uint8Array.from(crop), sizePx: steps.inputSizePx };
+}
+
+/**
+ * The centre crop of one image file before any value step: [S, S, 3] RGB 0..255.
+ * @throws UsageError naming the path when it cannot be read or decoded.
+ */
+export async function readCentreCrop(path: string, steps: Pick<ModelInputSteps, 'inputSizePx' | 'squarePx' | 'resample'>): Promise<Float32Array> {
   let square: Uint8Array;
   try {
     square = (await decodeSquare(readFileSync(path), { squarePx: steps.squarePx, resample: steps.resample, cropPx: steps.inputSizePx })).pixels;
@@ -32,5 +41,5 @@ export async function prepareModelInput(path: string, steps: ModelInputSteps): P
   const s = steps.inputSizePx;
   const crop = new Float32Array(s * s * 3);
   extractCrop(square, steps.squarePx, computePaperCropBox('centre', steps.squarePx, s, false), null, crop);
-  return { input: steps.normalize(crop), display: Uint8Array.from(crop), sizePx: s };
+  return crop;
 }

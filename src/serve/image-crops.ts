@@ -8,12 +8,10 @@
  * results are kept in memory (least recently used out first).
  */
 import sharp from 'sharp';
-import { readFileSync } from 'node:fs';
-import { computePaperCropBox, extractCrop } from '../data/crop-geometry.js';
-import { decodeSquare, describeDecodeError, type ResampleMethod } from '../data/decode-image.js';
-import { UsageError } from '../errors.js';
+import type { ResampleMethod } from '../data/decode-image.js';
 import { receptiveFieldBoxAt, type ReceptiveField } from '../graph/receptive-fields.js';
 import { cropBox } from '../mosaic/display-scaling.js';
+import { readCentreCrop } from '../import/model-input.js';
 
 /** Patches smaller than this are enlarged (nearest neighbour), so a 7 px conv1 patch is visible. */
 export const MIN_PATCH_DISPLAY_PX = 64;
@@ -49,21 +47,9 @@ async function encodePng(pixels: Uint8Array, widthPx: number, heightPx: number, 
     .toBuffer();
 }
 
-/**
- * The centre crop as the model sees it before its value steps, [S, S, 3] 0..255.
- * @throws UsageError naming the path when it cannot be read or decoded.
- */
+/** The centre crop as the model sees it before its value steps, [S, S, 3] 0..255. @throws UsageError naming the path. */
 async function cropDisplay(path: string, input: CropInput): Promise<Uint8Array> {
-  let square: Uint8Array;
-  try {
-    square = (await decodeSquare(readFileSync(path), { squarePx: input.squarePx, resample: input.resample, cropPx: input.inputSizePx })).pixels;
-  } catch (error) {
-    throw new UsageError(`Cannot use image ${path}: ${describeDecodeError(error)}`);
-  }
-  const s = input.inputSizePx;
-  const crop = new Float32Array(s * s * 3);
-  extractCrop(square, input.squarePx, computePaperCropBox('centre', input.squarePx, s, false), null, crop);
-  return Uint8Array.from(crop);
+  return Uint8Array.from(await readCentreCrop(path, input));
 }
 
 /** @param capacity PNGs kept in memory */

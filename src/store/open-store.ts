@@ -62,6 +62,26 @@ export function migrateStore(db: Store, files: SchemaFile[] = readSchemaFiles())
   return version;
 }
 
+/**
+ * Runs `work`, again after a short pause while SQLite answers SQLITE_BUSY, for
+ * up to the busy timeout. Needed where SQLite gives up at once instead of
+ * waiting: two processes switching one fresh file to WAL each hold a shared
+ * lock and want the exclusive one, and SQLite fails one of them rather than
+ * let both wait (its deadlock rule), whatever the busy timeout says.
+ */
+export function retryWhileBusy<T>(work: () => T, timeoutMs = STORE_BUSY_TIMEOUT_MS): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(50, 1 + attempt * 5)); // a synchronous pause
+    }
+  }
+}
+
 export interface OpenStoreOptions {
   /** Open an existing store only (for commands that read); default false. */
   mustExist?: boolean;
@@ -83,10 +103,10 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   // The busy timeout first: switching a fresh file to WAL and migrating both wait for another opener.
   db.pragma(`busy_timeout = ${STORE_BUSY_TIMEOUT_MS}`);
   if (!options.readonly) {
-    db.pragma('journal_mode = WAL');
+    retryWhileBusy(() => db.pragma('journal_mode = WAL'));
     db.pragma('synchronous = NORMAL');
   }
   db.pragma('foreign_keys = ON');
-  if (!options.readonly) migrateStore(db);
+  if (!options.readonly) retryWhileBusy(() => migrateStore(db)); // idempotent: a retry reads the applied versions again
   return db;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
-import { readSchemaFiles } from '../../src/store/open-store.js';
+import { readSchemaFiles, retryWhileBusy } from '../../src/store/open-store.js';
 
 const CHILD = fileURLToPath(new URL('./store-child.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'open-store-'));
@@ -49,4 +49,23 @@ test('four processes opening one fresh store with openStore all succeed at the l
     assert.equal(o.code, 0, o.stderr);
     assert.match(o.stdout, new RegExp(`version ${latest}\\n`));
   }
+});
+
+test('four fresh openers, eight rounds: none fails (SQLite fails one of two WAL switches at once, whatever the busy timeout)', async () => {
+  for (let round = 0; round < 8; round++) {
+    for (const o of await openTogether(`round${round}`, 4)) assert.equal(o.code, 0, o.stderr);
+  }
+});
+
+test('retryWhileBusy retries SQLITE_BUSY answers, passes other errors on at once, and gives up at the timeout', () => {
+  const busy = (code: string): Error => Object.assign(new Error('database is locked'), { code });
+  let calls = 0;
+  assert.equal(retryWhileBusy(() => { if (++calls < 3) throw busy('SQLITE_BUSY'); return 'done'; }), 'done');
+  assert.equal(calls, 3);
+  calls = 0;
+  assert.throws(() => retryWhileBusy(() => { calls++; throw busy('SQLITE_CORRUPT'); }), { message: 'database is locked' });
+  assert.equal(calls, 1);
+  const started = Date.now();
+  assert.throws(() => retryWhileBusy(() => { throw busy('SQLITE_BUSY_RECOVERY'); }, 120), { message: 'database is locked' });
+  assert.ok(Date.now() - started >= 120);
 });
