@@ -66,3 +66,8 @@ export async function writeFolderTree(root: string, splits: Record<string, Recor
     }
   }
 }
+
+/** `text` with every regular-expression metacharacter escaped, for messages that embed a path. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}

@@ -7,7 +7,7 @@ import { createFallbackMean } from '../../src/data/mean-image.js';
 import { openDataset } from '../../src/data/open-dataset.js';
 import type { ImageBatch, SkippedItem } from '../../src/stages/stage-items.js';
 import { createBatchStream, type BatchStreamOptions } from '../../pipelines/input-stream.js';
-import { makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../data/fixtures.js';
+import { escapeRegExp, makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../data/fixtures.js';
 
 async function collect(stream: AsyncIterable<ImageBatch>): Promise<ImageBatch[]> {
   const batches: ImageBatch[] = [];
@@ -41,8 +41,13 @@ test('a pass delivers every good image once, records each bad one, makes no tens
     assert.deepEqual(batches.map((b) => b.shape), [[4, 16, 16, 3], [4, 16, 16, 3], [4, 16, 16, 3], [2, 16, 16, 3]]);
     const ids = batches.flatMap((b) => b.imageIds);
     assert.equal(new Set(ids).size, 14);
-    assert.deepEqual(skipped.map((s) => [s.path, s.stage, s.reason]).sort(), [
-      [join(root, 'train/b/cut.jpg'), 'decode', 'Input buffer has corrupt header: VipsJpeg: premature end of JPEG image; VipsJpeg: JPEG datastream contains no image'],
+    // libvips appends a second line ('JPEG datastream contains no image') to the truncated
+    // file's reason on some runs and not on others (its per-thread error buffer), so that
+    // reason is matched by its stable first part.
+    const rows = skipped.map((s) => [s.path, s.stage, s.reason]).sort();
+    assert.match(rows[0]![2]!, /^Input buffer has corrupt header: VipsJpeg: premature end of JPEG image(; |$)/);
+    assert.deepEqual(rows.map((r, i) => (i === 0 ? [r[0], r[1]] : r)), [
+      [join(root, 'train/b/cut.jpg'), 'decode'],
       [join(root, 'train/b/text.JPEG'), 'decode', 'Input buffer contains unsupported image format'],
       [join(root, 'train/b/zero.jpg'), 'decode', 'empty file (0 bytes)'],
     ]);
@@ -83,7 +88,7 @@ test('ten-crop rows: 10 per image, ids repeated, crops 5-9 mirror crops 0-4; the
 test('--strict makes the first bad file fatal with its path and reason', async () => {
   await withDataset(async (base, root) => {
     await assert.rejects(collect(createBatchStream({ ...base, crop: 'centre', batchSize: 4, meanImage: null, strict: true })), {
-      name: 'DataError', message: `decode: ${join(root, 'train/b/cut.jpg')}: Input buffer has corrupt header: VipsJpeg: premature end of JPEG image; VipsJpeg: JPEG datastream contains no image`,
+      name: 'DataError', message: new RegExp(`^decode: ${escapeRegExp(join(root, 'train/b/cut.jpg'))}: Input buffer has corrupt header: VipsJpeg: premature end of JPEG image(; |$)`),
     });
   });
 });
