@@ -12,7 +12,8 @@
 # download), and skips onnxruntime-node's CUDA-download postinstall (the
 # "allowScripts" table of package.json; ONNXRUNTIME_NODE_INSTALL=skip says the
 # same to an npm older than 11.16, which ignores that table): the CPU
-# binaries ship inside the npm package. Its `prepare` script runs tsc.
+# binaries ship inside the npm package. Its `prepare` script runs tsc and
+# scripts/make-bins-executable.mjs.
 FROM node:24-bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
@@ -27,6 +28,7 @@ COPY pipelines pipelines
 COPY test test
 COPY bench bench
 COPY db db
+COPY scripts/make-bins-executable.mjs scripts/
 RUN npm ci --no-audit --no-fund
 RUN npx tsc -p tsconfig.json \
  && node -e "require('better-sqlite3')(':memory:').prepare('SELECT 1').get()" \

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { CLI_PATH, readTopActivationCommits, runCli } from '../cli/run-cli.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
+import { escapeRegExp } from '../data/fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const MANIFEST = join(REPO, 'docs', 'shards', 'top-activations-indexed-job.yaml');
@@ -56,6 +57,13 @@ describe('Dockerfile and manifest structure', () => {
     assert.match(dockerfile.slice(dockerfile.lastIndexOf('\nFROM ')), /apt-get install[^\n]* tini/);
     const ignored = readRepoFile('.dockerignore').split('\n').map((l) => l.trim());
     for (const path of ['node_modules', 'dist', 'dist-*', 'out', '.git']) assert.ok(ignored.includes(path), `.dockerignore lists ${path}`);
+    // npm ci runs the prepare script: every file it runs is copied in before, and let through .dockerignore
+    const prepare = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts['prepare']!;
+    const beforeInstall = build.slice(0, build.search(/^RUN npm ci\b/m));
+    for (const [, file] of prepare.matchAll(/\bnode (\S+)/g)) {
+      assert.match(beforeInstall, new RegExp(`^COPY ${escapeRegExp(file!)} `, 'm'), `the build copies ${file} before npm ci`);
+      assert.ok(ignored.includes(`!${file}`), `.dockerignore lets ${file} through`);
+    }
   });
 
   it('the Kubernetes manifest uses that image, keeps tini as PID 1 and gives the commit time before SIGKILL', () => {
