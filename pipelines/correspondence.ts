@@ -68,8 +68,8 @@ export async function runCorrespondencePipeline(options: CorrespondencePipelineO
     for (const spec of masks.images) inputs.push(await prepareMaskedInput(options, session, masks, spec));
     session.log(`correspondence: ${inputs.length} images, parts ${masks.partNames.join(', ')}, ${options.draws} random draws; layers ${layers.join(', ')}`);
     const parts = [...masks.partNames, 'random'];
-    const copies = buildCopies(inputs, masks.partNames, options);
-    const features = await extractFeatureVectors(session.executor, layers, copies.map((c) => c.pixels), session.model.inputSizePx, options.batchSize);
+    const copies = listCopies(inputs, masks.partNames, options);
+    const features = await extractFeatureVectors(session.executor, layers, copies, session.model.inputSizePx, options.batchSize, makeCopyWriter(inputs, options.fill));
     const summary: CorrespondenceSummaryRow[] = [];
     const pairRows: Array<[string, number, string, number, number, number]> = [];
     for (const layer of layers) {
@@ -128,34 +128,38 @@ async function readOrientedSize(path: string): Promise<{ width: number; height: 
   return { width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
 }
 
+/** One forward input: an image's original, or the image with one box filled. */
 interface Copy {
   imageIndex: number;
   part: string;
   draw: number;
   rect: PixelRect | null;
-  pixels: Float32Array;
 }
 
 /** Per image: the original, one copy per part, and `draws` random-box copies (box size of the image's largest part). */
-function buildCopies(inputs: MaskedInput[], partNames: string[], options: CorrespondencePipelineOptions): Copy[] {
+function listCopies(inputs: MaskedInput[], partNames: string[], options: CorrespondencePipelineOptions): Copy[] {
   const copies: Copy[] = [];
   inputs.forEach((m, imageIndex) => {
     const S = m.input.sizePx;
-    const fill = m.input.fillImage(options.fill);
-    const masked = (rect: PixelRect): Float32Array => {
-      const out = new Float32Array(S * S * 3);
-      applyOccluder(m.input.input, S, rect, fill, out);
-      return out;
-    };
-    copies.push({ imageIndex, part: 'original', draw: 0, rect: null, pixels: m.input.input });
-    for (const part of partNames) copies.push({ imageIndex, part, draw: 0, rect: m.boxes.get(part)!, pixels: masked(m.boxes.get(part)!) });
+    copies.push({ imageIndex, part: 'original', draw: 0, rect: null });
+    for (const part of partNames) copies.push({ imageIndex, part, draw: 0, rect: m.boxes.get(part)! });
     const largest = [...m.boxes.values()].reduce((a, b) => (b.widthPx * b.heightPx > a.widthPx * a.heightPx ? b : a));
     for (let d = 0; d < options.draws; d++) {
       const rect = drawRandomRect(createRng(deriveSeed(options.seed, d, imageIndex)), S, largest.widthPx, largest.heightPx);
-      copies.push({ imageIndex, part: 'random', draw: d, rect, pixels: masked(rect) });
+      copies.push({ imageIndex, part: 'random', draw: d, rect });
     }
   });
   return copies;
+}
+
+/** Writes a copy's pixels into a batch when the batch is built, so masked copies never pile up. */
+function makeCopyWriter(inputs: MaskedInput[], fill: OccluderFill): (copy: Copy, out: Float32Array, offset: number) => void {
+  const fills = inputs.map((m) => m.input.fillImage(fill)); // [S, S, 3] per image
+  return (copy, out, offset) => {
+    const m = inputs[copy.imageIndex]!;
+    if (copy.rect === null) out.set(m.input.input, offset);
+    else applyOccluder(m.input.input, m.input.sizePx, copy.rect, fills[copy.imageIndex]!, out, offset);
+  };
 }
 
 function pick(features: FeatureVectors, layer: string, copies: Copy[], imageIndex: number, part: string, draw: number): Float32Array {

@@ -15,13 +15,18 @@ export const CORRESPONDENCE_DEFAULT_LAYERS = ['last-conv', 'before-logits'] as c
 export type FeatureVectors = Record<string, Float32Array[]>;
 
 /**
- * Runs `inputs` ([S, S, 3] each) through the executor `batchSize` at a time
- * and keeps `layers` (names) of each, flattened as the taps request gives them (NHWC for maps).
- * @returns per layer, one vector per input (copies: the caller owns them)
+ * Runs one [S, S, 3] copy per item through the executor `batchSize` at a
+ * time (`writeCopy(item, out, offset)` writes it, when its batch is built, so
+ * only the batches in flight hold pixels) and keeps `layers` (names) of
+ * each, flattened as the taps request gives them (NHWC for maps).
+ * @returns per layer, one vector per item, in item order (copies: the caller owns them)
  */
-export async function extractFeatureVectors(executor: ForwardExecutor, layers: readonly string[], inputs: readonly Float32Array[], sizePx: number, batchSize: number): Promise<FeatureVectors> {
+export async function extractFeatureVectors<T>(
+  executor: ForwardExecutor, layers: readonly string[], items: readonly T[], sizePx: number, batchSize: number,
+  writeCopy: (item: T, out: Float32Array, offset: number) => void,
+): Promise<FeatureVectors> {
   const out: FeatureVectors = Object.fromEntries(layers.map((layer) => [layer, []]));
-  const batches = makeCopyBatches(inputs, sizePx, batchSize, (input, out, offset) => out.set(input, offset));
+  const batches = makeCopyBatches(items, sizePx, batchSize, writeCopy);
   await forEachForwardResult(batches, executor, { reducer: 'taps', taps: [...layers] }, (batch, { taps }) => {
     const n = batch.shape[0];
     for (const layer of layers) {

@@ -121,7 +121,7 @@ async function computeControlDeltaIndependently(ids: number[], boxPx: [number, n
   }
   try {
     const executor = await createInProcessExecutor('cpu', { kind: 'params', config, params });
-    const features = await extractFeatureVectors(executor, ['conv5', 'fc7'], [...originals, ...copies], S, 1).finally(() => executor.close());
+    const features = await extractFeatureVectors(executor, ['conv5', 'fc7'], [...originals, ...copies], S, 1, (input, out, offset) => out.set(input, offset)).finally(() => executor.close());
     const n = ids.length;
     const out = { conv5: { deltaSum: 0, pairMean: 0 }, fc7: { deltaSum: 0, pairMean: 0 } };
     for (const layer of ['conv5', 'fc7'] as const) {
