@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Cross-check by hand (not part of the tests; needs Debian's python3-torch, python3-torchvision):
-random-weight torchvision AlexNet, ResNet-18 and VGG-11 saved as state_dicts (.pt) and as safetensors
-(written by hand: the safetensors package is not in Debian), plus a small class-per-folder dataset of
+random-weight torchvision AlexNet, ResNet-18 and VGG-11 saved as state_dicts (.pt), as safetensors
+(written by hand: the safetensors package is not in Debian) and as ONNX files written by torch.onnx.export
+(opset 13, batch axis dynamic; the exporter folds ResNet-18's BatchNorms into its convs), plus a small class-per-folder dataset of
 photo-like PNGs of several sizes. Usage: make-torchvision-models.py OUT_DIR; then import and run
 top-activations / mosaics (see docs/readme/own-models.md) and check-top9.py / check-projections.py.
 """
@@ -29,6 +30,8 @@ for arch in ['alexnet', 'resnet18', 'vgg11']:
                 mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5); mod.weight.data.uniform_(0.5, 1.5); mod.bias.data.uniform_(-0.1, 0.1)
     torch.save(m.state_dict(), f'{OUT}/{arch}.pt')
     save_safetensors(m.state_dict(), f'{OUT}/{arch}.safetensors')
+    torch.onnx.export(m, torch.zeros(1, 3, 224, 224), f'{OUT}/{arch}.onnx', opset_version=13, input_names=['input'],
+                      output_names=['logits'], dynamic_axes={'input': {0: 'n'}, 'logits': {0: 'n'}})
 
 rng = np.random.default_rng(1)
 for c in range(3):
