@@ -16,11 +16,19 @@ for mod in m.modules():
         mod.inplace = False
         mod.register_full_backward_hook(lambda _m, gin, gout: (torch.relu(gout[0]),))
 def examined(name):
-    if arch == 'alexnet': return mods[f'features.{int(name.split(".")[1]) + 1}']
-    if name == 'conv1': return mods['relu']
+    """(module, which call of it) whose output is the examined layer (see check-top9.py)."""
+    if arch == 'alexnet' or arch.startswith('vgg'):
+        idx = int(name.split('.')[1])
+        if type(mods[name]).__name__ != 'Conv2d': return mods[name], 0
+        while type(mods[f'features.{idx}']).__name__ != 'ReLU': idx += 1
+        return mods[f'features.{idx}'], 0
+    if name == 'conv1': return mods['relu'], 0
     parts = name.split('.')
-    if len(parts) == 3: return mods['.'.join(parts[:2])].relu  # a block's first conv, after its ReLU (first call)
-    return mods[name]
+    if len(parts) == 3:
+        block = mods['.'.join(parts[:2])]
+        if parts[2] == ('conv3' if hasattr(block, 'conv3') else 'conv2'): return mods['.'.join(parts[:2]) + '.bn' + parts[2][4:]], 0
+        return block.relu, int(parts[2][4:]) - 1  # a block's other convs, after its shared ReLU
+    return mods[name], 0
 tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
 db = sqlite3.connect(db_path)
 root = db.execute('SELECT image_root FROM top_activation_runs WHERE run_id = ?', (run_id,)).fetchone()[0]
@@ -34,10 +42,11 @@ for name in layers:
         for (rank, iid, y, x, rel, value) in rows[:3]:
             top, left, h, w = map(int, boxes[rank])
             x_in = tf(Image.open(os.path.join(root, rel)).convert('RGB')).unsqueeze(0).requires_grad_(True)
-            captured = []
-            hook = examined(name).register_forward_hook(lambda _m, _i, out: captured.append(out) if not captured else None)
+            module, call = examined(name)
+            outputs = []
+            hook = module.register_forward_hook(lambda _m, _i, out: outputs.append(out))
             m(x_in); hook.remove()
-            act = captured[0]
+            act = outputs[call]
             assert abs(act[0, unit, y, x].item() - value) <= 1e-4 * max(1, abs(value)), (name, unit, rank, act[0, unit, y, x].item(), value)
             m.zero_grad(); act[0, unit, y, x].backward(act[0, unit, y, x].detach())  # the deconvnet starts from the activation itself (the paper: all other activations of the layer set to zero)
             ref = x_in.grad[0].permute(1, 2, 0).numpy()  # HWC

@@ -17,31 +17,36 @@ root = db.execute('SELECT image_root FROM top_activation_runs WHERE run_id = ?',
 images = db.execute("SELECT i.id, i.rel_path FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.split='val' AND d.image_root = ? ORDER BY i.id", (root,)).fetchall()
 tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
 mods = dict(m.named_modules())
-# the examined node: for a conv layer the ReLU after it; block outputs are module outputs
+# the examined node, as (module, which call of it): for a conv layer the ReLU after it; a block's last conv after its
+# BatchNorm (before the join); a block's other convs after the block's shared ReLU (call 1 for conv1, 2 for conv2);
+# block outputs are module outputs
 def module_for(layer_name, node):
     if arch == 'alexnet' or arch.startswith('vgg'):
         idx = int(layer_name.split('.')[1])
-        kind = type(mods[layer_name]).__name__
-        return mods[f'features.{idx + 1}'] if kind == 'Conv2d' else mods[layer_name]
-    if layer_name == 'conv1': return mods['relu']  # the stem's ReLU (first call)
+        if type(mods[layer_name]).__name__ != 'Conv2d': return mods[layer_name], 0
+        while type(mods[f'features.{idx}']).__name__ != 'ReLU': idx += 1
+        return mods[f'features.{idx}'], 0
+    if layer_name == 'conv1': return mods['relu'], 0  # the stem's ReLU
     parts = layer_name.split('.')
     if len(parts) == 3 and parts[2].startswith('conv'):
         block = mods['.'.join(parts[:2])]
         last = 'conv3' if hasattr(block, 'conv3') else 'conv2'
-        # the block's last conv is examined after its BatchNorm (before the join); the others after the ReLU (first call of the shared module)
-        return mods['.'.join(parts[:2]) + '.bn' + parts[2][4:]] if parts[2] == last else block.relu
-    return mods[layer_name]
+        if parts[2] == last: return mods['.'.join(parts[:2]) + '.bn' + parts[2][4:]], 0
+        return block.relu, int(parts[2][4:]) - 1
+    return mods[layer_name], 0
 acts = {}
+calls = {}
 hooks = []
 for (num, lname, node, units, h, w) in layers:
-    mod = module_for(lname, node)
-    def hook(_m, _i, out, lname=lname):
-        if lname not in acts: acts[lname] = out.detach().clone()
+    mod, call = module_for(lname, node)
+    def hook(_m, _i, out, lname=lname, call=call):
+        seen = calls.get(lname, 0); calls[lname] = seen + 1
+        if seen == call: acts[lname] = out.detach().clone()
     hooks.append(mod.register_forward_hook(hook))
 per = {}
 with torch.no_grad():
     for iid, rel in images:
-        acts.clear()
+        acts.clear(); calls.clear()
         x = tf(Image.open(os.path.join(root, rel)).convert('RGB')).unsqueeze(0)
         m(x)
         for (num, lname, node, units, h, w) in layers:

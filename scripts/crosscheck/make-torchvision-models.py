@@ -3,7 +3,8 @@
 random-weight torchvision AlexNet, ResNet-18 and VGG-11 saved as state_dicts (.pt), as safetensors
 (written by hand: the safetensors package is not in Debian) and as ONNX files written by torch.onnx.export
 (opset 13, batch axis dynamic; the exporter folds ResNet-18's BatchNorms into its convs), plus a small class-per-folder dataset of
-photo-like PNGs of several sizes. Usage: make-torchvision-models.py OUT_DIR; then import and run
+photo-like PNGs of several sizes. Usage: make-torchvision-models.py OUT_DIR [ARCH,ARCH...] (default
+alexnet,resnet18,vgg11; also vgg16, vgg16_bn, resnet50); then import and run
 top-activations / mosaics (see docs/readme/own-models.md) and check-top9.py / check-projections.py.
 """
 import json, struct, sys, os
@@ -22,12 +23,11 @@ def save_safetensors(sd, path):
 
 OUT = sys.argv[1]
 torch.manual_seed(0)
-for arch in ['alexnet', 'resnet18', 'vgg11']:
+for arch in (sys.argv[2].split(',') if len(sys.argv) > 2 else ['alexnet', 'resnet18', 'vgg11']):
     m = getattr(torchvision.models, arch)(weights=None).eval()
-    if arch == 'resnet18':  # non-trivial BN statistics
-        for mod in m.modules():
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5); mod.weight.data.uniform_(0.5, 1.5); mod.bias.data.uniform_(-0.1, 0.1)
+    for mod in m.modules():  # non-trivial BN statistics
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2); mod.running_var.uniform_(0.5, 1.5); mod.weight.data.uniform_(0.5, 1.5); mod.bias.data.uniform_(-0.1, 0.1)
     torch.save(m.state_dict(), f'{OUT}/{arch}.pt')
     save_safetensors(m.state_dict(), f'{OUT}/{arch}.safetensors')
     torch.onnx.export(m, torch.zeros(1, 3, 224, 224), f'{OUT}/{arch}.onnx', opset_version=13, input_names=['input'],
