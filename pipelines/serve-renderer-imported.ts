@@ -2,11 +2,13 @@
  * The explorer's renders for runs over imported models: an image's strongest
  * units per analysed layer and the model's prediction, from one forward pass
  * of the model's graph on the onnx engine (the forward executor's taps
- * request, the model's own preprocessing). Projections and occlusion maps of
- * imported runs are refused with a message naming the command that draws
- * them instead; the pages themselves do not need a model.
+ * request, the model's own preprocessing), and its occlusion map (the sweep
+ * on the same executor, over the run's last analysed layer). Projections go
+ * through the generic projector (serve-renderer.ts).
  */
 import { UsageError } from '../src/errors.js';
+import { inferGraphShapes } from '../src/graph/graph-shapes.js';
+import { prepareModelInput } from '../src/import/model-input.js';
 import type { ClassRecord } from '../src/data/image-index.js';
 import type { ModelGraph } from '../src/graph/model-graph.js';
 import { describeModelInput, openImportedModel, type OpenedImportedModel } from '../src/import/open-imported-model.js';
@@ -19,7 +21,9 @@ import { isImportedPassModel, type TopActivationRun } from '../src/store/top-act
 import type { TapArray } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { cropCentre } from './activations-input.js';
+import { mapImportedLabel } from './experiment-model.js';
 import type { MosaicModel } from './mosaics-model.js';
+import { renderOcclusionMap } from './serve-occlusion-map.js';
 
 export interface ImportedRun {
   kind: 'imported';
@@ -77,18 +81,24 @@ function findOutputLayer(graph: ModelGraph): { name: string; isProbs: boolean } 
   return logits === undefined ? null : { name: logits.name, isProbs: false };
 }
 
+/** The image a job renders: its file, dataset label and the dataset's classes. */
+export interface ImportedJobImage {
+  path: string;
+  label: number | null;
+  classes: readonly ClassRecord[];
+}
+
 /**
- * Renders an image job of an imported run: activations; occlusion is refused.
+ * Renders an image job of an imported run: its activations or its occlusion map.
  * (Projections go through the generic projector, see serve-renderer.ts.)
- * @throws UsageError naming what serve cannot render for imported models, or an unreadable image.
+ * @throws UsageError for an unreadable image.
  */
-export async function renderImportedJob(job: RenderJob, run: ImportedRun, image: { path: string; classes: readonly ClassRecord[] }, unitsPerLayer: number,
+export async function renderImportedJob(job: RenderJob, run: ImportedRun, image: ImportedJobImage, unitsPerLayer: number,
   onProgress: (done: number, total: number) => void): Promise<RenderOutput> {
-  const name = run.opened.record.name;
-  if (job.kind !== 'activations' && job.kind !== 'occlusion') throw new RangeError(`${job.kind} of an imported run are not rendered here`);
-  if (job.kind === 'occlusion') throw new UsageError(`serve does not render occlusion maps of imported models yet (run ${run.pass.runId} is over ${name})`);
+  if (job.kind === 'occlusion') return renderImportedOcclusion(job, run, image, onProgress);
+  if (job.kind !== 'activations') throw new RangeError(`${job.kind} of an imported run are not rendered here`);
   const { graph, preprocessing } = run.opened.model;
-  const steps = describeModelInput(preprocessing, name);
+  const steps = describeModelInput(preprocessing, run.opened.record.name);
   const s = steps.inputSizePx;
   onProgress(0, 1);
   const pixels = steps.normalize(await cropCentre({ imageId: job.imageId!, label: null, relPath: image.path, path: image.path }, steps.squarePx, s, null, steps.resample));
@@ -108,4 +118,21 @@ export async function renderImportedJob(job: RenderJob, run: ImportedRun, image:
   }
   onProgress(1, 1);
   return { files: {}, result: { layers, prediction } satisfies ImageActivations };
+}
+
+/** The occlusion map over the run's last analysed layer; p(true class) when the model's labels (or class count) name the image's class. */
+async function renderImportedOcclusion(job: RenderJob, run: ImportedRun, image: ImportedJobImage, onProgress: (done: number, total: number) => void): Promise<RenderOutput> {
+  const { graph, preprocessing, origin } = run.opened.model;
+  const steps = describeModelInput(preprocessing, run.opened.record.name);
+  const input = await prepareModelInput(image.path, steps);
+  const layer = run.pass.analysedLayers.reduce((a, b) => (b.number > a.number ? b : a));
+  const classCount = inferGraphShapes(graph).get(graph.logits)![0]!;
+  const trueIndex = mapImportedLabel(origin.classLabels, classCount, image.classes, image.label);
+  return renderOcclusionMap({
+    probe: { executor: run.executor, layer: layer.name }, layerNumber: layer.number, input: input.input, display: input.display, sizePx: input.sizePx,
+    // the mean colour is zero after the model's own normalisation, as the occlusion command fills it
+    fill: new Float32Array(input.sizePx * input.sizePx * 3),
+    trueClass: trueIndex === null ? null : { index: trueIndex, name: nameImportedLogit(origin.classLabels, image.classes, classCount, trueIndex) },
+    outDir: job.outDir, onProgress,
+  });
 }

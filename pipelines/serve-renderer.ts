@@ -14,12 +14,11 @@ import { createImageReader, findDataset } from '../src/data/image-index.js';
 import type { MeanImage } from '../src/data/mean-image.js';
 import { UsageError } from '../src/errors.js';
 import { mapLabelToLogit, nameLogit, prepareCentreInput } from '../src/experiments/experiment-inputs.js';
-import { computeFillImage, computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx } from '../src/experiments/occluder.js';
-import { findArgMax, measureUnoccluded, sweepOccluder } from '../src/experiments/occlusion-sweep.js';
+import { computeFillImage } from '../src/experiments/occluder.js';
+import { findArgMax } from '../src/experiments/occlusion-sweep.js';
 import { runForwardRequest } from '../src/workers/batch-reducers.js';
 import { describeConfigForward } from '../src/workers/forward-model.js';
 import { createSingleExecutor } from '../src/workers/single-executor.js';
-import { writeMapOverImage } from '../src/experiments/result-files.js';
 import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
 import { writeRgbPng } from '../src/mosaic/render-sheet.js';
 import { geometryOfLayer } from '../src/mosaic/mosaic-layers.js';
@@ -27,15 +26,15 @@ import { chooseCellPx } from '../src/mosaic/sheet-layout.js';
 import { forward } from '../src/model/network.js';
 import { disposeParams } from '../src/model/params.js';
 import type { TapName } from '../src/model/spec.js';
-import { heatmapSvg } from '../src/plot/heatmap.js';
 import type { Store } from '../src/store/open-store.js';
 import { getTopActivationRun, isImportedPassModel, queryTopRows, type TopActivationRun } from '../src/store/top-activations-store.js';
-import type { ImageActivations, ImageOcclusion } from '../src/serve/pages-image.js';
+import type { ImageActivations } from '../src/serve/pages-image.js';
 import type { RenderJob, RenderOutput, Renderer } from '../src/serve/render-engine.js';
 import { createProjector, type Projector } from '../src/deconv/projector.js';
 import { createInputCache, loadRunMean, loadRunModel, projectRows, type InputCache, type RunModel } from './mosaics-source.js';
 import { openMosaicModel } from './mosaics-model.js';
 import { loadImportedRun, renderImportedJob, type ImportedRun } from './serve-renderer-imported.js';
+import { renderOcclusionMap } from './serve-occlusion-map.js';
 
 export interface ModelRendererOptions {
   /** The store, read only. */
@@ -50,7 +49,6 @@ export interface ModelRendererOptions {
 const PROJECTION_BATCH = 3;
 /** Strongest units listed per layer on an image's page. */
 const UNITS_PER_LAYER = 12;
-const MAP_PX = 320;
 
 interface ProjectRun { kind: 'project'; pass: TopActivationRun; model: RunModel; mean: MeanImage; projector: Projector; inputs: InputCache }
 type LoadedRun = ProjectRun | ImportedRun;
@@ -108,7 +106,8 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
       const { projector, inputs, inputSizePx, description } = run.projection;
       return renderProjections(options.db, job, { pass: run.pass, projector, inputs, inputSizePx, description }, onProgress);
     }
-    const image = job.kind !== 'activations' ? { path: '', classes: [] } : await readImage(options.db, run.pass, job.imageId!).then(({ dataset, image: i }) => ({ path: i.path, classes: dataset.classes }));
+    const { dataset, image: read } = await readImage(options.db, run.pass, job.imageId!);
+    const image = { path: read.path, label: read.label, classes: dataset.classes };
     return renderImportedJob(job, run, image, UNITS_PER_LAYER, onProgress);
   };
   return {
@@ -205,27 +204,10 @@ async function renderOcclusion(db: Store, job: RenderJob, run: ProjectRun, onPro
   const layer = Math.max(...run.pass.layers);
   // The forward passes stay on the renderer's tfjs backend, in this thread (the render thread).
   const executor = createSingleExecutor(describeConfigForward(config), (batch, request) => runForwardRequest(config, params, batch, request), () => undefined);
-  const probe = { executor, layer: nameRunLayer(run.pass, layer) as TapName };
-  const [sizePx, stridePx] = [defaultOccluderSizePx(S), defaultOccluderStridePx(S)];
-  const placements = computeOccluderPlacements(S, sizePx, stridePx);
   const trueClass = mapLabelToLogit(config, dataset.classes, image.label);
-  const unoccluded = await measureUnoccluded(probe, input.input, S);
-  onProgress(0, placements.length);
-  const cells = await sweepOccluder({
-    probe, input: input.input, sizePx: S, placements, fill: computeFillImage('mean', S, input.meanCrop), unit: unoccluded.unit, trueClass,
-    batchSize: 16, onBatch: (done) => onProgress(done, placements.length),
+  return renderOcclusionMap({
+    probe: { executor, layer: nameRunLayer(run.pass, layer) }, layerNumber: layer, input: input.input, display: input.display, sizePx: S,
+    fill: computeFillImage('mean', S, input.meanCrop), trueClass: trueClass === null ? null : { index: trueClass, name: nameLogit(config, dataset.classes, trueClass) },
+    outDir: job.outDir, onProgress,
   });
-  const rows = Math.ceil(S / stridePx);
-  const trueName = trueClass === null ? null : nameLogit(config, dataset.classes, trueClass);
-  const svg = trueClass === null
-    ? heatmapSvg({ title: `${nameRunLayer(run.pass, layer)} unit ${unoccluded.unit}: summed activation`, values: cells.map((c) => c.featureSum), rows, cols: rows, sizePx: MAP_PX, valueLabel: 'sum' })
-    : heatmapSvg({ title: `p(${trueName})`, values: cells.map((c) => c.trueProb ?? Number.NaN), rows, cols: rows, sizePx: MAP_PX, min: 0, valueLabel: 'probability' });
-  const file = join(job.outDir, 'occlusion.png');
-  await writeMapOverImage(svg, input.display, S, { mapPx: MAP_PX, coveredPx: rows * stridePx }, file);
-  const probs = cells.map((c) => c.trueProb).filter((p): p is number => p !== null);
-  const result: ImageOcclusion = {
-    layer, unit: unoccluded.unit, map: trueClass === null ? 'feature-sum' : 'true-class-prob', trueClass: trueName,
-    unoccludedTrueProb: trueClass === null ? null : unoccluded.probs[trueClass]!, minTrueProb: probs.length === 0 ? null : Math.min(...probs), sizePx, stridePx,
-  };
-  return { files: { occlusion: file }, result };
 }

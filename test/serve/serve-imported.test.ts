@@ -8,13 +8,16 @@
  * pixel by pixel against a crop made here), the activations render runs
  * the graph on onnx and agrees with the stored top-k, projections go
  * through the model's graph and match the stored values, and occlusion
- * maps are refused with a message naming the model.
+ * maps sweep the model's own input: p(true class) when its labels name the
+ * image's class, the strongest unit's summed activation otherwise, both
+ * checked against a direct tfjs evaluation of the graph.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import type { LightMyRequestResponse } from 'fastify';
 import { importModel } from '../../pipelines/import-model.js';
@@ -25,6 +28,8 @@ import { computePaperCropBox, computeSquareSizePx, extractCrop } from '../../src
 import { decodeSquare, type ResampleMethod } from '../../src/data/decode-image.js';
 import { computeReceptiveFields, receptiveFieldBoxAt } from '../../src/graph/receptive-fields.js';
 import { loadImportedModel } from '../../src/import/imported-model-file.js';
+import { normalizePixels } from '../../src/import/preprocessing.js';
+import { computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx } from '../../src/experiments/occluder.js';
 import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
 import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
@@ -37,6 +42,7 @@ import { createServeQueries } from '../../src/store/serve-queries.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';
 import { openTestServe, type TestServe } from './serve-fixture.js';
 import { writeStateDict } from '../import/torchvision-fixtures.js';
+import { evaluateGraph } from '../import/graph-reference.js';
 
 const quiet = (): void => {};
 const LAYERS = ['conv1', 'layer1.0', 'layer2.0.conv2', 'layer4.1'];
@@ -63,7 +69,7 @@ before(async () => {
   const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 3 });
   const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 3 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
   writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
-  writeFileSync(join(dir, 'labels.txt'), 'apple\nbanana\ncherry\n');
+  writeFileSync(join(dir, 'labels.txt'), 'class00\nbanana\ncherry\n'); // names the dataset's first class only
   const dbPath = join(dir, 'store.db');
   const db = openStore(dbPath);
   const imported = importModel({ db, file: join(dir, 'r18.onnx'), name: 'r18', preset: 'torchvision', preprocessing: { resize: '80' }, labels: join(dir, 'labels.txt'), outDir: join(dir, 'models') });
@@ -174,20 +180,18 @@ test('the activations render runs the graph: the stored top-1 values, the layers
     }
   }
   assert.equal(result.layers[0]!.units.find((u) => u.unit === 0)!.value, entry.value);
-  assert.equal(result.prediction.name, ['apple', 'banana', 'cherry'][result.prediction.index]);
+  assert.equal(result.prediction.name, ['class00', 'banana', 'cherry'][result.prediction.index]);
   assert.ok(result.prediction.prob > 0 && result.prediction.prob <= 1);
   const fragment = (await get(`/runs/${runId}/images/${entry.imageId}/activations.html`)).body;
   assert.deepEqual([...fragment.matchAll(/<h3>([^<]+)<\/h3>/g)].map((m) => m[1]), LAYERS);
   assert.match(fragment, new RegExp(`model's top class: <b>${result.prediction.name}</b>`));
 });
 
-test("projections of an imported run go through the model's graph, each checked against its stored value; occlusion maps are refused", async () => {
+test("projections of an imported run go through the model's graph, each checked against its stored value", async () => {
   const layer = layerNumber('layer1.0');
   const projections = `/api/runs/${runId}/layers/${layer}/units/2/projections`;
   await get(projections, 'POST');
   const entries = createServeQueries(reader).listTopEntries(runId, layer, 2);
-  const occlusion = `/api/runs/${runId}/images/${entries[0]!.imageId}/occlusion`;
-  await get(occlusion, 'POST');
   await drain();
   const status = (await get(projections)).json() as { state: string; error: string | null };
   assert.equal(status.state, 'done', status.error ?? '');
@@ -205,7 +209,67 @@ test("projections of an imported run go through the model's graph, each checked 
     assert.deepEqual([info.width, info.height], [box.widthPx, box.heightPx], `rank ${e.rank}`);
   }
   assert.match((await get(`/runs/${runId}/layers/${layer}/units/2`)).body, /<title>layer1\.0 unit 2 of [^<]+<\/title>[\s\S]*data-state="done"[^>]*><div class="grid" id="projection-grid">/);
-  assert.deepEqual((await get(occlusion)).json(), { state: 'failed', ahead: 0, done: 0, total: 0, error: `serve does not render occlusion maps of imported models yet (run ${runId} is over r18)` });
+});
+
+/** The occlusion sweep done here on tfjs: the last analysed layer's strongest unit, its summed activation and p(class) per placement. */
+async function computeOcclusionReference(path: string, trueClass: number | null) {
+  const model = loadImportedModel(modelPath);
+  const s = model.preprocessing.inputSizePx;
+  const input = normalizePixels(Float32Array.from(await cropImage(path, 80, s, model.preprocessing.resample)), model.preprocessing);
+  const placements = computeOccluderPlacements(s, defaultOccluderSizePx(s), defaultOccluderStridePx(s));
+  const copies = [input, ...placements.map(({ rect }) => {
+    const copy = Float32Array.from(input); // the mean colour is 0 after the model's normalisation
+    for (let y = rect.yPx; y < rect.yPx + rect.heightPx; y++) copy.fill(0, (y * s + rect.xPx) * 3, (y * s + rect.xPx + rect.widthPx) * 3);
+    return copy;
+  })];
+  const batch = new Float32Array(copies.length * s * s * 3);
+  copies.forEach((c, i) => batch.set(c, i * s * s * 3));
+  const layer = model.graph.layers.find((l) => l.name === 'layer4.1')!;
+  let reference: { unit: number; sums: number[]; probs: number[] | null } | undefined;
+  tf.tidy(() => {
+    const values = evaluateGraph(model.graph, model.weights, tf.transpose(tf.tensor4d(batch, [copies.length, s, s, 3]), [0, 3, 1, 2]));
+    const maps = values.get(layer.node)! as tf.Tensor4D; // [N, C, H, W]
+    const maxima = [...tf.max(maps.slice([0, 0, 0, 0], [1, -1, -1, -1]), [0, 2, 3]).dataSync()];
+    const unit = maxima.indexOf(Math.max(...maxima));
+    const sums = [...tf.sum(maps.slice([0, unit, 0, 0], [-1, 1, -1, -1]), [1, 2, 3]).dataSync()];
+    const probs = trueClass === null ? null : [...tf.softmax(values.get(model.graph.logits)! as tf.Tensor2D).slice([0, trueClass], [-1, 1]).dataSync()];
+    reference = { unit, sums, probs };
+  });
+  return reference!;
+}
+
+/** Equal within 1e-4 relative: probabilities here are as small as 1e-7 (a narrow random net). */
+const isClose = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-4 * Math.abs(b);
+
+test("occlusion maps sweep the model's own input: p(true class) where its labels name the class, the strongest unit's sum otherwise", async () => {
+  const images = reader.prepare("SELECT i.id, i.rel_path, c.class_key AS key FROM images i JOIN classes c ON c.dataset_id = i.dataset_id AND c.label = i.label WHERE i.split = 'val' ORDER BY i.id").all() as Array<{ id: number; rel_path: string; key: string }>;
+  const labelled = images.find((i) => i.key === 'class00')!;
+  const unnamed = images.find((i) => i.key === 'class01')!;
+  const api = (id: number) => `/api/runs/${runId}/images/${id}/occlusion`;
+  for (const image of [labelled, unnamed]) await get(api(image.id), 'POST');
+  await drain();
+  for (const [image, trueClass] of [[labelled, 0], [unnamed, null]] as const) {
+    const status = (await get(api(image.id))).json() as { state: string; error: string | null };
+    assert.equal(status.state, 'done', status.error ?? '');
+    const result = createServeCache(writer).get('occlusion', runId, String(image.id))!.result as {
+      layer: number; unit: number; map: string; trueClass: string | null; unoccludedTrueProb: number | null; minTrueProb: number | null; sizePx: number; stridePx: number;
+    };
+    const reference = await computeOcclusionReference(join(data, image.rel_path), trueClass);
+    assert.deepEqual([result.layer, result.unit, result.sizePx, result.stridePx], [layerNumber('layer4.1'), reference.unit, defaultOccluderSizePx(64), defaultOccluderStridePx(64)], image.rel_path);
+    if (trueClass === null) {
+      assert.deepEqual([result.map, result.trueClass, result.unoccludedTrueProb, result.minTrueProb], ['feature-sum', null, null, null]);
+    } else {
+      assert.deepEqual([result.map, result.trueClass], ['true-class-prob', 'class00']);
+      assert.ok(isClose(result.unoccludedTrueProb!, reference.probs![0]!), `unoccluded ${result.unoccludedTrueProb} vs ${reference.probs![0]}`);
+      assert.ok(isClose(result.minTrueProb!, Math.min(...reference.probs!.slice(1))), `lowest ${result.minTrueProb} vs ${Math.min(...reference.probs!.slice(1))}`);
+    }
+    const png = await get(`/runs/${runId}/images/${image.id}/occlusion.png`);
+    assert.equal(png.statusCode, 200);
+    const fragment = (await get(`/runs/${runId}/images/${image.id}/occlusion.html`)).body;
+    assert.match(fragment, trueClass === null
+      ? new RegExp(`summed activation of layer4\\.1 unit ${reference.unit} with a square of 14 px over each position`)
+      : /p\(class00\) with a square of the mean image, 14 px, over each position \(stride 5 px\)/);
+  }
 });
 
 test('projections of a zfnet-tiny run still come from its recorded conv2 geometry and match the stored values', async () => {
