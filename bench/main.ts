@@ -118,6 +118,10 @@ function collectBackends(reports: Readonly<Record<string, ChildReport>>): string
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--child') return runChild(argv[1]!, argv[2]!, argv.slice(3));
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`usage: npm run bench [-- NAME ...] [-- --flag=value ...]\nruns the named benchmarks (all of them without a name), each in its own process; flags go to every benchmark (docs/readme/throughput.md)\nbenchmarks: ${Object.keys(BENCHMARKS).join(', ')}\n`);
+    return;
+  }
   const names = argv.filter((a) => !a.startsWith('--'));
   const flags = argv.filter((a) => a.startsWith('--'));
   const unknown = names.filter((n) => !(n in BENCHMARKS));
