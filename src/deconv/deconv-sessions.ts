@@ -35,9 +35,11 @@ export function createDeconvSessions(options: DeconvSessionsOptions): DeconvSess
 
 function inProcessSessions(options: DeconvSessionsOptions): DeconvSessions {
   const sessions = new Map<string, Promise<ort.InferenceSession>>();
+  let closed = false;
   return {
     parallelism: 1,
     async run(key, graph, feeds) {
+      if (closed) throw new Error(CLOSED_MESSAGE);
       let session = sessions.get(key);
       if (session === undefined) {
         const { bytes, description } = graph();
@@ -47,6 +49,7 @@ function inProcessSessions(options: DeconvSessionsOptions): DeconvSessions {
       return runDeconvSession(await session, feeds);
     },
     async close() {
+      closed = true;
       for (const s of await Promise.allSettled(sessions.values())) if (s.status === 'fulfilled') await s.value.release();
       sessions.clear();
     },
@@ -58,11 +61,20 @@ interface PoolWorker {
   keys: Set<string>;
   pending: Map<number, { resolve: (o: DeconvOutputs) => void; reject: (e: Error) => void }>;
   failure: Error | null;
+  /** Settles when the thread has ended. */
+  exited: Promise<void>;
 }
+
+const CLOSED_MESSAGE = 'the deconv sessions were closed';
+
+/** How long a closing worker may take to release its sessions before it is terminated. */
+const CLOSE_TIMEOUT_MS = 30_000;
 
 function startWorker(index: number, options: DeconvSessionsOptions): PoolWorker {
   const thread = new Worker(new URL('./deconv-worker.js', import.meta.url), { workerData: { executionProvider: options.executionProvider, intraOpThreads: 1 } });
-  const worker: PoolWorker = { thread, keys: new Set(), pending: new Map(), failure: null };
+  let markExited = (): void => undefined;
+  const exited = new Promise<void>((resolve) => { markExited = resolve; });
+  const worker: PoolWorker = { thread, keys: new Set(), pending: new Map(), failure: null, exited };
   const fail = (error: Error): void => {
     worker.failure ??= error;
     for (const p of worker.pending.values()) p.reject(new Error(`deconv worker ${index} stopped: ${error.message}`));
@@ -76,19 +88,37 @@ function startWorker(index: number, options: DeconvSessionsOptions): PoolWorker 
     else pending.reject(message.usage ? new UsageError(message.message) : new Error(`deconv worker ${index}: ${message.message}`));
   });
   thread.on('error', fail);
-  thread.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+  thread.on('exit', (code) => {
+    fail(new Error(`exited with code ${code}`));
+    markExited();
+  });
   return worker;
 }
 
+/** Asks the worker to release its sessions and end; terminates it only if it has not ended after CLOSE_TIMEOUT_MS. */
+async function closeWorker(worker: PoolWorker): Promise<void> {
+  worker.failure ??= new Error('closed');
+  worker.thread.postMessage({ type: 'close' } satisfies MainToDeconvWorker);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS); });
+  const outcome = await Promise.race([worker.exited, late]);
+  clearTimeout(timer);
+  if (outcome === 'late') await worker.thread.terminate();
+}
+
+/** The threads start with the first batch (a rerun with nothing left to project starts none). */
 function workerSessions(options: DeconvSessionsOptions): DeconvSessions {
-  const workers = Array.from({ length: options.workers }, (_, i) => startWorker(i, options));
+  let workers: PoolWorker[] | null = null;
+  let closed = false;
   const graphs = new Map<string, { bytes: Uint8Array; description: string }>();
   let nextId = 0;
   return {
-    parallelism: workers.length,
+    parallelism: options.workers,
     run(key, graph, feeds) {
+      if (closed) return Promise.reject(new Error(CLOSED_MESSAGE));
+      workers ??= Array.from({ length: options.workers }, (_, i) => startWorker(i, options));
       const worker = workers.filter((w) => w.failure === null).sort((a, b) => a.pending.size - b.pending.size)[0];
-      if (worker === undefined) return Promise.reject(workers[0]!.failure ?? new Error('no deconv worker is running'));
+      if (worker === undefined) return Promise.reject(workers[0]?.failure ?? new Error('no deconv worker is running'));
       if (!graphs.has(key)) graphs.set(key, graph());
       if (!worker.keys.has(key)) {
         worker.thread.postMessage({ type: 'graph', key, ...graphs.get(key)! } satisfies MainToDeconvWorker);
@@ -101,10 +131,10 @@ function workerSessions(options: DeconvSessionsOptions): DeconvSessions {
       });
     },
     async close() {
-      await Promise.all(workers.map(async (w) => {
-        w.failure ??= new Error('closed');
-        await w.thread.terminate();
-      }));
+      closed = true;
+      const started = workers ?? [];
+      workers = [];
+      await Promise.all(started.map(closeWorker));
     },
   };
 }

@@ -10,7 +10,9 @@ import { runDeconvSession, type DeconvFeeds } from './deconv-feeds.js';
 
 export type MainToDeconvWorker =
   | { type: 'graph'; key: string; bytes: Uint8Array; description: string }
-  | { type: 'run'; id: number; key: string; feeds: DeconvFeeds };
+  | { type: 'run'; id: number; key: string; feeds: DeconvFeeds }
+  /** Release every session and end the thread (terminating it inside onnxruntime's native code can abort the process). */
+  | { type: 'close' };
 
 export type DeconvWorkerToMain =
   | { type: 'result'; id: number; activation: Float32Array; projection: Float32Array }
@@ -21,6 +23,10 @@ const sessions = new Map<string, Promise<ort.InferenceSession>>();
 const port = parentPort!;
 
 port.on('message', (message: MainToDeconvWorker) => {
+  if (message.type === 'close') {
+    void closeSessions();
+    return;
+  }
   if (message.type === 'graph') {
     const session = createOnnxSession(message.bytes, options, { description: message.description });
     session.catch(() => undefined); // reported by the run that awaits it
@@ -42,4 +48,11 @@ async function runOne(message: Extract<MainToDeconvWorker, { type: 'run' }>): Pr
     const e = error as Error;
     port.postMessage({ type: 'failed', id: message.id, message: e.message, usage: e.name === 'UsageError' } satisfies DeconvWorkerToMain);
   }
+}
+
+/** Waits for sessions still being created, releases them all, then closes the port so the thread ends by itself. */
+async function closeSessions(): Promise<void> {
+  for (const s of await Promise.allSettled(sessions.values())) if (s.status === 'fulfilled') await s.value.release().catch(() => undefined);
+  sessions.clear();
+  port.close();
 }

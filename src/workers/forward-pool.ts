@@ -120,6 +120,8 @@ export async function createForwardPool(options: ForwardPoolOptions): Promise<Fo
   try {
     backends = await Promise.all(started.map((s) => s.ready));
   } catch (error) {
+    // the others finish starting first: a thread terminated while onnxruntime initialises can abort the process
+    await Promise.allSettled(started.map((s) => s.ready));
     await close();
     throw error;
   }
