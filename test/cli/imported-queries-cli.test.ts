@@ -10,15 +10,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
-import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
-import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
 import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
 import { tf2onnxStyleModel } from '../import/onnx-fixtures.js';
-import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { readNpy } from '../pipelines/npy-reader.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';
 import { runCli } from './run-cli.js';
+import { writeNarrowOnnx } from '../pipelines/imported-models-fixture.js';
 
 let dir = '';
 let data = '';
@@ -30,9 +27,7 @@ before(async () => {
   data = join(dir, 'data');
   db = join(dir, 'store.db');
   await writeTinyDataset(data, { classes: 2, perClass: 4, sizePx: 80 });
-  const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 2 });
-  const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 7 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
-  writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
+  writeNarrowOnnx(dir, 'r18', 'resnet18', 64, 7, 2);
   const imported = runCli(['import', join(dir, 'r18.onnx'), '--name', 'r18', '--preset', 'torchvision', '--db', db, '--out', join(dir, 'models')]);
   assert.equal(imported.status, 0, imported.stderr);
   const pass = runCli(['top-activations', '--data', data, '--db', db, '--model', 'r18', '--layers', 'conv1,layer1.0,layer4.1', '--top-k', '3', '--workers', '1']);

@@ -7,7 +7,7 @@
  * op), in the model's own NCHW layout.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,15 +20,11 @@ import { decodeSquare, type ResampleMethod } from '../../src/data/decode-image.j
 import { openDataset } from '../../src/data/open-dataset.js';
 import { loadImportedModel, type LoadedImportedModel } from '../../src/import/imported-model-file.js';
 import { normalizePixels } from '../../src/import/preprocessing.js';
-import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
-import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
-import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
-import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { evaluateGraph } from '../import/graph-reference.js';
-import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { writeTinyDataset } from './top-activations-fixture.js';
 import { readNpy } from './npy-reader.js';
+import { writeNarrowOnnx } from './imported-models-fixture.js';
 
 const quiet = (): void => {};
 let dir = '';
@@ -42,9 +38,7 @@ before(async () => {
   data = join(dir, 'data');
   await writeTinyDataset(data, { classes: 2, perClass: 2, sizePx: 90 });
   image = join(data, 'val', 'class01', 'img001.png');
-  const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 3 });
-  const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 9 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
-  writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
+  writeNarrowOnnx(dir, 'r18', 'resnet18', 64, 9);
   db = openStore(join(dir, 'store.db'));
   const imported = importModel({ db, file: join(dir, 'r18.onnx'), name: 'r18', preset: 'torchvision', preprocessing: {}, outDir: join(dir, 'models') });
   importModel({ db, file: join(dir, 'r18.onnx'), name: 'r18-caffe', preset: 'caffe', preprocessing: {}, outDir: join(dir, 'models') });

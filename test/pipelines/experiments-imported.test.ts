@@ -27,20 +27,16 @@ import { applyOccluder, computeOccluderPlacements } from '../../src/experiments/
 import { loadImportedModel, type LoadedImportedModel } from '../../src/import/imported-model-file.js';
 import { prepareModelInput } from '../../src/import/model-input.js';
 import { describeModelInput } from '../../src/import/open-imported-model.js';
-import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
-import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams } from '../../src/model/params.js';
-import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
-import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
 import { openDataset } from '../../src/data/open-dataset.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { evaluateGraph } from '../import/graph-reference.js';
-import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { makeParams } from '../onnx/onnx-fixtures.js';
 import { assertRowsClose, type Row } from '../experiments/assert-rows-close.js';
 import { runCli } from '../cli/run-cli.js';
 import { writeTinyDataset } from './top-activations-fixture.js';
+import { writeNarrowOnnx } from './imported-models-fixture.js';
 
 const quiet = (): void => {};
 const LABELS = ['class02', 'class00', 'class01']; // logit order: dataset label 0 (class00) is logit 1
@@ -59,9 +55,7 @@ before(async () => {
   checkpoint = join(dir, 'tiny.safetensors');
   saveCheckpoint(checkpoint, { config, params });
   disposeParams(params);
-  const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 3 });
-  const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 5 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
-  writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
+  writeNarrowOnnx(dir, 'r18', 'resnet18', 64, 5);
   writeFileSync(join(dir, 'labels.txt'), `${LABELS.join('\n')}\n`);
   const db = openStore(join(dir, 'base.db'));
   try {

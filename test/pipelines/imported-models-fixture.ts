@@ -24,9 +24,9 @@ import type { TopRowView } from '../../src/store/top-activations-store.js';
 import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { referenceProjection } from '../onnx/projection-reference.js';
 
-/** Writes `<dir>/<name>.onnx`: a narrow (widths / 16) torchvision architecture with seeded weights; returns its path. */
-export function writeNarrowOnnx(dir: string, name: string, architecture: 'resnet18' | 'alexnet', inputSizePx: number, seed: number): string {
-  const small = buildTorchvisionGraph(architecture, { widthDivisor: 16, inputSizePx, numClasses: 3 });
+/** Writes `<dir>/<name>.onnx`: a narrow (widths / 16) torchvision architecture with seeded weights and `numClasses` logits; returns its path. */
+export function writeNarrowOnnx(dir: string, name: string, architecture: 'resnet18' | 'alexnet', inputSizePx: number, seed: number, numClasses = 3): string {
+  const small = buildTorchvisionGraph(architecture, { widthDivisor: 16, inputSizePx, numClasses });
   const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed }), { source: 'x', architecture, widthDivisor: 16, inputSizePx });
   const path = join(dir, `${name}.onnx`);
   writeFileSync(path, encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));

@@ -7,7 +7,7 @@
  * named conv1..conv5; and a zfnet-tiny run's report still by conv1..conv5.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,14 +16,10 @@ import { runMosaics, type MosaicsOptions } from '../../pipelines/mosaics.js';
 import { writeReport } from '../../pipelines/report.js';
 import { runTopActivations, type TopActivationsOptions } from '../../pipelines/top-activations.js';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
-import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
-import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
-import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { queryUnitRows } from '../../src/store/top-activations-store.js';
-import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { writeTinyDataset } from './top-activations-fixture.js';
+import { writeNarrowOnnx } from './imported-models-fixture.js';
 
 const quiet = (): void => {};
 let dir = '';
@@ -49,9 +45,7 @@ before(async () => {
   data = join(dir, 'data');
   outRoot = join(dir, 'out');
   await writeTinyDataset(data, { classes: 2, perClass: 3, sizePx: 72 });
-  const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 2 });
-  const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 2 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
-  writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
+  writeNarrowOnnx(dir, 'r18', 'resnet18', 64, 2, 2);
   db = openStore(join(dir, 'store.db'));
   importModel({ db, file: join(dir, 'r18.onnx'), name: 'r18', preset: 'torchvision', preprocessing: {}, outDir: join(dir, 'models') });
   await initBackend('cpu', { log: quiet });

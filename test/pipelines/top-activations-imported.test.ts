@@ -18,17 +18,13 @@ import { runTopActivations, type TopActivationsOptions } from '../../pipelines/t
 import { initBackend } from '../../src/backend/select-backend.js';
 import { computePaperCropBox, extractCrop } from '../../src/data/crop-geometry.js';
 import { decodeSquare } from '../../src/data/decode-image.js';
-import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
-import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
 import { loadImportedModel } from '../../src/import/imported-model-file.js';
 import { normalizePixels } from '../../src/import/preprocessing.js';
-import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
-import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { getTopActivationRun } from '../../src/store/top-activations-store.js';
 import { evaluateGraph } from '../import/graph-reference.js';
-import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { readRunResults, writeTinyDataset } from './top-activations-fixture.js';
+import { writeNarrowOnnx } from './imported-models-fixture.js';
 
 const quiet = (): void => {};
 const LAYERS = ['conv1', 'layer1.0', 'layer2.0.conv2', 'layer3.1'];
@@ -40,9 +36,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'topact-imported-'));
   data = join(dir, 'data');
   await writeTinyDataset(data, { classes: 3, perClass: 7, sizePx: 90, withBadFiles: true });
-  const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 3 });
-  const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 5 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
-  writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
+  writeNarrowOnnx(dir, 'r18', 'resnet18', 64, 5);
   const db = openStore(join(dir, 'base.db'));
   try {
     modelPath = importModel({ db, file: join(dir, 'r18.onnx'), name: 'r18', preset: 'torchvision', preprocessing: {}, outDir: join(dir, 'models') }).record.modelPath;

@@ -30,19 +30,15 @@ import { computeReceptiveFields, receptiveFieldBoxAt } from '../../src/graph/rec
 import { loadImportedModel } from '../../src/import/imported-model-file.js';
 import { normalizePixels } from '../../src/import/preprocessing.js';
 import { computeOccluderPlacements, defaultOccluderSizePx, defaultOccluderStridePx } from '../../src/experiments/occluder.js';
-import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
-import { importTorchvisionStateDict } from '../../src/import/torchvision-import.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { layerGeometry, receptiveFieldBox, type PixelBox } from '../../src/model/geometry.js';
-import { buildClassifierGraph } from '../../src/onnx/build-classifier-graph.js';
-import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { createServeCache } from '../../src/store/serve-cache.js';
 import { createServeQueries } from '../../src/store/serve-queries.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';
 import { openTestServe, type TestServe } from './serve-fixture.js';
-import { writeStateDict } from '../import/torchvision-fixtures.js';
 import { evaluateGraph } from '../import/graph-reference.js';
+import { writeNarrowOnnx } from '../pipelines/imported-models-fixture.js';
 
 const quiet = (): void => {};
 const LAYERS = ['conv1', 'layer1.0', 'layer2.0.conv2', 'layer4.1'];
@@ -66,9 +62,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'serve-imported-'));
   data = join(dir, 'data');
   await writeTinyDataset(data, { classes: 3, perClass: 4, sizePx: 96 });
-  const small = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 3 });
-  const { graph, weights } = importTorchvisionStateDict(writeStateDict(small, { seed: 3 }), { source: 'x', architecture: 'resnet18', widthDivisor: 16, inputSizePx: 64 });
-  writeFileSync(join(dir, 'r18.onnx'), encodeOnnxModel(buildClassifierGraph(graph, weights, { outputs: ['logits'], lrn: 'pool' })));
+  writeNarrowOnnx(dir, 'r18', 'resnet18', 64, 3);
   writeFileSync(join(dir, 'labels.txt'), 'class00\nbanana\ncherry\n'); // names the dataset's first class only
   const dbPath = join(dir, 'store.db');
   const db = openStore(dbPath);
