@@ -12,13 +12,13 @@ import { prepareModelInput } from '../src/import/model-input.js';
 import type { ClassRecord } from '../src/data/image-index.js';
 import type { ModelGraph } from '../src/graph/model-graph.js';
 import { describeModelInput, openImportedModel, type OpenedImportedModel } from '../src/import/open-imported-model.js';
+import { computeChannelMaxima, computeSoftmax } from '../src/experiments/feature-measures.js';
 import { findArgMax } from '../src/experiments/occlusion-sweep.js';
 import type { BackendChoice } from '../src/backend/select-backend.js';
 import type { ImageActivations } from '../src/serve/pages-image.js';
 import type { RenderJob, RenderOutput } from '../src/serve/render-engine.js';
 import type { Store } from '../src/store/open-store.js';
 import { isImportedPassModel, type TopActivationRun } from '../src/store/top-activations-store.js';
-import type { TapArray } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor, type ForwardExecutor } from '../src/workers/forward-executor.js';
 import { cropCentre } from './activations-input.js';
 import { mapImportedLabel } from './experiment-model.js';
@@ -56,23 +56,6 @@ export function nameImportedLogit(labels: readonly string[] | null, classes: rea
   return `class ${index}`;
 }
 
-/** Softmax of logits (subtracting the largest for range). */
-function softmax(logits: ArrayLike<number>): Float64Array {
-  let top = -Infinity;
-  for (let i = 0; i < logits.length; i++) top = Math.max(top, logits[i]!);
-  const out = Float64Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! - top));
-  const sum = out.reduce((a, b) => a + b, 0);
-  return out.map((v) => v / sum);
-}
-
-/** Per unit the spatial maximum of an NHWC map [1, h, w, C]. */
-function maxPerUnit(tap: TapArray): Float32Array {
-  const c = tap.shape[tap.shape.length - 1]!;
-  const out = new Float32Array(c).fill(-Infinity);
-  for (let i = 0; i < tap.data.length; i++) if (tap.data[i]! > out[i % c]!) out[i % c] = tap.data[i]!;
-  return out;
-}
-
 /** The graph layer whose output gives the prediction: probabilities if the model has them, else logits. */
 function findOutputLayer(graph: ModelGraph): { name: string; isProbs: boolean } | null {
   const probs = graph.layers.find((l) => l.kind === 'probs');
@@ -106,14 +89,15 @@ export async function renderImportedJob(job: RenderJob, run: ImportedRun, image:
   const names = [...run.pass.analysedLayers.map((l) => l.name), ...(output === null ? [] : [output.name])];
   const taps = (await run.executor.run({ pixels, shape: [1, s, s, 3] }, { reducer: 'taps', taps: [...new Set(names)] })).taps;
   const layers: ImageActivations['layers'] = run.pass.analysedLayers.map((layer) => {
-    const maxima = maxPerUnit(taps[layer.name]!);
+    const tap = taps[layer.name]!; // [1, h, w, C]
+    const maxima = computeChannelMaxima(tap.data, tap.shape[tap.shape.length - 1]!);
     const order = Array.from(maxima.keys()).sort((a, b) => maxima[b]! - maxima[a]! || a - b);
     return { layer: layer.number, unitCount: maxima.length, firing: maxima.filter((v) => v > 0).length, units: order.slice(0, unitsPerLayer).map((unit) => ({ unit, value: maxima[unit]! })) };
   });
   let prediction: ImageActivations['prediction'] = null;
   if (output !== null) {
     const values = taps[output.name]!.data;
-    const [index, prob] = findArgMax(output.isProbs ? values : softmax(values));
+    const [index, prob] = findArgMax(output.isProbs ? values : computeSoftmax(values));
     prediction = { index, prob, name: nameImportedLogit(run.opened.model.origin.classLabels, image.classes, values.length, index) };
   }
   onProgress(1, 1);

@@ -117,3 +117,10 @@ export function computeSoftmax(logits: ArrayLike<number>): Float64Array {
   for (let i = 0; i < out.length; i++) out[i] = out[i]! / sum;
   return out;
 }
+
+/** Per channel, the largest value of an NHWC map flattened to [..., channels] (-Infinity for an empty map). */
+export function computeChannelMaxima(map: ArrayLike<number>, channels: number): Float32Array {
+  const out = new Float32Array(channels).fill(-Infinity);
+  for (let i = 0; i < map.length; i++) if (map[i]! > out[i % channels]!) out[i % channels] = map[i]!;
+  return out;
+}

@@ -9,7 +9,7 @@
 import type { TapArray } from '../workers/batch-reducers.js';
 import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
 import { makeCopyBatches } from './copy-batches.js';
-import { computeSoftmax } from './feature-measures.js';
+import { computeChannelMaxima, computeSoftmax } from './feature-measures.js';
 import { applyOccluder, type OccluderPlacement } from './occluder.js';
 
 /**
@@ -64,9 +64,7 @@ export async function measureUnoccluded(probe: OcclusionProbe, input: Float32Arr
   const feature = taps[probe.layer]!;
   const [h, w, c] = feature.shape.slice(1) as [number, number, number];
   const [map, p] = [feature.data, probsOfRow(taps['logits']!, 0)];
-  const perUnitMax = new Float32Array(c).fill(-Infinity);
-  for (let i = 0; i < h * w * c; i++) if (map[i]! > perUnitMax[i % c]!) perUnitMax[i % c] = map[i]!;
-  const [unit, activation] = findArgMax(perUnitMax);
+  const [unit, activation] = findArgMax(computeChannelMaxima(map.subarray(0, h * w * c), c));
   const column = Array.from({ length: h * w }, (_, i) => map[i * c + unit]!);
   const [cell] = findArgMax(column);
   const [topClass, topProb] = findArgMax(p);

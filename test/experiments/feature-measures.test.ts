@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../../src/data/seeded-rng.js';
 import {
-  computeEuclideanDistance, computeHammingFraction, computeMeanAndStd, computeNormalisedDistance, computeSignChangeDelta, computeSigns,
+  computeChannelMaxima, computeEuclideanDistance, computeHammingFraction, computeMeanAndStd, computeNormalisedDistance, computeSignChangeDelta, computeSigns,
 } from '../../src/experiments/feature-measures.js';
 
 function randomVector(rng: ReturnType<typeof createRng>, n: number): Float32Array {
@@ -59,4 +59,13 @@ test('identical changes in every image give Delta 0', () => {
   const result = computeSignChangeDelta(x, masked);
   assert.equal(result.deltaSum, 0);
   assert.throws(() => computeSignChangeDelta([x[0]!], [masked[0]!]), { message: 'Expected at least 2 images for Delta_l but received 1' });
+});
+
+test('channel maxima of an NHWC map equal a per-channel search; negative maps keep their values', () => {
+  const rng = createRng(5);
+  const [h, w, c] = [3, 4, 5];
+  const map = Float32Array.from({ length: h * w * c }, () => rng.next() * 2 - 1.5);
+  const expected = Array.from({ length: c }, (_, k) => Math.max(...Array.from({ length: h * w }, (_, i) => map[i * c + k]!)));
+  assert.deepEqual([...computeChannelMaxima(map, c)], expected);
+  assert.deepEqual([...computeChannelMaxima(new Float32Array(0), 2)], [-Infinity, -Infinity]);
 });
