@@ -7,6 +7,7 @@ import sqlite3, sys, os, re
 import numpy as np, torch, torchvision
 from PIL import Image
 import torchvision.transforms as T
+from examined_module import examined_module
 arch, db_path, run_id, mosaics_dir = sys.argv[1:5]
 layers = sys.argv[5].split(',')
 m = getattr(torchvision.models, arch)(weights=None).eval(); m.load_state_dict(torch.load(os.path.join(sys.argv[6], f'{arch}.pt')))
@@ -15,20 +16,6 @@ for mod in m.modules():
     if isinstance(mod, torch.nn.ReLU):
         mod.inplace = False
         mod.register_full_backward_hook(lambda _m, gin, gout: (torch.relu(gout[0]),))
-def examined(name):
-    """(module, which call of it) whose output is the examined layer (see check-top9.py)."""
-    if arch == 'alexnet' or arch.startswith('vgg'):
-        idx = int(name.split('.')[1])
-        if type(mods[name]).__name__ != 'Conv2d': return mods[name], 0
-        while type(mods[f'features.{idx}']).__name__ != 'ReLU': idx += 1
-        return mods[f'features.{idx}'], 0
-    if name == 'conv1': return mods['relu'], 0
-    parts = name.split('.')
-    if len(parts) == 3:
-        block = mods['.'.join(parts[:2])]
-        if parts[2] == ('conv3' if hasattr(block, 'conv3') else 'conv2'): return mods['.'.join(parts[:2]) + '.bn' + parts[2][4:]], 0
-        return block.relu, int(parts[2][4:]) - 1  # a block's other convs, after its shared ReLU
-    return mods[name], 0
 tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
 db = sqlite3.connect(db_path)
 root = db.execute('SELECT image_root FROM top_activation_runs WHERE run_id = ?', (run_id,)).fetchone()[0]
@@ -42,7 +29,7 @@ for name in layers:
         for (rank, iid, y, x, rel, value) in rows[:3]:
             top, left, h, w = map(int, boxes[rank])
             x_in = tf(Image.open(os.path.join(root, rel)).convert('RGB')).unsqueeze(0).requires_grad_(True)
-            module, call = examined(name)
+            module, call = examined_module(arch, mods, name)
             outputs = []
             hook = module.register_forward_hook(lambda _m, _i, out: outputs.append(out))
             m(x_in); hook.remove()

@@ -8,6 +8,7 @@ import sqlite3, sys, os
 import numpy as np, torch, torchvision
 from PIL import Image
 import torchvision.transforms as T
+from examined_module import examined_module
 arch, name = sys.argv[1], sys.argv[2]
 m = getattr(torchvision.models, arch)(weights=None).eval(); m.load_state_dict(torch.load(os.path.join(sys.argv[4], f'{arch}.pt')))
 db = sqlite3.connect(sys.argv[3])
@@ -17,28 +18,11 @@ root = db.execute('SELECT image_root FROM top_activation_runs WHERE run_id = ?',
 images = db.execute("SELECT i.id, i.rel_path FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.split='val' AND d.image_root = ? ORDER BY i.id", (root,)).fetchall()
 tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
 mods = dict(m.named_modules())
-# the examined node, as (module, which call of it): for a conv layer the ReLU after it; a block's last conv after its
-# BatchNorm (before the join); a block's other convs after the block's shared ReLU (call 1 for conv1, 2 for conv2);
-# block outputs are module outputs
-def module_for(layer_name, node):
-    if arch == 'alexnet' or arch.startswith('vgg'):
-        idx = int(layer_name.split('.')[1])
-        if type(mods[layer_name]).__name__ != 'Conv2d': return mods[layer_name], 0
-        while type(mods[f'features.{idx}']).__name__ != 'ReLU': idx += 1
-        return mods[f'features.{idx}'], 0
-    if layer_name == 'conv1': return mods['relu'], 0  # the stem's ReLU
-    parts = layer_name.split('.')
-    if len(parts) == 3 and parts[2].startswith('conv'):
-        block = mods['.'.join(parts[:2])]
-        last = 'conv3' if hasattr(block, 'conv3') else 'conv2'
-        if parts[2] == last: return mods['.'.join(parts[:2]) + '.bn' + parts[2][4:]], 0
-        return block.relu, int(parts[2][4:]) - 1
-    return mods[layer_name], 0
 acts = {}
 calls = {}
 hooks = []
 for (num, lname, node, units, h, w) in layers:
-    mod, call = module_for(lname, node)
+    mod, call = examined_module(arch, mods, lname)
     def hook(_m, _i, out, lname=lname, call=call):
         seen = calls.get(lname, 0); calls[lname] = seen + 1
         if seen == call: acts[lname] = out.detach().clone()
