@@ -18,6 +18,7 @@ import { makeNode } from '../../src/onnx/onnx-values.js';
 import { tf2onnxStyleModel, torchStyleModel } from '../import/onnx-fixtures.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';
 import { runCli } from './run-cli.js';
+import { escapeRegExp } from '../data/fixtures.js';
 
 let dir = '';
 let db = '';
@@ -58,7 +59,7 @@ describe('import and use refusals', () => {
     writeFileSync(text, 'not a model\n');
     const unreadable = runCli(['import', text, '--db', join(dir, 'refused.db'), '--out', join(dir, 'refused-models')]);
     assert.equal(unreadable.status, 2);
-    assert.match(unreadable.stderr, new RegExp(`^run-pipeline: ${text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not a readable ONNX model: .+\n$`));
+    assert.match(unreadable.stderr, new RegExp(`^run-pipeline: ${escapeRegExp(text)} is not a readable ONNX model: .+\n$`));
   });
 
   it('info lists every layer with its number, kind, units and receptive field (table and JSON)', () => {
@@ -81,7 +82,7 @@ describe('import and use refusals', () => {
     const source = join(dir, 'keras.onnx');
     copyFileSync(modelPathOf('other'), path);
     const image = join(dir, 'data', 'val', 'class00', 'img000.png');
-    const changed = new RegExp(`^run-pipeline: Model file ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} of imported model keras changed since it was imported \\(sha256 [0-9a-f]{64}, recorded [0-9a-f]{64}\\); import ${source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} again\n$`);
+    const changed = new RegExp(`^run-pipeline: Model file ${escapeRegExp(path)} of imported model keras changed since it was imported \\(sha256 [0-9a-f]{64}, recorded [0-9a-f]{64}\\); import ${escapeRegExp(source)} again\n$`);
     for (const args of [['info', '--model', 'keras'], ['activations', '--model', 'keras', '--image', image, '--out', join(dir, 'act')]]) {
       const refused = runCli([...args, '--db', db]);
       assert.equal(refused.status, 2, args[0]);

@@ -16,6 +16,7 @@ import { disposeParams, initParams } from '../../src/model/params.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { queryTopRows } from '../../src/store/top-activations-store.js';
 import { writeTinyDataset } from './top-activations-fixture.js';
+import { escapeRegExp } from '../data/fixtures.js';
 
 let dir: string;
 let db: Store;
@@ -95,7 +96,7 @@ test('the stored-value check stops mosaics when the checkpoint changed', async (
   writeCheckpoint(6);
   const first = queryTopRows(db, runId, 1, 0)[0]!;
   await assert.rejects(runMosaics(mosaicOptions({ layers: [1], outDir: join(dir, 'out-changed') })), (error: Error) => {
-    const expected = new RegExp(`^Run ${runId}, conv1 unit 0, image ${first.imageId} \\(${first.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): stored activation ${first.value} but the projection's forward pass gives [-0-9.e]+ \\(relative tolerance 0\\.001\\); the checkpoint or the image data changed since that run$`);
+    const expected = new RegExp(`^Run ${runId}, conv1 unit 0, image ${first.imageId} \\(${escapeRegExp(first.path)}\\): stored activation ${first.value} but the projection's forward pass gives [-0-9.e]+ \\(relative tolerance 0\\.001\\); the checkpoint or the image data changed since that run$`);
     assert.match(error.message, expected);
     return error.name === 'UsageError';
   });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { getSplit } from '../../src/data/image-index.js';
 import { openDataset } from '../../src/data/open-dataset.js';
 import { copySplitIndex } from '../../src/store/dataset-index-copy.js';
-import { makeTempDir, openTempStore, writeFolderTree, writeSolidImage } from '../data/fixtures.js';
+import { escapeRegExp, makeTempDir, openTempStore, writeFolderTree, writeSolidImage } from '../data/fixtures.js';
 
 test('merge copies a split index with its tree fingerprint, and refuses a shard store indexed from another tree', async () => {
   const { dir, cleanup } = makeTempDir();
@@ -26,7 +26,7 @@ test('merge copies a split index with its tree fingerprint, and refuses a shard 
     assert.equal(copied.treeFingerprint, getSplit(a, dataset.id, 'val')!.treeFingerprint);
     a.close();
     assert.throws(() => copySplitIndex(target, join(dir, 'b.db'), dataset.root, 'val'), {
-      name: 'UsageError', message: new RegExp(`^${join(dir, 'b.db').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} indexed the val split of .* from another tree \\(fingerprint [0-9a-f]{16}, the target's [0-9a-f]{16}\\): its image ids name other files; index the same tree on every machine$`),
+      name: 'UsageError', message: new RegExp(`^${escapeRegExp(join(dir, 'b.db'))} indexed the val split of .* from another tree \\(fingerprint [0-9a-f]{16}, the target's [0-9a-f]{16}\\): its image ids name other files; index the same tree on every machine$`),
     });
     copySplitIndex(target, join(dir, 'a.db'), dataset.root, 'val'); // the same tree again: nothing to do
     target.close();
