@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { openStore } from '../../src/store/open-store.js';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { migrateStore, openStore } from '../../src/store/open-store.js';
 import { createRun, getRun, listRuns, makeRunId, recordSkippedItem, setRunStatus, trackRunStatus, uniqueRunId } from '../../src/store/runs.js';
+
+const DB_DIR = fileURLToPath(new URL('../../../db/', import.meta.url));
 
 test('run ids sort by time and stay unique within a second', () => {
   const db = openStore(':memory:');
@@ -32,13 +37,37 @@ test('runs record status, options and skipped items', () => {
   db.close();
 });
 
+/** The schema files as the db/ folder lists them, read here without the store's own reader. */
+function schemaFilesOnDisk(): { version: number; name: string }[] {
+  return readdirSync(DB_DIR)
+    .filter((name) => /^\d+-.+\.sql$/.test(name))
+    .map((name) => ({ version: Number.parseInt(name, 10), name }))
+    .sort((a, b) => a.version - b.version);
+}
+
+/** The names a migration recorded, in the order its INSERT statements ran (better-sqlite3's statement log). */
+function recordedInOrder(log: readonly string[]): string[] {
+  return log.filter((sql) => sql.startsWith('INSERT INTO schema_migrations')).map((sql) => /'(\d+-[\w-]+\.sql)'/.exec(sql)![1]!);
+}
+
 test('the schema files are applied once, in order', () => {
+  const onDisk = schemaFilesOnDisk();
+  assert.ok(onDisk.length >= 11 && onDisk[0]!.name === '001-core.sql', `unexpected db/ listing: ${onDisk.map((f) => f.name).join(', ')}`);
   const db = openStore(':memory:');
-  const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all() as number[];
-  assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
-  assert.equal(versions[0], 1);
-  assert.equal(db.pragma('user_version', { simple: true }), versions.at(-1));
+  const applied = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+  assert.deepEqual(applied, onDisk);
+  assert.equal(db.pragma('user_version', { simple: true }), onDisk.at(-1)!.version);
   db.close();
+
+  const log: string[] = [];
+  const logged = new Database(':memory:', { verbose: (sql) => log.push(String(sql)) });
+  assert.equal(migrateStore(logged), onDisk.at(-1)!.version);
+  assert.deepEqual(recordedInOrder(log), onDisk.map((f) => f.name));
+  log.length = 0;
+  assert.equal(migrateStore(logged), onDisk.at(-1)!.version);
+  assert.deepEqual(recordedInOrder(log), [], 'a second migration applied files again');
+  assert.equal(logged.prepare('SELECT COUNT(*) FROM schema_migrations').pluck().get(), onDisk.length);
+  logged.close();
 });
 
 test('trackRunStatus marks the run finished, or failed and rethrows', async () => {
