@@ -29,13 +29,14 @@ test('the Hamming fraction counts differing signs, zero being its own sign', () 
   assert.equal(computeHammingFraction(computeSigns([0, 1]), computeSigns([1, 1])), 0.5);
 });
 
-test('Delta_l equals the direct sum over ordered pairs i != j', () => {
+test('Delta_l equals the direct sum over ordered pairs i != j; its spread is the population std of the pairs', () => {
   const rng = createRng(5);
   const n = 5;
   const originals = Array.from({ length: n }, () => randomVector(rng, 40));
   const masked = Array.from({ length: n }, () => randomVector(rng, 40));
   const result = computeSignChangeDelta(originals, masked);
   let direct = 0;
+  const unorderedPairs: number[] = [];
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       if (i === j) continue;
@@ -44,13 +45,34 @@ test('Delta_l equals the direct sum over ordered pairs i != j', () => {
         if (Math.sign(originals[i]![k]! - masked[i]![k]!) !== Math.sign(originals[j]![k]! - masked[j]![k]!)) differ += 1;
       }
       direct += differ / 40;
+      if (i < j) unorderedPairs.push(differ / 40);
     }
   }
   assert.equal(result.pairFractions.length, 10);
   assert.ok(Math.abs(result.deltaSum - direct) < 1e-12);
   assert.ok(Math.abs(result.deltaMean - direct / 20) < 1e-12);
-  const { std } = computeMeanAndStd(result.pairFractions);
-  assert.equal(result.deltaStd, std);
+  const pairMean = unorderedPairs.reduce((a, b) => a + b, 0) / unorderedPairs.length;
+  const populationStd = Math.sqrt(unorderedPairs.reduce((a, v) => a + (v - pairMean) ** 2, 0) / unorderedPairs.length);
+  assert.ok(populationStd > 0.01, `the random pairs should spread, std ${populationStd}`);
+  assert.ok(Math.abs(result.deltaStd - populationStd) < 1e-12, `deltaStd ${result.deltaStd}, population std ${populationStd}`);
+});
+
+test('Delta_l of three hand-made images: pairs 1/2, 1, 1/2, population std sqrt(1/18)', () => {
+  // sign e_i: image 0 (+, +), image 1 (+, -), image 2 (-, -)
+  const result = computeSignChangeDelta([[1, 1], [1, 0], [0, 0]], [[0, 0], [0, 1], [1, 1]]);
+  assert.deepEqual(result.pairFractions, [0.5, 1, 0.5]);
+  assert.equal(result.deltaSum, 4);
+  assert.ok(Math.abs(result.deltaMean - 2 / 3) < 1e-12);
+  assert.ok(Math.abs(result.deltaStd - Math.sqrt(1 / 18)) < 1e-12, `deltaStd ${result.deltaStd}, expected sqrt(1/18) = ${Math.sqrt(1 / 18)}`);
+});
+
+test('computeMeanAndStd gives the population standard deviation (divides by n, not n - 1)', () => {
+  const { mean, std } = computeMeanAndStd([2, 4, 4, 4, 5, 5, 7, 9]);
+  assert.equal(mean, 5);
+  assert.ok(Math.abs(std - 2) < 1e-12, `std ${std}, expected 2 (the sample std would be ${Math.sqrt(32 / 7)})`);
+  assert.deepEqual(computeMeanAndStd([3]), { mean: 3, std: 0 });
+  const empty = computeMeanAndStd([]);
+  assert.ok(Number.isNaN(empty.mean) && Number.isNaN(empty.std));
 });
 
 test('identical changes in every image give Delta 0', () => {
