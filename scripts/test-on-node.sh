@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on another Node.js major version, for example
 #   npm run test:node -- 24
-# The Node binary comes from the npm registry's node-linux-<arch> package
-# (the same files as the official tarball, headers included) and is kept under
-# out/node-<major>/. better-sqlite3 is the only native addon built for one
+# The Node binary comes from the npm registry (scripts/registry-node.sh, kept
+# under out/node-<major>/). better-sqlite3 is the only native addon built for one
 # Node ABI (sharp and onnxruntime-node use N-API): its binary is rebuilt for
 # the target once, cached per ABI under out/sqlite-bindings/, and the one for
 # the Node on PATH is put back when the run ends, whatever its outcome.
@@ -11,18 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 major="${1:?usage: test-on-node.sh MAJOR [test runner args...]}"
 shift
-case "$(uname -m)" in
-  x86_64) arch=x64 ;;
-  aarch64) arch=arm64 ;;
-  *) echo "test-on-node.sh: no node-linux package for $(uname -m)" >&2; exit 2 ;;
-esac
-node_pkg="out/node-$major/node_modules/node-linux-$arch"
-if [ ! -x "$node_pkg/bin/node" ]; then
-  echo "installing node-linux-$arch@$major from the npm registry into out/node-$major"
-  mkdir -p "out/node-$major"
-  npm install --no-save --no-package-lock --prefix "out/node-$major" "node-linux-$arch@$major" >/dev/null
-fi
-node_dir="$(cd "$node_pkg" && pwd)"
+node_dir="$(dirname "$(bash scripts/registry-node.sh "$major")")"
 target_node="$node_dir/bin/node"
 binding=node_modules/better-sqlite3/build/Release/better_sqlite3.node
 cache=out/sqlite-bindings
