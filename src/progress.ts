@@ -45,6 +45,8 @@ export function createProgress(options: ProgressOptions): Progress {
   const startMs = now();
   let doneUnits = 0;
   let lastDrawMs = 0;
+  /** Units done when the last plain line was written (-1: none yet). */
+  let unitsAtLastPlainLine = -1;
   let lastFields: Record<string, string> = {};
 
   const line = (): string => {
@@ -72,10 +74,13 @@ export function createProgress(options: ProgressOptions): Progress {
       } else if (!isTty && t - lastDrawMs >= plainIntervalMs) {
         stream.write(`${line()}\n`);
         lastDrawMs = t;
+        unitsAtLastPlainLine = doneUnits;
       }
     },
     done(message) {
-      stream.write(`${isTty ? '\r\x1b[2K' : ''}${line()}\n`);
+      // In a log, a plain line written by the last tick already says where the pass ended: not twice.
+      if (isTty) stream.write(`\r\x1b[2K${line()}\n`);
+      else if (unitsAtLastPlainLine !== doneUnits) stream.write(`${line()}\n`);
       if (message) stream.write(`${message}\n`);
     },
   };
