@@ -12,25 +12,36 @@
  *   batchnorm         -> its linear scale only, g * gamma / sqrt(var + eps)
  *   lrn, dropout, identity -> passed through (project choice for LRN)
  *   add               -> the same g to every input; concat -> g split; flatten -> reshaped back
+ *
+ * A fourth rule set, `exact`, is the true gradient (backpropagation) that the
+ * training step and preferred inputs use: ReLU as `gradient`, LRN by its exact
+ * derivative (zfnet-paper.md, "Training backward"), dropout through the mask
+ * its forward pass applied (when the context names one).
  * Pure: rules emit nodes and constants through the context.
  */
 import type { GraphNode, GraphOp, GraphOpName, GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { OnnxNode, OnnxTensor } from './onnx-codec.js';
+import { channelWindowSumNodes, lrnBaseNodes, powerNodes } from './lower-graph-nodes.js';
 import { float32Tensor, int64Tensor, makeNode } from './onnx-values.js';
 
 export type DeconvMethod = 'deconvnet' | 'guided' | 'gradient';
 export const DECONV_METHODS: readonly DeconvMethod[] = Object.freeze(['deconvnet', 'guided', 'gradient']);
+/** The projection methods and `exact`, the true gradient. */
+export type DownMethod = DeconvMethod | 'exact';
 
 export interface DownContext {
   graph: ModelGraph;
+  /** Read by the batchnorm rule only (its scale is folded into a constant). */
   weights: GraphWeights;
-  method: DeconvMethod;
+  method: DownMethod;
   /** N-less shapes of every node (and of the graph input). */
   shapes: ReadonlyMap<string, number[]>;
   nodes: OnnxNode[];
   constant(name: string, tensor: OnnxTensor): string;
   /** The forward value holding a max pool's switches (flat Indices into its input). */
   switchesOf(node: GraphNode): string;
+  /** `exact`: the value holding the mask a dropout node's forward pass applied; null or absent: identity (inference). */
+  dropoutMaskOf?(node: GraphNode): string | null;
 }
 
 type DownRule<O extends GraphOp> = (op: O, node: GraphNode, g: string, ctx: DownContext) => string[];
@@ -91,6 +102,32 @@ function averageCounts(op: Extract<GraphOp, { op: 'avgpool' }>, inputShape: numb
 
 const passThrough: DownRule<GraphOp> = (_op, _node, g) => [g];
 
+/**
+ * LRN: identity for the projection methods (the project's choice); `exact`:
+ *   da_i = g_i * s_i^(-beta) - 2 alpha beta a_i * sum_{c: i in window(c)} g_c b_c / s_c,
+ * with s = k + alpha * window sum of a^2 recomputed from the forward input a
+ * and b the forward output.
+ */
+const lrnRule: DownRule<Extract<GraphOp, { op: 'lrn' }>> = (op, node, g, ctx) => {
+  if (ctx.method !== 'exact') return [g];
+  const n = (step: string): string => `${node.name}/down/${step}`;
+  const a = node.inputs[0]!;
+  const shape = ctx.shapes.get(node.name)!;
+  const base = lrnBaseNodes(n('s'), a, shape, op, ctx.constant);
+  ctx.nodes.push(...base.nodes, ...powerNodes(n('power'), base.output, op.beta, ctx.constant));
+  const direct = emit(ctx, 'Div', n('direct'), [g, n('power')]); // g * s^-beta
+  const ratio = emit(ctx, 'Mul', n('gb'), [g, emit(ctx, 'Div', n('b-over-s'), [node.name, base.output])]); // g * b / s
+  const window = channelWindowSumNodes(n('spread'), ratio, shape, op.size, -2 * op.alpha * op.beta, ctx.constant, true);
+  ctx.nodes.push(...window.nodes);
+  return [emit(ctx, 'Add', n('grad'), [direct, emit(ctx, 'Mul', n('cross'), [a, window.output])])];
+};
+
+/** Dropout: `exact` multiplies by the forward pass's mask when there is one; otherwise identity. */
+const dropoutRule: DownRule<Extract<GraphOp, { op: 'dropout' }>> = (_op, node, g, ctx) => {
+  const mask = ctx.method === 'exact' ? ctx.dropoutMaskOf?.(node) ?? null : null;
+  return [mask === null ? g : emit(ctx, 'Mul', `${node.name}/down`, [g, mask])];
+};
+
 const RULES: DownTable = {
   conv: (op, node, g, ctx) => [emit(ctx, 'ConvTranspose', `${node.name}/down`, [g, op.weight], {
     ...transposeAttributes(node, ctx, op.kernel, op.stride, op.dilation, op.padding), group: { int: op.groups },
@@ -132,8 +169,8 @@ const RULES: DownTable = {
     const name = ctx.constant(`${node.name}/down/scale`, float32Tensor(`${node.name}/down/scale`, rank === 3 ? [1, factor.length, 1, 1] : [1, factor.length], factor));
     return [emit(ctx, 'Mul', `${node.name}/down`, [g, name])];
   },
-  lrn: passThrough,
-  dropout: passThrough,
+  lrn: lrnRule,
+  dropout: dropoutRule,
   identity: passThrough,
   add: (_op, node, g) => node.inputs.map(() => g),
   concat: (op, node, g, ctx) => {

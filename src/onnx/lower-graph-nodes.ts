@@ -30,6 +30,20 @@ export const LRN_FORMS: readonly LrnForm[] = Object.freeze(['pool', 'onnx']);
 
 export interface LowerOptions {
   lrn: LrnForm;
+  /**
+   * Training graphs: weights are graph inputs fed each run (named as the
+   * weights), not initializers, so they can change between runs.
+   */
+  weightsAsInputs?: boolean;
+  /** Training graphs: the value holding a dropout node's mask (0 or 1 / (1 - rate) per element); none: identity. */
+  dropoutMaskOf?: (node: GraphNode) => string | null;
+  /** Max pools also output their switches (flat Indices into the input) as `<node>/switches`. */
+  switches?: boolean;
+}
+
+/** The value holding a max pool's switches when lowered with `switches`. */
+export function switchesName(node: string): string {
+  return `${node}/switches`;
 }
 
 /** Nodes and initializers of a lowered graph part. */
@@ -69,43 +83,68 @@ function windowPads(ctx: LowerContext, window: readonly number[], stride: readon
   return onnxPads([padding[0]!, bottom, padding[2]!, right]);
 }
 
+/**
+ * Nodes summing `x` ([N, C, H, W]) over a window of `size` channels, the
+ * missing channels at the ends counted as zeros: an AveragePool across the
+ * channel axis (of [N, 1, C, H*W]) times `size`, folded into `scale`
+ * (the output is scale * window sum). `transposed` mirrors the window
+ * (channels c with i in window(c)), which differs only for even sizes.
+ */
+export function channelWindowSumNodes(prefix: string, x: string, shape: readonly number[], size: number, scale: number, constant: (name: string, tensor: OnnxTensor) => string, transposed = false): { nodes: OnnxNode[]; output: string } {
+  const [c, h, w] = shape as [number, number, number];
+  const before = transposed ? size - 1 - Math.floor((size - 1) / 2) : Math.floor((size - 1) / 2);
+  const s = (step: string): string => `${prefix}/${step}`;
+  const planes = constant(`${prefix}/planes-shape`, int64Tensor(`${prefix}/planes-shape`, [4], [-1, 1, c, h * w]));
+  const back = constant(`${prefix}/map-shape`, int64Tensor(`${prefix}/map-shape`, [4], [-1, c, h, w]));
+  const factor = constant(`${prefix}/factor`, float32Tensor(`${prefix}/factor`, [], new Float32Array([scale * size])));
+  return {
+    output: s('sum'),
+    nodes: [
+      makeNode('Reshape', s('planes'), [x, planes], [s('planes')]), // [N, 1, C, H*W]
+      makeNode('AveragePool', s('window'), [s('planes')], [s('mean')], {
+        kernel_shape: { ints: [size, 1] }, pads: { ints: [before, 0, size - 1 - before, 0] }, count_include_pad: { int: 1 },
+      }),
+      makeNode('Reshape', s('unplane'), [s('mean'), back], [s('meanmap')]),
+      makeNode('Mul', s('sum'), [s('meanmap'), factor], [s('sum')]),
+    ],
+  };
+}
+
+/** Nodes raising `base` to `beta` (`name` is the result); 0.75 as sqrt(base) * sqrt(sqrt(base)), correctly rounded square roots instead of exp/log. */
+export function powerNodes(name: string, base: string, beta: number, constant: (name: string, tensor: OnnxTensor) => string): OnnxNode[] {
+  if (beta === 0.75) {
+    return [
+      makeNode('Sqrt', `${name}/sqrt`, [base], [`${name}/root`]),
+      makeNode('Sqrt', `${name}/sqrt2`, [`${name}/root`], [`${name}/root4`]),
+      makeNode('Mul', name, [`${name}/root`, `${name}/root4`], [name]),
+    ];
+  }
+  const exponent = constant(`${name}/beta`, float32Tensor(`${name}/beta`, [], new Float32Array([beta])));
+  return [makeNode('Pow', name, [base, exponent], [name])];
+}
+
+/** The LRN base s = k + alpha * window sum of squares, as nodes (output `<prefix>/base`). */
+export function lrnBaseNodes(prefix: string, x: string, shape: readonly number[], op: Extract<GraphOp, { op: 'lrn' }>, constant: (name: string, tensor: OnnxTensor) => string): { nodes: OnnxNode[]; output: string } {
+  const bias = constant(`${prefix}/k`, float32Tensor(`${prefix}/k`, [], new Float32Array([op.k])));
+  const window = channelWindowSumNodes(`${prefix}/window`, `${prefix}/square`, shape, op.size, op.alpha, constant);
+  return {
+    output: `${prefix}/base`,
+    nodes: [
+      makeNode('Mul', `${prefix}/square`, [x, x], [`${prefix}/square`]),
+      ...window.nodes,
+      makeNode('Add', `${prefix}/base`, [window.output, bias], [`${prefix}/base`]),
+    ],
+  };
+}
+
 function lowerLrn(op: Extract<GraphOp, { op: 'lrn' }>, ctx: LowerContext): OnnxNode[] {
   const { name, inputs } = ctx.node;
   const x = inputs[0]!;
   if (ctx.options.lrn === 'onnx') {
     return [makeNode('LRN', name, [x], [name], { size: { int: op.size }, alpha: { float: op.alpha * op.size }, beta: { float: op.beta }, bias: { float: op.k } })];
   }
-  const [c, h, w] = ctx.inputShape as [number, number, number];
-  const half = Math.floor((op.size - 1) / 2);
-  const s = (step: string): string => `${name}/${step}`;
-  const planes = ctx.constant(s('planes'), int64Tensor(s('planes'), [4], [-1, 1, c, h * w]));
-  const back = ctx.constant(s('shape'), int64Tensor(s('shape'), [4], [-1, c, h, w]));
-  const scale = ctx.constant(s('alpha'), float32Tensor(s('alpha'), [], new Float32Array([op.alpha * op.size])));
-  const bias = ctx.constant(s('k'), float32Tensor(s('k'), [], new Float32Array([op.k])));
-  const nodes = [
-    makeNode('Mul', s('square'), [x, x], [s('square')]),
-    makeNode('Reshape', s('planes'), [s('square'), planes], [s('squares')]), // [N, 1, C, H*W]
-    // Mean over `size` channels, the missing ones counted as zeros: sum / size.
-    makeNode('AveragePool', s('window'), [s('squares')], [s('mean')], {
-      kernel_shape: { ints: [op.size, 1] }, pads: { ints: [half, 0, op.size - 1 - half, 0] }, count_include_pad: { int: 1 },
-    }),
-    makeNode('Reshape', s('unplane'), [s('mean'), back], [s('meanmap')]),
-    makeNode('Mul', s('scale'), [s('meanmap'), scale], [s('scaled')]),
-    makeNode('Add', s('bias'), [s('scaled'), bias], [s('base')]),
-  ];
-  if (op.beta === 0.75) {
-    // base^0.75 = sqrt(base) * sqrt(sqrt(base)): two correctly rounded square roots instead of exp/log.
-    nodes.push(
-      makeNode('Sqrt', s('sqrt'), [s('base')], [s('root')]),
-      makeNode('Sqrt', s('sqrt2'), [s('root')], [s('root4')]),
-      makeNode('Mul', s('pow'), [s('root'), s('root4')], [s('denominator')]),
-    );
-  } else {
-    const beta = ctx.constant(s('beta'), float32Tensor(s('beta'), [], new Float32Array([op.beta])));
-    nodes.push(makeNode('Pow', s('pow'), [s('base'), beta], [s('denominator')]));
-  }
-  nodes.push(makeNode('Div', name, [x, s('denominator')], [name]));
-  return nodes;
+  const base = lrnBaseNodes(name, x, ctx.inputShape, op, ctx.constant);
+  return [...base.nodes, ...powerNodes(`${name}/denominator`, base.output, op.beta, ctx.constant), makeNode('Div', name, [x, `${name}/denominator`], [name])];
 }
 
 const LOWERINGS: LoweringTable = {
@@ -115,7 +154,7 @@ const LOWERINGS: LoweringTable = {
   })],
   relu: (_op, ctx) => [makeNode('Relu', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
   'leaky-relu': (op, ctx) => [makeNode('LeakyRelu', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], { alpha: { float: op.alpha } })],
-  maxpool: (op, ctx) => [makeNode('MaxPool', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], {
+  maxpool: (op, ctx) => [makeNode('MaxPool', ctx.node.name, [ctx.node.inputs[0]!], ctx.options.switches === true ? [ctx.node.name, switchesName(ctx.node.name)] : [ctx.node.name], {
     kernel_shape: { ints: [...op.window] }, strides: { ints: [...op.stride] }, pads: { ints: windowPads(ctx, op.window, op.stride, op.padding) },
   })],
   // As torch.onnx exports it: ONNX's own ceil_mode and count_include_pad (opset 19 ceil rule, as PyTorch's).
@@ -130,7 +169,10 @@ const LOWERINGS: LoweringTable = {
   add: (_op, ctx) => [makeNode('Sum', ctx.node.name, ctx.node.inputs.slice(), [ctx.node.name])],
   concat: (op, ctx) => [makeNode('Concat', ctx.node.name, ctx.node.inputs.slice(), [ctx.node.name], { axis: { int: op.axis + 1 } })],
   flatten: (_op, ctx) => [makeNode('Flatten', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], { axis: { int: 1 } })],
-  dropout: (_op, ctx) => [makeNode('Identity', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
+  dropout: (_op, ctx) => {
+    const mask = ctx.options.dropoutMaskOf?.(ctx.node) ?? null;
+    return [mask === null ? makeNode('Identity', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name]) : makeNode('Mul', ctx.node.name, [ctx.node.inputs[0]!, mask], [ctx.node.name])];
+  },
   identity: (_op, ctx) => [makeNode('Identity', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name])],
   softmax: (_op, ctx) => [makeNode('Softmax', ctx.node.name, [ctx.node.inputs[0]!], [ctx.node.name], { axis: { int: -1 } })],
 };
@@ -156,7 +198,8 @@ export function nodesNeededFor(graph: ModelGraph, outputs: readonly string[]): G
 
 /**
  * The ONNX nodes computing `outputs` (IR node names) from PIXELS_INPUT, and
- * the weights they read (copied into initializers).
+ * the weights they read as initializers (views of `weights`), unless
+ * `options.weightsAsInputs` (then `weights` is not read).
  * @throws RangeError naming the node or weight that is missing or has the wrong size.
  */
 export function lowerGraphNodes(graph: ModelGraph, weights: GraphWeights, outputs: readonly string[], options: LowerOptions): LoweredNodes {
@@ -172,7 +215,7 @@ export function lowerGraphNodes(graph: ModelGraph, weights: GraphWeights, output
     for (const weight of weightNamesOf(node.op)) {
       if (seenWeights.has(weight)) continue;
       seenWeights.add(weight);
-      initializers.push(weightTensor(graph, weights, weight));
+      if (options.weightsAsInputs !== true) initializers.push(weightTensor(graph, weights, weight));
     }
     const ctx: LowerContext = { node, inputShape: shapes.get(node.inputs[0]!)!, outputShape: shapes.get(node.name)!, options, constant };
     const lowering = ONNX_LOWERINGS[node.op.op] as Lowering<GraphOp>;
