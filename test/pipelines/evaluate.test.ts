@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
+import { resolveMeanImage } from '../../src/data/mean-store.js';
+import { createRng } from '../../src/data/seeded-rng.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
+import { forward } from '../../src/model/network.js';
 import { disposeParams, initParams } from '../../src/model/params.js';
+import type { Store } from '../../src/store/open-store.js';
 import { createRun } from '../../src/store/runs.js';
 import { createTrainingStore } from '../../src/store/training-store.js';
 import { runEvaluatePipeline } from '../../pipelines/evaluate.js';
+import { createSquareStream, prepareDataset } from '../../pipelines/input-stream.js';
 import { makeTempDir, openTempStore, writeFolderTree } from '../data/fixtures.js';
 import { runCli } from '../cli/run-cli.js';
 
@@ -17,17 +23,88 @@ let tmp: { dir: string; cleanup: () => void };
 let data: string;
 let checkpoint: string;
 const quiet = () => {};
+const CLASS_COUNTS: Record<string, number> = { a: 2, b: 2, c: 1, d: 1 };
+
+/** `val/<class>/img_<i>.png` of seeded noise (48x40 px), so that the ten crops of an image differ from each other. */
+async function writeNoiseTree(root: string): Promise<void> {
+  const rng = createRng(17);
+  for (const [cls, count] of Object.entries(CLASS_COUNTS)) {
+    mkdirSync(join(root, 'val', cls), { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const pixels = Buffer.from(Array.from({ length: 48 * 40 * 3 }, () => rng.nextInt(256)));
+      await sharp(pixels, { raw: { width: 48, height: 40, channels: 3 } }).png().toFile(join(root, 'val', cls, `img_${i}.png`));
+    }
+  }
+}
+
+interface HandEvaluation { top1Error: number; loss: number; classTop1Errors: number[]; predictions: number[] }
+
+/**
+ * The checkpoint's errors computed without the evaluate code: the decoded
+ * squares, crops cut here (centre, or centre and four corners then the same
+ * mirrored), the forward pass on the main thread, each image's crop
+ * probabilities averaged in float64 and its argmax compared with the label.
+ */
+async function evaluateByHand(db: Store, crops: 'centre' | 'ten'): Promise<HandEvaluation> {
+  const { config, params, mean: checkpointMean } = loadCheckpoint(checkpoint);
+  const { dataset } = await prepareDataset({ db, data, splits: ['val'], log: quiet });
+  const mean = resolveMeanImage(db, dataset.id, config, { mean: checkpointMean }).mean.pixels;
+  const sizePx = config.inputSizePx;
+  const classes = config.numClasses;
+  const wrongByClass = new Array<number>(classes).fill(0);
+  const imagesByClass = new Array<number>(classes).fill(0);
+  const predictions: number[] = [];
+  let lossSum = 0;
+  for await (const { record, square, squarePx } of createSquareStream({ db, dataset, split: 'val', inputSizePx: sizePx, order: 'sorted' })) {
+    const far = squarePx - sizePx;
+    const corners = crops === 'centre' ? [[far >> 1, far >> 1]] : [[far >> 1, far >> 1], [0, 0], [far, 0], [0, far], [far, far]];
+    const flips = crops === 'centre' ? [false] : [false, true];
+    const input = new Float32Array(corners.length * flips.length * sizePx * sizePx * 3); // [crops, S, S, 3]
+    let o = 0;
+    for (const flip of flips) {
+      for (const [x0, y0] of corners) {
+        for (let y = 0; y < sizePx; y++) {
+          for (let x = 0; x < sizePx; x++) {
+            const s = ((y0! + y) * squarePx + x0! + (flip ? sizePx - 1 - x : x)) * 3;
+            for (let c = 0; c < 3; c++) input[o++] = square[s + c]! - mean[s + c]!;
+          }
+        }
+      }
+    }
+    const rows = corners.length * flips.length;
+    const probs = tf.tidy(() => forward(config, params, tf.tensor4d(input, [rows, sizePx, sizePx, 3]), { taps: ['probs'] }).probs!.dataSync());
+    const averaged = Array.from({ length: classes }, (_, k) => Array.from({ length: rows }, (_, r) => probs[r * classes + k]!).reduce((a, b) => a + b, 0) / rows);
+    const predicted = averaged.indexOf(Math.max(...averaged));
+    const label = record.label!;
+    predictions.push(predicted);
+    imagesByClass[label]! += 1;
+    if (predicted !== label) wrongByClass[label]! += 1;
+    lossSum -= Math.log(averaged[label]!);
+  }
+  disposeParams(params);
+  const images = predictions.length;
+  assert.equal(images, 6);
+  return {
+    top1Error: wrongByClass.reduce((a, b) => a + b, 0) / images, loss: lossSum / images, predictions,
+    classTop1Errors: wrongByClass.map((w, k) => w / imagesByClass[k]!),
+  };
+}
 
 before(async () => {
   await initBackend('cpu', { log: quiet });
   tmp = makeTempDir('zfnet-evaluate-');
   data = join(tmp.dir, 'data');
-  await writeFolderTree(data, { val: { a: 2, b: 2, c: 1, d: 1 } });
+  await writeNoiseTree(data);
   const config = buildModelConfig('zfnet-tiny', { classIds: ['a', 'b', 'c', 'd'] });
   const params = initParams(config, 5);
-  // A larger fc8 so that the random model's scores differ between crops and classes.
-  const fc8 = params.get('fc8.weight')!;
-  tf.tidy(() => fc8.assign(tf.mul(fc8, 1000)));
+  // Each weight rescaled to std sqrt(2 / fan-in) so that the random model's scores differ between crops and
+  // classes: at the init's std 0.01 the tiny model's logits are about 1e-8 and every image scores ln 4
+  // (fc8 scaled by 1000 alone left them near 1e-5).
+  for (const [name, weight] of params) {
+    if (!name.endsWith('.weight')) continue;
+    const fanIn = weight.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    tf.tidy(() => weight.assign(tf.mul(weight, tf.div(Math.sqrt(2 / fanIn), tf.moments(weight).variance.sqrt()))));
+  }
   checkpoint = join(tmp.dir, 'model.safetensors');
   saveCheckpoint(checkpoint, { config, params });
   disposeParams(params);
@@ -54,6 +131,28 @@ test('evaluate stores centre and ten-crop errors with per-class rows that add up
   assert.equal(lines[0], 'label,class_key,name,images,top1_error,top5_error');
   assert.equal(lines.length, 5);
   assert.equal(tf.memory().numTensors, start);
+  db.close();
+});
+
+test('evaluate\'s errors and loss equal a computation by hand, and ten crops score differently from the centre crop', async () => {
+  const db = openTempStore(tmp.dir, 'by-hand.db');
+  const centre = await runEvaluatePipeline({ db, backend: 'cpu', checkpoint, split: 'val', tenCrop: false, data, batchSize: 4, log: quiet });
+  const ten = await runEvaluatePipeline({ db, backend: 'cpu', checkpoint, split: 'val', tenCrop: true, data, batchSize: 2, log: quiet });
+  const start = tf.memory().numTensors;
+  const handCentre = await evaluateByHand(db, 'centre');
+  const handTen = await evaluateByHand(db, 'ten');
+  assert.equal(tf.memory().numTensors, start);
+  // The random model is wrong on some images either way, so errors of 0 cannot pass.
+  assert.ok(handCentre.top1Error > 0 && handTen.top1Error > 0, `by hand: centre ${handCentre.top1Error}, ten-crop ${handTen.top1Error}`);
+  // Averaging ten crops changes the scores (the reason fc8 is scaled): the mean loss moves, and so does at least one image's answer.
+  assert.ok(Math.abs(handTen.loss - handCentre.loss) > 0.1, `by hand: loss centre ${handCentre.loss}, ten-crop ${handTen.loss}`);
+  assert.notDeepEqual(handTen.predictions, handCentre.predictions);
+  for (const [result, hand] of [[centre, handCentre], [ten, handTen]] as const) {
+    const mode = result.evaluation.tenCrop ? 'ten-crop' : 'centre';
+    assert.ok(Math.abs(result.evaluation.top1Error - hand.top1Error) < 1e-12, `${mode}: top-1 error ${result.evaluation.top1Error}, by hand ${hand.top1Error}`);
+    assert.ok(Math.abs(result.evaluation.loss! - hand.loss) < 1e-4 * hand.loss, `${mode}: loss ${result.evaluation.loss}, by hand ${hand.loss}`);
+    assert.deepEqual(result.classErrors.map((c) => c.top1Error), hand.classTop1Errors, `${mode}: per-class top-1 errors`);
+  }
   db.close();
 });
 
