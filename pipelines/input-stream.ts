@@ -37,6 +37,13 @@ export interface PrepareDatasetOptions {
 }
 
 /**
+ * Sample dataset roots announced by this process: one command reads the
+ * sample dataset through several pipelines (train: its mean image, then its
+ * passes), and the user needs to be told once.
+ */
+const announcedSampleRoots = new Set<string>();
+
+/**
  * Resolves --data (or creates the sample dataset), registers it and indexes the splits.
  * @throws UsageError for a missing folder or split, an empty folder, or labels of unknown classes.
  */
@@ -48,7 +55,8 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Op
       onImage: (done, total) => { if (done === 1 || done === total) log(`sample-data: writing ${done}/${total} images under ${DEFAULT_SAMPLE_DIR}`); },
     });
     root = sample.dir;
-    log(`no --data given: using the built-in sample dataset ${root}`);
+    if (!announcedSampleRoots.has(root)) log(`no --data given: using the built-in sample dataset ${root}`);
+    announcedSampleRoots.add(root);
   }
   const loggedAt = new Map<string, number>();
   const result = openDataset(options.db, {
