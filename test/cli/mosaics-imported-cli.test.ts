@@ -73,11 +73,21 @@ describe('run-pipeline mosaics on an imported model', () => {
     while (outcome === null && pages() < 3) await sleep(5);
     if (outcome === null) child.kill('SIGKILL');
     const ended = await exited;
-    assert.ok(ended.signal === 'SIGKILL' || ended.code === 0, JSON.stringify(ended));
+    // A run that finished before the kill would leave nothing to resume: the test would prove nothing.
+    assert.equal(ended.signal, 'SIGKILL', `the mosaics process ended before the kill: ${JSON.stringify(ended)}`);
+    const units = 4 + 8 + 16 * 7;
     const rerun = runCli(args(killed));
     assert.equal(rerun.status, 0, rerun.stderr);
+    // The rerun kept the units the killed process drew (its projection count is the whole output's).
+    const resumed = /: (\d+) projections, (\d+) units \((\d+) already drawn by an earlier call with the same run, weights and method; reused\)/.exec(rerun.stdout);
+    assert.ok(resumed !== null, `the rerun did not resume: ${rerun.stdout}`);
+    const [projections, total, kept] = resumed.slice(1).map(Number) as [number, number, number];
+    assert.equal(total, units);
+    assert.ok(kept >= 3 && kept < units, `${kept} of ${units} units kept`);
+    assert.equal(projections, units * 4);
+    assert.match(rerun.stderr, new RegExp(`\\n${kept} units already drawn from the same run, weights and method are kept\\n`));
     const [want, got] = [readAll(join(dir, 'whole')), readAll(killed)];
-    assert.equal(want.size, (4 + 8 + 16 * 7) * 4);
+    assert.equal(want.size, units * 4);
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
     for (const [file, values] of want) assert.deepEqual(got.get(file), values, file);
   });
