@@ -19,6 +19,7 @@ import { isImportedModelMetadata, saveImportedModel, type ImportOrigin } from '.
 import { importOnnxModel } from '../src/import/onnx-import.js';
 import { PLAIN_PREPROCESSING, resolvePreprocessing, TORCHVISION_PREPROCESSING, type Preprocessing, type PreprocessingOptions } from '../src/import/preprocessing.js';
 import { importTorchvisionStateDict } from '../src/import/torchvision-import.js';
+import { TORCHVISION_NAMES } from '../src/import/torchvision-architectures.js';
 import { graphWeightsFromCheckpoint } from '../src/onnx/graph-weights.js';
 import { saveImportedModelRecord, type ImportedModelRecord } from '../src/store/imported-models-store.js';
 import type { Store } from '../src/store/open-store.js';
@@ -74,17 +75,21 @@ function convertSafetensors(bytes: Uint8Array, options: ImportModelOptions): Con
       // The project subtracts its dataset's mean image; a record holds the documented fallback, the ImageNet RGB mean.
       defaults: { ...PLAIN_PREPROCESSING, mean: [...IMAGENET_MEAN_RGB], inputSizePx: contents.config.inputSizePx, resizePx: Math.round((contents.config.inputSizePx * 256) / 224) } };
   }
-  if (options.arch === undefined) throw new UsageError(`${options.file} is a state_dict without an architecture: give --arch (alexnet, vgg11, vgg16, vgg16_bn, resnet18, resnet50)`);
+  if (options.arch === undefined) throw new UsageError(`${options.file} is a state_dict without an architecture: give --arch (${TORCHVISION_NAMES.join(', ')})`);
   const inputSizePx = options.preprocessing.inputSize === undefined ? undefined : Number(options.preprocessing.inputSize);
   const { graph, weights } = importTorchvisionStateDict(bytes, { source: options.file, architecture: options.arch, inputSizePx });
   return { graph, weights, format: 'torchvision-state-dict', architecture: options.arch, inputLayout: 'nchw', producer: 'torchvision state_dict', defaults: TORCHVISION_PREPROCESSING };
 }
 
+/** What import reads, for a file that is neither: a state_dict is the likely intent (a .pt/.pth file), and it needs --arch. */
+export const IMPORT_FORMATS_HINT = 'run-pipeline import reads an ONNX file (torch.onnx.export, tf2onnx) or a safetensors file: a checkpoint of this project, or a torchvision state_dict '
+  + `with --arch (${TORCHVISION_NAMES.join(', ')}); save a PyTorch state_dict as safetensors first (safetensors.torch.save_file(model.state_dict(), "model.safetensors"))`;
+
 function convert(bytes: Uint8Array, options: ImportModelOptions): Converted {
   if (looksLikeSafetensors(bytes)) return convertSafetensors(bytes, options);
   if (options.arch !== undefined) throw new UsageError(`--arch names the architecture of a state_dict, but ${options.file} is not a safetensors file`);
   const inputSizePx = options.preprocessing.inputSize === undefined ? undefined : Number(options.preprocessing.inputSize);
-  const imported = importOnnxModel(bytes, { source: options.file, name: options.name, inputSizePx });
+  const imported = importOnnxModel(bytes, { source: options.file, name: options.name, inputSizePx, unreadableHint: IMPORT_FORMATS_HINT });
   return { ...imported, format: 'onnx', architecture: null, defaults: { ...PLAIN_PREPROCESSING, inputSizePx: imported.graph.input.sizePx, resizePx: Math.round((imported.graph.input.sizePx * 256) / 224) } };
 }
 

@@ -29,7 +29,7 @@ import { createProgress, type Progress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
 import { holdRun, type HeldRun } from '../src/store/held-run.js';
 import { updateRunRecord } from '../src/store/runs.js';
-import { queryTopRows, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
+import { isImportedPassModel, queryTopRows, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
 import { openMosaicModel, type MosaicModel } from './mosaics-model.js';
 import { findSourceRun, projectRows, type ProjectRowsContext } from './mosaics-source.js';
@@ -199,7 +199,7 @@ function indexNotes(model: MosaicModel, method: DeconvMethod): string[] {
  * The layers `spec` names among the run's (default all of them).
  * @throws UsageError naming the part that matches none, with the run's layers
  */
-function chooseLayers(model: MosaicModel, runId: string, layers: MosaicsOptions['layers']): MosaicLayer[] {
+function chooseLayers(model: Pick<MosaicModel, 'layers' | 'inputSizePx'>, runId: string, layers: MosaicsOptions['layers']): MosaicLayer[] {
   const spec = typeof layers === 'string' || layers === undefined ? layers : layers.join(',');
   try {
     return planMosaicLayers(model.layers, spec, `run ${runId}`, model.inputSizePx);
@@ -228,6 +228,8 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const method = options.method ?? 'deconvnet';
   const run = findSourceRun(options.db, options.runId);
+  // --layers is refused before an engine starts and prints its lines; an imported model's aliases are known once its graph is read.
+  if (!isImportedPassModel(run.modelConfig)) chooseLayers({ layers: run.analysedLayers, inputSizePx: run.modelConfig.inputSizePx }, run.runId, options.layers);
   await initBackend(options.backend, { log, purpose: 'inference' });
   const model = openMosaicModel(options.db, run, { checkpoint: options.checkpoint, backend: options.backend, workers: options.workers, method, log });
   let held: HeldRun | undefined;

@@ -38,6 +38,8 @@ export interface OnnxImportOptions {
   name?: string;
   /** Input side in pixels when the file leaves height and width symbolic. */
   inputSizePx?: number;
+  /** Appended to the refusal of bytes that are no ONNX model (what the caller reads instead). */
+  unreadableHint?: string;
 }
 
 export interface ImportedOnnxGraph {
@@ -50,11 +52,11 @@ export interface ImportedOnnxGraph {
   producer: string;
 }
 
-function decode(bytes: Uint8Array, source: string): OnnxModel {
+function decode(bytes: Uint8Array, source: string, hint: string | undefined): OnnxModel {
   try {
     return decodeOnnxModel(bytes);
   } catch (error) {
-    throw new UsageError(`${source} is not a readable ONNX model: ${(error as Error).message}`);
+    throw new UsageError(`${source} is not a readable ONNX model: ${(error as Error).message}${hint === undefined ? '' : `. ${hint}`}`);
   }
 }
 
@@ -143,7 +145,7 @@ function finishOutputs(ctx: ImportContext, graph: OnnxGraph, allocate: (base: st
  *   external data, several inputs or outputs, a non-square or unsized input.
  */
 export function importOnnxModel(bytes: Uint8Array, options: OnnxImportOptions): ImportedOnnxGraph {
-  const model = decode(bytes, options.source);
+  const model = decode(bytes, options.source, options.unreadableHint);
   const opset = defaultOpset(model, options.source);
   const graph = model.graph;
   const input = readInput(graph, options);
