@@ -17,6 +17,7 @@ import { disposeParams, initParams, type ModelParams } from '../src/model/params
 import type { ModelConfig } from '../src/model/spec.js';
 import { createMomentumBuffers, disposeMomentumBuffers, PAPER_SGD } from '../src/train/sgd-momentum.js';
 import { runTrainStep } from '../src/train/train-step.js';
+import { drawDropoutMasks, listDropoutLayers } from '../src/train/dropout-masks.js';
 import type { BenchResult, BenchRow } from './main.js';
 
 interface ForwardBenchOptions {
@@ -96,7 +97,7 @@ function measureTraining(config: ModelConfig, params: ModelParams, batch: number
   let step = 0;
   try {
     return timeIterations(() => {
-      runTrainStep(config, params, buffers, { pixels, shape: [batch, size, size, 3], labels }, { ...PAPER_SGD, dropoutSeed: step++, filterRadius: 0.1 });
+      runTrainStep(config, params, buffers, { pixels, shape: [batch, size, size, 3], labels }, { ...PAPER_SGD, dropoutMasks: drawDropoutMasks(listDropoutLayers(config), step++, batch), filterRadius: 0.1 });
     }, runs.iterations, runs.warmups);
   } finally {
     disposeMomentumBuffers(buffers);

@@ -11,10 +11,12 @@ import type { LayerSpec, ModelConfig, Padding4, TapName } from './spec.js';
 export interface ForwardOptions {
   /** Taps to return; the pass stops after the deepest one. */
   taps: readonly TapName[];
-  /** Apply dropout (fc6, fc7); default false. */
-  training?: boolean;
-  /** Seed of the dropout masks; each dense layer derives its own from it. */
-  dropoutSeed?: number;
+  /**
+   * Dropout masks by dense layer name (src/train/dropout-masks.ts: 0 or
+   * 1 / (1 - rate), [N, units]); each layer with a dropout rate is multiplied
+   * by its mask. Absent: inference (no dropout).
+   */
+  dropoutMasks?: ReadonlyMap<string, tf.Tensor>;
 }
 
 /**
@@ -72,6 +74,12 @@ function applyLayer(layer: LayerSpec, x: tf.Tensor, params: ModelParams, padding
   }
 }
 
+function maskOf(masks: ReadonlyMap<string, tf.Tensor>, layer: string): tf.Tensor {
+  const mask = masks.get(layer);
+  if (mask === undefined) throw new RangeError(`Dropout masks have none for ${layer} (they have ${[...masks.keys()].join(', ') || 'none'})`);
+  return mask;
+}
+
 /**
  * Runs the network on `input` ([N, S, S, 3], float32, mean-subtracted, 0..255 scale)
  * and returns the requested taps. Ownership: the caller disposes every returned tensor;
@@ -85,8 +93,7 @@ export function forward(config: ModelConfig, params: ModelParams, input: tf.Tens
   }
   const geometry = computeGeometry(config);
   const last = lastLayerNeeded(config, options.taps);
-  const training = options.training === true;
-  const seed = options.dropoutSeed ?? 0;
+  const masks = options.dropoutMasks;
   return tf.tidy(() => {
     const out: Partial<Record<TapName, tf.Tensor>> = {};
     let x: tf.Tensor = input;
@@ -95,7 +102,7 @@ export function forward(config: ModelConfig, params: ModelParams, input: tf.Tens
       x = applyLayer(layer, x, params, geometry[i]!.effectivePadding);
       const tap = tapOfLayer(config, i);
       if (options.taps.includes(tap)) out[tap] = x;
-      if (training && layer.kind === 'dense' && layer.dropout > 0) x = tf.dropout(x, layer.dropout, undefined, seed * 31 + i);
+      if (masks !== undefined && layer.kind === 'dense' && layer.dropout > 0) x = tf.mul(x, maskOf(masks, layer.name));
     }
     if (options.taps.includes('probs')) out.probs = tf.softmax(x);
     return out as Record<string, tf.Tensor>;

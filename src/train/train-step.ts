@@ -4,8 +4,8 @@
  * synchronous tensor work on the backend chosen at start.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { deriveSeed } from '../data/seeded-rng.js';
 import { forward } from '../model/network.js';
+import { listDropoutLayers, sliceDropoutMasks, type DropoutMasks } from './dropout-masks.js';
 import './register-gradients.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
@@ -33,8 +33,8 @@ export interface StepInput {
 }
 
 export interface TrainStepOptions extends SgdHyperParams {
-  /** Seed of this step's dropout masks. */
-  dropoutSeed: number;
+  /** This step's dropout masks for the whole batch (src/train/dropout-masks.ts). */
+  dropoutMasks: DropoutMasks;
   /** Filter RMS radius; 0 or less disables renormalization. */
   filterRadius: number;
   /**
@@ -61,16 +61,18 @@ interface SliceGradients {
 }
 
 /** Gradients of (slice size / batch size) x the slice's mean cross-entropy. */
-function computeSliceGradients(config: ModelConfig, params: ModelParams, input: StepInput, from: number, to: number, dropoutSeed: number): SliceGradients {
+function computeSliceGradients(config: ModelConfig, params: ModelParams, input: StepInput, from: number, to: number, allMasks: DropoutMasks): SliceGradients {
   const [n, h, w, c] = input.shape;
   const perImage = h * w * c;
   const labels = input.labels.slice(from, to);
   const x = tf.tensor4d(input.pixels.subarray(from * perImage, to * perImage), [to - from, h, w, c], 'float32');
   const y = tf.tensor1d(labels as number[], 'int32');
+  const layers = listDropoutLayers(config);
+  const masks = new Map([...sliceDropoutMasks(allMasks, layers, from, to)].map(([name, mask], k) => [name, tf.tensor2d(mask, [to - from, layers[k]!.units])]));
   let logits: tf.Tensor | null = null;
   try {
     const { value, grads } = tf.variableGrads(() => {
-      const out = forward(config, params, x, { taps: ['logits'], training: true, dropoutSeed });
+      const out = forward(config, params, x, { taps: ['logits'], dropoutMasks: masks });
       logits = tf.keep(out.logits!);
       return tf.mul(computeCrossEntropy(out.logits as tf.Tensor2D, y), (to - from) / n) as tf.Scalar;
     }, [...params.values()]);
@@ -83,7 +85,7 @@ function computeSliceGradients(config: ModelConfig, params: ModelParams, input: 
     value.dispose();
     return { weightedLoss, ranks: rankLabels((logits as unknown as tf.Tensor).dataSync(), config.numClasses, labels), grads: byParam };
   } finally {
-    tf.dispose([x, y]);
+    tf.dispose([x, y, ...masks.values()]);
     if (logits !== null) tf.dispose(logits);
   }
 }
@@ -103,7 +105,7 @@ function accumulateGradients(total: Map<string, tf.Tensor>, more: Map<string, tf
 
 /**
  * Runs one SGD step in place on `params` and `buffers`. Creates no lasting tensors.
- * Slice k > 0 of a split batch draws its dropout masks from deriveSeed(dropoutSeed, k).
+ * A split batch's slices take their rows of the batch's dropout masks.
  * @throws RangeError when the input shape does not match the model.
  */
 export function runTrainStep(config: ModelConfig, params: ModelParams, buffers: MomentumBuffers, input: StepInput, options: TrainStepOptions): StepResult {
@@ -113,8 +115,8 @@ export function runTrainStep(config: ModelConfig, params: ModelParams, buffers: 
   let loss = 0;
   const ranks: number[] = [];
   try {
-    for (let from = 0, k = 0; from < n; from += micro, k++) {
-      const slice = computeSliceGradients(config, params, input, from, Math.min(n, from + micro), k === 0 ? options.dropoutSeed : deriveSeed(options.dropoutSeed, k));
+    for (let from = 0; from < n; from += micro) {
+      const slice = computeSliceGradients(config, params, input, from, Math.min(n, from + micro), options.dropoutMasks);
       accumulateGradients(grads, slice.grads);
       loss += slice.weightedLoss;
       ranks.push(...slice.ranks);

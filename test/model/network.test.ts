@@ -8,6 +8,7 @@ import { forward, tapOfLayer } from '../../src/model/network.js';
 import { disposeParams, initParams, paramsFromTensors, tfjsParameterShapes } from '../../src/model/params.js';
 import { TAP_NAMES, type ModelConfig, type TapName } from '../../src/model/spec.js';
 import { computeCrossEntropy } from '../../src/train/train-step.js';
+import { drawDropoutMasks, listDropoutLayers } from '../../src/train/dropout-masks.js';
 import { relativeError } from '../kernels/compare-backends.js';
 
 const quiet = { log: () => {} };
@@ -92,12 +93,13 @@ describe('network forward', () => {
       const input = tf.randomNormal([4, 96, 96, 3], 0, 60, 'float32', 9) as tf.Tensor4D;
       // Unbalanced labels: with balanced ones and near-uniform probabilities the fc8.bias gradient cancels to rounding noise.
       const labels = tf.tensor1d([0, 0, 0, 1], 'int32');
+      const masks = new Map([...drawDropoutMasks(listDropoutLayers(config), 4, 4)].map(([name, mask]) => [name, tf.tensor2d(mask, [4, mask.length / 4])]));
       const { value, grads } = tf.variableGrads(() => {
-        const { logits } = forward(config, params, input, { taps: ['logits'], training: true, dropoutSeed: 4 });
+        const { logits } = forward(config, params, input, { taps: ['logits'], dropoutMasks: masks });
         return computeCrossEntropy(logits as tf.Tensor2D, labels);
       }, [...params.values()]);
       const values = new Map([...params].map(([name, v]) => [name, grads[v.name]!.dataSync() as Float32Array]));
-      tf.dispose([value, input, labels, ...Object.values(grads)]);
+      tf.dispose([value, input, labels, ...masks.values(), ...Object.values(grads)]);
       disposeParams(params);
       return values;
     });

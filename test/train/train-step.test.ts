@@ -23,7 +23,7 @@ const X = [[1, -2, 0.5], [0.3, 0.8, -1.5]];
 const LABELS = [1, 0];
 const WC0 = [[0.4, -0.3], [-0.2, 0.25], [0.1, 0.2]]; // [in 3][filters 2]
 const WD0 = [[0.5, -0.4], [0.3, 0.6]]; // [in 2][out 2]
-const HYPER = { learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, filterRadius: 0.2, dropoutSeed: 7 };
+const HYPER = { learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, filterRadius: 0.2, dropoutMasks: new Map<string, Float32Array>() };
 
 type M = number[][];
 const matMul = (a: M, b: M): M => a.map((row) => b[0]!.map((_, j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
