@@ -16,6 +16,8 @@ export interface TableColumn {
   label: string;
   /** Digits after the point for numbers; default 4 significant digits. */
   digits?: number;
+  /** What the column means, shown as its header's tooltip. */
+  legend?: string;
 }
 
 /** A number as the report prints it: integers as they are, others to 4 significant digits (or `digits` after the point). */
@@ -35,7 +37,7 @@ export function cellHtml(value: CellValue, column: TableColumn): string {
 
 /** A table whose columns sort on a click of their header (see SORT_SCRIPT). */
 export function sortableTable(id: string, columns: TableColumn[], rows: CellValue[][]): string {
-  const head = columns.map((c, i) => `<th data-col="${i}" title="click to sort">${escapeHtml(c.label)}</th>`).join('');
+  const head = columns.map((c, i) => `<th data-col="${i}" title="${escapeHtml(c.legend === undefined ? 'click to sort' : `${c.legend} (click to sort)`)}">${escapeHtml(c.label)}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map((v, i) => cellHtml(v, columns[i]!)).join('')}</tr>`).join('\n');
   return `<table class="sortable" id="${escapeHtml(id)}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -57,7 +59,8 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px soli
 th{background:#f4f4f4;cursor:pointer;user-select:none}th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}figure{display:inline-block;margin:8px;vertical-align:top}
 figcaption{font-size:12px;color:#555;max-width:480px}img{max-width:100%;border:1px solid #ccc}nav a{margin-right:12px}
-.note{color:#555;font-size:13px}`;
+.note{color:#555;font-size:13px}dl.legend{display:grid;grid-template-columns:max-content auto;gap:2px 12px;max-width:1000px}
+dl.legend dt{font-weight:bold}dl.legend dd{margin:0}`;
 
 /** Sorts a table.sortable by the clicked column: numbers numerically, text alphabetically; a second click reverses. */
 export const SORT_SCRIPT = `document.querySelectorAll('table.sortable th').forEach(function (th) {

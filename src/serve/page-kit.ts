@@ -47,11 +47,8 @@ export function formatPercent(value: number | null | undefined): string {
   return value === null || value === undefined ? '\u2013' : `${(value * 100).toFixed(1)}%`;
 }
 
-/** The readable name of a class with its key when they differ ("goldfish (n01443537)"). */
-export function formatClass(name: string | null, key: string | null): string {
-  if (name === null) return key ?? '\u2013';
-  return key !== null && key !== name ? `${name} (${key})` : name;
-}
+/** Class names as every view writes them (src/vocabulary.ts). */
+export { formatClass } from '../vocabulary.js';
 
 export function link(href: string, text: string, attributes = ''): string {
   return `<a href="${escapeHtml(href)}"${attributes}>${escapeHtml(text)}</a>`;

@@ -5,6 +5,7 @@
  */
 import { escapeHtml, section, sortableTable } from '../report/html.js';
 import type { ImageTopEntry, ServeImage, ServeRunRow } from '../store/serve-queries.js';
+import { displayRank } from '../vocabulary.js';
 import { explorerPage, formatClass, formatStat, layerLabel, link, onDemandBlock, urls } from './page-kit.js';
 
 /** What the activations render measures: per layer the strongest units of the image. */
@@ -70,7 +71,7 @@ export function renderImagePage(data: ImagePageData): string {
     + 'the centre crop the model sees</figcaption></figure>';
   const inTop = data.inTop.length === 0 ? `<p class="note">No unit of this run keeps image ${image.imageId} in its top-${run.topK ?? 'k'}.</p>`
     : sortableTable('in-top', ['layer', 'unit', 'rank', 'value'].map((label) => ({ label })),
-      data.inTop.map((e) => [layerLabel(run, e.layer), { text: String(e.unit), href: urls.unit(run.id, e.layer, e.unit) }, e.rank, e.value]));
+      data.inTop.map((e) => [layerLabel(run, e.layer), { text: String(e.unit), href: urls.unit(run.id, e.layer, e.unit) }, displayRank(e.rank), e.value]));
   const activations = onDemandBlock('activations', urls.imageApi(run.id, image.imageId, 'activations'), urls.imageFragment(run.id, image.imageId, 'activations'),
     data.activations, 'activations not measured yet: asking the server to run the model on this image');
   const occlusion = onDemandBlock('occlusion', urls.imageApi(run.id, image.imageId, 'occlusion'), urls.imageFragment(run.id, image.imageId, 'occlusion'),

@@ -6,33 +6,39 @@
 import { cellHtml, escapeHtml, type CellValue, type TableColumn } from '../report/html.js';
 import type { ServeClass, ServeRunRow, ServeUnitRow } from '../store/serve-queries.js';
 import type { UnitTableSort } from '../store/serve-queries.js';
+import { renderStatisticsLegend } from '../report/statistics-legend.js';
+import { describeUnitStatistics, type UnitStatisticKey } from '../vocabulary.js';
 import { explorerPage, formatClass, layerLabel, link, urls } from './page-kit.js';
 import { defaultDescending, formatUnitTableQuery, type UnitTableParams } from './request-params.js';
 
-interface UnitColumn extends TableColumn { sort: UnitTableSort | null; cell: (u: ServeUnitRow) => CellValue }
+interface UnitColumn extends TableColumn { sort: UnitTableSort | null; cell: (u: ServeUnitRow) => CellValue; statistic?: UnitStatisticKey }
 
-function columns(runId: string, layer: number): UnitColumn[] {
+/** The unit table's columns; each statistic's header says what it means (src/vocabulary.ts) as its tooltip and in the legend below. */
+function columns(runId: string, layer: number, topK: number): UnitColumn[] {
+  const words = describeUnitStatistics(topK);
+  const stat = (key: UnitStatisticKey, sort: UnitTableSort | null, cell: UnitColumn['cell']): UnitColumn => ({ label: words[key].label, legend: words[key].legend, sort, cell, statistic: key });
   return [
     { label: 'unit', sort: 'unit', cell: (u) => ({ text: String(u.unit), href: urls.unit(runId, layer, u.unit) }) },
-    { label: 'firing rate', sort: 'firing-rate', cell: (u) => u.firingRate },
-    { label: 'mean max', sort: 'mean', cell: (u) => u.meanMax },
-    { label: 'std max', sort: null, cell: (u) => u.stdMax },
-    { label: 'mean activation', sort: null, cell: (u) => u.meanActivation },
-    { label: 'max', sort: 'max', cell: (u) => u.maxValue },
-    { label: 'dead', sort: 'dead', cell: (u) => (u.dead ? 'dead' : '') },
-    { label: 'top class', sort: 'top-class', cell: (u) => (u.topLabel === null ? null : formatClass(u.topClassName, u.topClassKey)) },
-    { label: 'class purity', sort: 'purity', cell: (u) => u.classPurity },
+    stat('firingRate', 'firing-rate', (u) => u.firingRate),
+    stat('meanMax', 'mean', (u) => u.meanMax),
+    stat('stdMax', null, (u) => u.stdMax),
+    stat('meanActivation', null, (u) => u.meanActivation),
+    stat('maxValue', 'max', (u) => u.maxValue),
+    stat('dead', 'dead', (u) => (u.dead ? 'dead' : '')),
+    stat('topClass', 'top-class', (u) => (u.topLabel === null ? null : formatClass(u.topClassName, u.topClassKey))),
+    stat('classPurity', 'purity', (u) => u.classPurity),
   ];
 }
 
 function headerCell(runId: string, layer: number, params: UnitTableParams, column: UnitColumn): string {
-  if (column.sort === null) return `<th>${escapeHtml(column.label)}</th>`;
+  const title = column.legend === undefined ? '' : ` title="${escapeHtml(column.legend)}"`;
+  if (column.sort === null) return `<th${title}>${escapeHtml(column.label)}</th>`;
   const active = params.sort === column.sort;
   // A click on the active column reverses it; on another column it starts in that column's natural direction.
   const descending = active ? !params.descending : defaultDescending(column.sort);
   const href = urls.layer(runId, layer, formatUnitTableQuery(params, { sort: column.sort, descending, page: 1 }));
   const cls = active ? ` class="${params.descending ? 'desc' : 'asc'}"` : '';
-  return `<th${cls} data-sort-key="${column.sort}"><a href="${escapeHtml(href)}">${escapeHtml(column.label)}</a></th>`;
+  return `<th${cls}${title} data-sort-key="${column.sort}"><a href="${escapeHtml(href)}">${escapeHtml(column.label)}</a></th>`;
 }
 
 function filterForm(runId: string, layer: number, params: UnitTableParams, classes: readonly ServeClass[]): string {
@@ -61,12 +67,13 @@ function pager(runId: string, layer: number, params: UnitTableParams, total: num
 
 /** The unit table page of one layer of a run. */
 export function renderLayerPage(run: ServeRunRow, layer: number, params: UnitTableParams, rows: readonly ServeUnitRow[], total: number, classes: readonly ServeClass[]): string {
-  const cols = columns(run.id, layer);
+  const cols = columns(run.id, layer, run.topK ?? 9);
   const head = cols.map((c) => headerCell(run.id, layer, params, c)).join('');
   const body = rows.map((u) => `<tr data-unit="${u.unit}">${cols.map((c) => cellHtml(c.cell(u), c)).join('')}</tr>`).join('\n');
   const layers = run.layers.map((l) => (l === layer ? `<b>${escapeHtml(layerLabel(run, l))}</b>` : link(urls.layer(run.id, l), layerLabel(run, l)))).join(' ');
   const content = `<p>layers: ${layers}</p>${filterForm(run.id, layer, params, classes)}${pager(run.id, layer, params, total, rows.length)}`
     + `<table class="units" id="units"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
-    + (rows.length === 0 ? '<p class="note">No unit matches these filters.</p>' : '');
+    + (rows.length === 0 ? '<p class="note">No unit matches these filters.</p>' : '')
+    + renderStatisticsLegend(run.topK ?? 9, cols.flatMap((c) => (c.statistic === undefined ? [] : [c.statistic])));
   return explorerPage(`${layerLabel(run, layer)} of ${run.id}`, [{ href: urls.run(run.id), text: run.id }, { href: urls.layer(run.id, layer), text: layerLabel(run, layer) }], content);
 }

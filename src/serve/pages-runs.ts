@@ -2,6 +2,8 @@
 import { escapeHtml, section, sortableTable, type CellValue } from '../report/html.js';
 import type { LayerSummary, ServeRunRow, ServeTopEntry, ServeUnitRow } from '../store/serve-queries.js';
 import { explorerPage, formatPercent, formatStat, layerLabel, link, urls } from './page-kit.js';
+import { parseCheckpointEpoch } from './pages-unit.js';
+import { displayRank } from '../vocabulary.js';
 
 const baseName = (path: string | null): string | null => (path === null ? null : path.replace(/^.*[\\/]/, ''));
 
@@ -28,6 +30,44 @@ function progressPercent(run: ServeRunRow): number | null {
   return run.imagesTotal === 0 ? 100 : Math.round((1000 * run.position) / run.imagesTotal) / 10;
 }
 
+/** Two runs worth putting side by side: the same model over the same split of the same dataset, earlier weights first. */
+export interface ComparablePair { a: ServeRunRow; b: ServeRunRow }
+
+/** When a run's weights come in training order: its checkpoint's epoch, else its start. */
+const trainingOrder = (r: ServeRunRow): [number, string] => [parseCheckpointEpoch(r.checkpointPath) ?? Number.POSITIVE_INFINITY, r.startedAt];
+
+/**
+ * Per group of top-activations runs of one model over one split of one dataset
+ * (two or more), its first and last weights in training order (checkpoint
+ * epoch, then start time): epoch 1 beside the last epoch, the paper's Fig. 4.
+ */
+export function findComparablePairs(runs: readonly ServeRunRow[]): ComparablePair[] {
+  const groups = new Map<string, ServeRunRow[]>();
+  for (const r of runs.filter((run) => run.kind === 'top-activations' && run.model !== null && run.layers.length > 0)) {
+    const key = JSON.stringify([r.model, r.datasetRoot, r.split]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].filter((g) => g.length >= 2).map((g) => {
+    const sorted = [...g].sort((x, y) => { const [ex, sx] = trainingOrder(x); const [ey, sy] = trainingOrder(y); return ex - ey || sx.localeCompare(sy); });
+    return { a: sorted[0]!, b: sorted.at(-1)! };
+  });
+}
+
+/** The side-by-side section of the runs page: a link per comparable pair, and a form for any two runs. */
+function compareSection(passes: readonly ServeRunRow[]): string {
+  if (passes.length < 2) return '';
+  const pairs = findComparablePairs(passes);
+  // Straight to the first layer both analysed: the page opens on the units' patches.
+  const firstShared = (p: ComparablePair) => p.a.layers.find((l) => p.b.layers.includes(l));
+  const links = pairs.map((p) => `<li>${link(urls.compare(p.a.id, p.b.id, firstShared(p)), `${describeWeights(p.a)} beside ${describeWeights(p.b)}`)} `
+    + `(${escapeHtml(p.a.model ?? '')} on ${escapeHtml(p.a.split ?? '')}: how its units changed; each unit page also lists the unit in every run)</li>`).join('');
+  const [left, right] = pairs.length > 0 ? [pairs[0]!.a.id, pairs[0]!.b.id] : [passes[0]!.id, passes[1]!.id];
+  const options = (selected: string) => passes.map((r) => `<option value="${escapeHtml(r.id)}"${r.id === selected ? ' selected' : ''}>${escapeHtml(r.id)}</option>`).join('');
+  const form = `<form method="get" action="/compare" class="filters"><label>left <select name="a">${options(left)}</select></label>`
+    + `<label>right <select name="b">${options(right)}</select></label><button type="submit">side by side</button></form>`;
+  return section('compare', 'Two runs side by side', `${links === '' ? '' : `<ul id="compare-links">${links}</ul>`}${form}`);
+}
+
 /** The runs page: every run of the store, newest first; top-activations runs link to their layers. */
 export function renderRunsPage(runs: readonly ServeRunRow[], nowMs: number): string {
   const passes = runs.filter((r) => r.kind === 'top-activations');
@@ -39,14 +79,11 @@ export function renderRunsPage(runs: readonly ServeRunRow[], nowMs: number): str
   const others = runs.filter((r) => r.kind !== 'top-activations');
   const otherTable = sortableTable('other-runs', ['run', 'kind', 'model', 'state', 'started'].map((label) => ({ label })),
     others.map((r) => [r.id, r.kind, r.model, describeState(r, nowMs), r.startedAt]));
-  const options = passes.map((r) => `<option value="${escapeHtml(r.id)}">${escapeHtml(r.id)}</option>`).join('');
-  const compare = passes.length < 2 ? '' : `<form method="get" action="/compare" class="filters"><label>left <select name="a">${options}</select></label>`
-    + `<label>right <select name="b">${options.replace('<option ', '<option selected ')}</select></label><button type="submit">side by side</button></form>`;
   const refresh = runs.some((r) => r.status === 'running') ? '<meta http-equiv="refresh" content="10">' : '';
   const body = [
     refresh,
     section('passes', 'Top-activations runs', passes.length === 0 ? '<p class="note">No top-activations run in this store yet: run-pipeline top-activations makes one.</p>' : table),
-    compare === '' ? '' : section('compare', 'Two runs side by side', compare),
+    compareSection(passes),
     others.length === 0 ? '' : section('others', 'Other runs', otherTable),
   ].join('\n');
   return explorerPage('zfnet-pipeline explorer', [], body);
@@ -84,7 +121,7 @@ export interface CompareColumn {
 }
 
 function unitStrip(run: ServeRunRow, layer: number, u: { stats: ServeUnitRow; entries: ServeTopEntry[] }): string {
-  const patches = u.entries.map((e) => `<img class="thumb" src="${escapeHtml(urls.patch(run.id, layer, u.stats.unit, e.rank))}" alt="rank ${e.rank}" loading="lazy">`).join('');
+  const patches = u.entries.map((e) => `<img class="thumb" src="${escapeHtml(urls.patch(run.id, layer, u.stats.unit, e.rank))}" alt="rank ${displayRank(e.rank)}" title="rank ${displayRank(e.rank)}, value ${formatStat(e.value)}" loading="lazy">`).join('');
   return `<div class="cell">${link(urls.unit(run.id, layer, u.stats.unit), `unit ${u.stats.unit}`)} firing ${formatPercent(u.stats.firingRate)}, max ${formatStat(u.stats.maxValue)}`
     + `<div class="grid">${patches}</div></div>`;
 }

@@ -4,8 +4,9 @@
  * the other runs of the model (checkpoint epochs: the paper's Fig. 4 as you
  * browse) and links to the neighbouring units. Pure.
  */
-import { escapeHtml, section, sortableTable, type CellValue } from '../report/html.js';
+import { escapeHtml, section, sortableTable } from '../report/html.js';
 import type { SameUnitRow, ServeRunRow, ServeTopEntry, ServeUnitRow } from '../store/serve-queries.js';
+import { describeFieldAgainstInput, describeUnitStatistics, displayRank, READING_PROJECTIONS, type UnitStatisticKey } from '../vocabulary.js';
 import { explorerPage, formatClass, formatPercent, formatStat, layerLabel, link, onDemandBlock, urls } from './page-kit.js';
 
 export interface UnitPageData {
@@ -18,28 +19,34 @@ export interface UnitPageData {
   sameUnit: SameUnitRow[];
   /** The projections fragment when they are rendered already, else null (the page asks for them). */
   projections: string | null;
+  /** The layer's receptive field and the model's input side, when the run recorded them. */
+  field: { receptiveFieldPx: number; inputSizePx: number } | null;
 }
 
 /** The rendered projections: a grid in rank order, each linking to its image's page. */
 export function renderProjectionsFragment(runId: string, layer: number, unit: number, entries: readonly ServeTopEntry[], recomputed: readonly number[]): string {
-  const cells = entries.map((e) => `<a href="${escapeHtml(urls.image(runId, e.imageId))}" title="rank ${e.rank}: ${formatStat(recomputed[e.rank] ?? e.value)}">`
-    + `<img class="projection" src="${escapeHtml(urls.projection(runId, layer, unit, e.rank))}" alt="projection of rank ${e.rank}"></a>`).join('');
+  const cells = entries.map((e) => `<a href="${escapeHtml(urls.image(runId, e.imageId))}" title="rank ${displayRank(e.rank)}: ${formatStat(recomputed[e.rank] ?? e.value)}">`
+    + `<img class="projection" src="${escapeHtml(urls.projection(runId, layer, unit, e.rank))}" alt="projection of rank ${displayRank(e.rank)}"></a>`).join('');
   return `<div class="grid" id="projection-grid">${cells}</div>`;
 }
 
 function patchGrid(data: UnitPageData): string {
   const { run, layer, stats } = data;
-  return `<div class="grid" id="patch-grid">${data.entries.map((e) => `<a href="${escapeHtml(urls.image(run.id, e.imageId))}" title="rank ${e.rank}, value ${formatStat(e.value)}, image ${e.imageId}">`
-    + `<img src="${escapeHtml(urls.patch(run.id, layer, stats.unit, e.rank))}" alt="patch of rank ${e.rank}"></a>`).join('')}</div>`;
+  return `<div class="grid" id="patch-grid">${data.entries.map((e) => `<a href="${escapeHtml(urls.image(run.id, e.imageId))}" title="rank ${displayRank(e.rank)}, value ${formatStat(e.value)}, image ${e.imageId}">`
+    + `<img src="${escapeHtml(urls.patch(run.id, layer, stats.unit, e.rank))}" alt="patch of rank ${displayRank(e.rank)}"></a>`).join('')}</div>`;
 }
 
-function statsTable(s: ServeUnitRow): string {
-  const rows: CellValue[][] = [
-    ['images seen', s.imagesSeen], ['firing rate', formatPercent(s.firingRate)], ['mean of per-image max', s.meanMax], ['std of per-image max', s.stdMax],
-    ['mean activation', s.meanActivation], ['max', s.maxValue], ['dead', s.dead ? 'yes (never fired)' : 'no'],
-    ['top class', s.topLabel === null ? null : formatClass(s.topClassName, s.topClassKey)], ['class purity of the top-k', s.classPurity],
+/** The unit's statistics, each row with what it means beside it (the words of src/vocabulary.ts). */
+function statsTable(s: ServeUnitRow, topK: number): string {
+  const words = describeUnitStatistics(topK);
+  const values: Array<[UnitStatisticKey, string]> = [
+    ['imagesSeen', formatStat(s.imagesSeen)], ['firingRate', formatPercent(s.firingRate)], ['meanMax', formatStat(s.meanMax)], ['stdMax', formatStat(s.stdMax)],
+    ['meanActivation', formatStat(s.meanActivation)], ['maxValue', formatStat(s.maxValue)], ['dead', s.dead ? 'yes' : 'no'],
+    ['topClass', s.topLabel === null ? '\u2013' : formatClass(s.topClassName, s.topClassKey)], ['classPurity', formatStat(s.classPurity)],
   ];
-  return sortableTable('unit-stats', [{ label: 'statistic' }, { label: 'value' }], rows);
+  const rows = values.map(([key, value]) => `<tr data-statistic="${key}"><th scope="row" title="${escapeHtml(words[key].legend)}">${escapeHtml(words[key].label)}</th>`
+    + `<td class="num">${escapeHtml(value)}</td><td class="legend">${escapeHtml(words[key].legend)}</td></tr>`).join('');
+  return `<table id="unit-stats"><thead><tr><th>statistic</th><th>value</th><th>what it means</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** Counts of the top-k's classes, largest first, as bars. */
@@ -60,7 +67,7 @@ function classHistogram(entries: readonly ServeTopEntry[]): string {
 
 function entriesTable(run: ServeRunRow, entries: readonly ServeTopEntry[]): string {
   return sortableTable('top-entries', ['rank', 'value', 'image', 'class', 'cell y,x', 'file'].map((label) => ({ label })),
-    entries.map((e) => [e.rank, e.value, { text: String(e.imageId), href: urls.image(run.id, e.imageId) }, formatClass(e.className, e.classKey), `${e.y},${e.x}`, e.relPath]));
+    entries.map((e) => [displayRank(e.rank), e.value, { text: String(e.imageId), href: urls.image(run.id, e.imageId) }, formatClass(e.className, e.classKey), `${e.y},${e.x}`, e.relPath]));
 }
 
 /** The epoch a checkpoint file is of (epoch-0005.safetensors), when its name says. */
@@ -98,11 +105,15 @@ export function renderUnitPage(data: UnitPageData): string {
   const { run, layer, stats } = data;
   const projections = onDemandBlock('projections', urls.projectionsApi(run.id, layer, stats.unit), urls.projectionsFragment(run.id, layer, stats.unit),
     data.projections, 'projections not rendered yet: asking the server to render them');
-  const top = `<div class="cell"><h3>image patches</h3>${patchGrid(data)}</div><div class="cell"><h3>deconvnet projections</h3>${projections}</div>`;
+  // The paper's layout (Fig. 2, and the mosaics): projections left, image patches right, ranks 1-9 in reading order.
+  const top = `<div class="cell" id="projections-column"><h3>deconvnet projections</h3>${projections}</div><div class="cell" id="patches-column"><h3>image patches</h3>${patchGrid(data)}</div>`;
+  const fieldNote = data.field === null ? null : describeFieldAgainstInput(layerLabel(run, layer), data.field.receptiveFieldPx, data.field.inputSizePx);
+  const reading = `<p class="note" id="reading-projections">${escapeHtml(READING_PROJECTIONS)}${fieldNote === null ? '' : ` ${escapeHtml(fieldNote)}`}</p>`;
   const body = [
     neighbours(data),
+    reading,
     section('top', `Top-${data.entries.length} activations`, top + entriesTable(run, data.entries)),
-    section('statistics', 'Statistics', `<div class="cell">${statsTable(stats)}</div><div class="cell"><h3>classes of the top-${data.entries.length}</h3>${classHistogram(data.entries)}</div>`),
+    section('statistics', 'Statistics', `<div class="cell">${statsTable(stats, run.topK ?? data.entries.length)}</div><div class="cell"><h3>classes of the top-${data.entries.length}</h3>${classHistogram(data.entries)}</div>`),
     sameUnitSection(data),
   ].join('\n');
   return explorerPage(`${layerLabel(data.run, layer)} unit ${stats.unit} of ${run.id}`,

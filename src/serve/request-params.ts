@@ -31,11 +31,25 @@ const show = (raw: unknown): string => JSON.stringify(String(raw)).slice(0, 80);
  * A run id as the store spells it (`top-activations-20261201-101500-zfnet`).
  * @throws HttpError 404 for path-like text, 400 for anything else malformed
  */
-export function parseRunId(raw: unknown): string {
+export function parseRunId(raw: unknown, name = 'run'): string {
   const text = String(raw ?? '');
   rejectPathLike(text);
-  if (!/^[A-Za-z0-9][\w.:-]{0,199}$/.test(text)) throw new HttpError(400, `Expected a run id (letters, digits, . _ : -) for run but received ${show(raw)}`);
+  if (!/^[A-Za-z0-9][\w.:-]{0,199}$/.test(text)) {
+    throw new HttpError(400, `Expected a run id (letters, digits, . _ : -) for ${name} but received ${raw === undefined || raw === '' ? 'nothing' : show(raw)}`);
+  }
   return text;
+}
+
+/**
+ * The two run ids of the side-by-side page (?a=RUN&b=RUN).
+ * @throws HttpError 400 naming the missing parameters (or the malformed one), 404 for path-like text
+ */
+export function parseComparePair(query: Record<string, unknown>): [string, string] {
+  const missing = (['a', 'b'] as const).filter((name) => query[name] === undefined || query[name] === '');
+  if (missing.length > 0) {
+    throw new HttpError(400, `Expected two top-activations runs, /compare?a=RUN&b=RUN (the runs page offers them), but ${missing.join(' and ')} ${missing.length === 2 ? 'are' : 'is'} missing`);
+  }
+  return [parseRunId(query['a'], 'a'), parseRunId(query['b'], 'b')];
 }
 
 /**

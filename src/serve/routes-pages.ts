@@ -11,8 +11,9 @@ import { renderLayerPage } from './pages-layer.js';
 import { renderComparePage, renderRunPage, renderRunsPage, type CompareColumn } from './pages-runs.js';
 import { renderUnitPage } from './pages-unit.js';
 import { renderCachedFragment } from './routes-renders.js';
-import { HttpError, parseIndex, parseUnitTableParams } from './request-params.js';
-import { readLayerField, readRunLayout, requireImage, requireLayer, requirePass, requireUnit, type ServeContext } from './serve-context.js';
+import { HttpError, parseComparePair, parseIndex, parseUnitTableParams } from './request-params.js';
+import { readLayerField, readRunLayout, requireImage, requireLayer, requirePass, requirePassById, requireUnit, type ServeContext } from './serve-context.js';
+import type { ServeRunRow } from '../store/serve-queries.js';
 
 type Params = Record<string, string>;
 type Query = Record<string, string | undefined>;
@@ -54,7 +55,10 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ServeContext): voi
     const entries = ctx.queries.listTopEntries(run.id, layer, unit);
     const sameUnit = run.model === null ? [] : ctx.queries.listSameUnit(run.model, layer, unit);
     const projections = renderCachedFragment(ctx, { kind: 'projections', runId: run.id, layer, unit }, entries);
-    return sendHtml(reply, renderUnitPage({ run, layer, stats, entries, unitCount, sameUnit, projections }));
+    const layout = ctx.queries.getRunLayout(run.id);
+    const recorded = layout?.layers.get(layer);
+    const field = layout === undefined || recorded === undefined ? null : { receptiveFieldPx: Math.max(...recorded.receptiveFieldPx), inputSizePx: layout.inputSizePx };
+    return sendHtml(reply, renderUnitPage({ run, layer, stats, entries, unitCount, sameUnit, projections, field }));
   });
 
   app.get<{ Params: Params }>('/runs/:run/layers/:layer/units/:unit/patches/:rank.png', async (request, reply) => {
@@ -88,8 +92,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ServeContext): voi
   });
 
   app.get<{ Querystring: Query }>('/compare', async (request, reply) => {
-    const a = requirePass(ctx, request.query['a']);
-    const b = requirePass(ctx, request.query['b']);
+    const [a, b] = parseComparePair(request.query).map((id) => requirePassById(ctx, id)) as [ServeRunRow, ServeRunRow];
     const layer = request.query['layer'] === undefined || request.query['layer'] === '' ? null : parseIndex('layer', request.query['layer']);
     const from = request.query['from'] === undefined ? 0 : parseIndex('from', request.query['from']);
     const column = (run: typeof a): CompareColumn => {

@@ -28,7 +28,11 @@ export interface ServeContext {
  * @throws HttpError 400 for a malformed id, 404 when the store has no such top-activations run
  */
 export function requirePass(ctx: ServeContext, raw: unknown): ServeRunRow {
-  const runId = parseRunId(raw);
+  return requirePassById(ctx, parseRunId(raw));
+}
+
+/** @throws HttpError 404 when the store has no top-activations run of this (validated) id */
+export function requirePassById(ctx: ServeContext, runId: string): ServeRunRow {
   const run = ctx.queries.getRun(runId);
   if (run === undefined) throw new HttpError(404, `No run ${JSON.stringify(runId)} in the store`);
   if (run.kind !== 'top-activations') throw new HttpError(404, `Run ${runId} is a ${run.kind} run: only top-activations runs have units to explore`);

@@ -90,7 +90,9 @@ test('bad ids and parameters answer 400 with one line naming the value, unknown 
     [`${run()}/images/999`, 404, `No image 999 in the dataset of run ${runId}`],
     ['/runs/no-such-run', 404, 'No run "no-such-run" in the store'],
     [`${run()}/layers/1/units/0/patches/9.png`, 404, `conv1 unit 0 of run ${runId} has no top-k entry of rank 9`],
-    [`/compare?a=${runId}&b=x%20y`, 400, 'Expected a run id (letters, digits, . _ : -) for run but received "x y"'],
+    [`/compare?a=${runId}&b=x%20y`, 400, 'Expected a run id (letters, digits, . _ : -) for b but received "x y"'],
+    ['/compare', 400, 'Expected two top-activations runs, /compare?a=RUN&b=RUN (the runs page offers them), but a and b are missing'],
+    [`/compare?a=${runId}&b=`, 400, 'Expected two top-activations runs, /compare?a=RUN&b=RUN (the runs page offers them), but b is missing'],
     ['/nothing/here', 404, 'Not found: GET /nothing/here'],
   ];
   for (const [url, status, message] of cases) {
