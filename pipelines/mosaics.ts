@@ -31,6 +31,7 @@ import { holdRun, type HeldRun } from '../src/store/held-run.js';
 import { updateRunRecord } from '../src/store/runs.js';
 import { isImportedPassModel, queryTopRows, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
 import { encodeNpyFloat32 } from '../src/topk/encode-npy.js';
+import { describeFieldAgainstInput, formatClass } from '../src/vocabulary.js';
 import { openMosaicModel, type MosaicModel } from './mosaics-model.js';
 import { findSourceRun, projectRows, type ProjectRowsContext } from './mosaics-source.js';
 
@@ -109,11 +110,14 @@ async function writeUnit(ctx: LayerContext, work: MosaicLayer, unit: number, pro
     tiles.patches.push(t.patch);
     const npy = `units/${base}-rank${p.row.rank}.npy`;
     writeTextFile(join(ctx.outDir, folder, npy), encodeNpyFloat32(t.projectionValues, [t.box.heightPx, t.box.widthPx, 3]));
-    entries.push({ rank: p.row.rank, value: p.row.value, recomputed: p.recomputed, imageId: p.row.imageId, path: p.row.path, className: p.row.className ?? p.row.classKey, y: p.row.y, x: p.row.x, box: t.box, npy });
+    entries.push({ rank: p.row.rank, value: p.row.value, recomputed: p.recomputed, imageId: p.row.imageId, path: p.row.path, className: formatClass(p.row.className, p.row.classKey), y: p.row.y, x: p.row.x, box: t.box, npy });
   }
   await writeSheetPng(join(ctx.outDir, folder, 'units', `${base}.png`), drawUnitSheet([tiles], cellPx, ctx.topK, 1));
-  writeTextFile(join(ctx.outDir, folder, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layer.name, unit, method: ctx.method, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE], stamp: ctx.stamp }));
+  writeTextFile(join(ctx.outDir, folder, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layer.name, unit, method: ctx.method, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE], fieldNote: fieldNoteOf(ctx, work), stamp: ctx.stamp }));
 }
+
+/** A layer's receptive field against the model's input, when it covers most of the image. */
+const fieldNoteOf = (ctx: LayerContext, work: MosaicLayer): string | null => describeFieldAgainstInput(work.layer.name, work.geometry.receptiveFieldPx!, ctx.model.inputSizePx);
 
 /** The filters of the conv reading the image, when `work` is its layer (each tile stretched symmetrically on its own). */
 async function writeFilterSheet(ctx: LayerContext, work: MosaicLayer): Promise<string | null> {
@@ -186,7 +190,7 @@ async function renderLayer(ctx: LayerContext, work: LayerWork): Promise<IndexLay
   }
   const filters = await writeFilterSheet(ctx, work);
   const pages = units.map((unit) => ({ unit, page: `${folder}/${unitBase(unit)}.html` }));
-  return { layer: work.layer.name, sheets, filters, units: pages, projections: total, keptUnits: units.length - work.todo.length };
+  return { layer: work.layer.name, fieldNote: fieldNoteOf(ctx, work), sheets, filters, units: pages, projections: total, keptUnits: units.length - work.todo.length };
 }
 
 /** The notes of the index page: the model, the engine, the scaling, and what the method does. */
