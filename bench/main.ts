@@ -62,6 +62,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   kernels: () => import('./kernels.js'),
   train: () => import('./train.js'),
   serve: () => import('./serve.js'),
+  'preferred-inputs': () => import('./preferred-inputs.js'),
 });
 
 function printRows(title: string, report: ChildReport): void {

@@ -27,6 +27,7 @@ export const COMMAND_LOADERS: Readonly<Record<string, () => Promise<CommandSpec>
   activations: async () => (await import('./commands/activations.js')).activationsCommand,
   project: async () => (await import('./commands/project.js')).projectCommand,
   mosaics: async () => (await import('./commands/mosaics.js')).mosaicsCommand,
+  'preferred-inputs': async () => (await import('./commands/preferred-inputs.js')).preferredInputsCommand,
   train: async () => (await import('./commands/train.js')).trainCommand,
   evaluate: async () => (await import('./commands/evaluate.js')).evaluateCommand,
   runs: async () => (await import('./commands/runs.js')).runsCommand,

@@ -4,12 +4,12 @@
  * loaded worker), or one in-process session with N intra-op threads. Both
  * take the graphs as encoded bytes, one per key (layer), loaded on first use.
  */
-import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { UsageError } from '../errors.js';
 import { createOnnxSession, type ExecutionProviderName } from '../onnx/onnx-session.js';
 import { runDeconvSession, transferablesOf, type DeconvFeeds, type DeconvOutputs } from './deconv-feeds.js';
 import type { DeconvWorkerToMain, MainToDeconvWorker } from './deconv-worker.js';
+import { closeSessionThread, startSessionThread, type SessionThread } from './session-threads.js';
 
 export interface DeconvSessions {
   /** Batches that can run at once. */
@@ -56,54 +56,24 @@ function inProcessSessions(options: DeconvSessionsOptions): DeconvSessions {
   };
 }
 
-interface PoolWorker {
-  thread: Worker;
-  keys: Set<string>;
-  pending: Map<number, { resolve: (o: DeconvOutputs) => void; reject: (e: Error) => void }>;
-  failure: Error | null;
-  /** Settles when the thread has ended. */
-  exited: Promise<void>;
-}
+type PoolWorker = SessionThread<{ resolve: (o: DeconvOutputs) => void; reject: (e: Error) => void }>;
 
 const CLOSED_MESSAGE = 'the deconv sessions were closed';
 
-/** How long a closing worker may take to release its sessions before it is terminated. */
-const CLOSE_TIMEOUT_MS = 30_000;
-
 function startWorker(index: number, options: DeconvSessionsOptions): PoolWorker {
-  const thread = new Worker(new URL('./deconv-worker.js', import.meta.url), { workerData: { executionProvider: options.executionProvider, intraOpThreads: 1 } });
-  let markExited = (): void => undefined;
-  const exited = new Promise<void>((resolve) => { markExited = resolve; });
-  const worker: PoolWorker = { thread, keys: new Set(), pending: new Map(), failure: null, exited };
-  const fail = (error: Error): void => {
-    worker.failure ??= error;
-    for (const p of worker.pending.values()) p.reject(new Error(`deconv worker ${index} stopped: ${error.message}`));
-    worker.pending.clear();
-  };
-  thread.on('message', (message: DeconvWorkerToMain) => {
+  return startSessionThread(new URL('./deconv-worker.js', import.meta.url), options.executionProvider, `deconv worker ${index}`, (worker: PoolWorker, message: DeconvWorkerToMain) => {
     const pending = worker.pending.get(message.id);
     if (pending === undefined) return;
     worker.pending.delete(message.id);
     if (message.type === 'result') pending.resolve({ activation: message.activation, projection: message.projection });
     else pending.reject(message.usage ? new UsageError(message.message) : new Error(`deconv worker ${index}: ${message.message}`));
   });
-  thread.on('error', fail);
-  thread.on('exit', (code) => {
-    fail(new Error(`exited with code ${code}`));
-    markExited();
-  });
-  return worker;
 }
 
-/** Asks the worker to release its sessions and end; terminates it only if it has not ended after CLOSE_TIMEOUT_MS. */
+/** Asks the worker to release its sessions and end (terminated only when it does not). */
 async function closeWorker(worker: PoolWorker): Promise<void> {
   worker.failure ??= new Error('closed');
-  worker.thread.postMessage({ type: 'close' } satisfies MainToDeconvWorker);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS); });
-  const outcome = await Promise.race([worker.exited, late]);
-  clearTimeout(timer);
-  if (outcome === 'late') await worker.thread.terminate();
+  await closeSessionThread(worker.thread, worker.exited);
 }
 
 /** The threads start with the first batch (a rerun with nothing left to project starts none). */

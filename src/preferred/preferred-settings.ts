@@ -28,12 +28,12 @@
  *   per model, since gradients differ by orders of magnitude between models).
  */
 import { invalidParameterError } from '../errors.js';
+import { OBJECTIVE_KINDS, type ObjectiveKind } from '../train-graph/build-input-gradient-graph.js';
 import { nextFftSize } from './fft.js';
 import { PARAM_KINDS, type ParamKind } from './image-param.js';
 import { LUCID_ANGLES_DEG, LUCID_SCALES } from './view-transforms.js';
 
-export type ObjectiveKind = 'centre' | 'mean';
-export const OBJECTIVE_KINDS: readonly ObjectiveKind[] = Object.freeze(['centre', 'mean']);
+export { OBJECTIVE_KINDS, type ObjectiveKind };
 export type PresetName = 'lucid' | 'deepvis';
 export const PRESET_NAMES: readonly PresetName[] = Object.freeze(['lucid', 'deepvis']);
 export type OptimiserKind = 'adam' | 'normalised-ascent';
