@@ -5,9 +5,10 @@ import { findStrongestPositions, projectBatch, type ProjectionEntry } from '../.
 import { placeUnitFilters } from '../../src/deconv/project-down.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { computeGeometry } from '../../src/model/geometry.js';
-import { disposeParams, initParams, paramsFromTensors, type ModelParams } from '../../src/model/params.js';
+import { disposeParams, paramsFromTensors, type ModelParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';
 import { TEST_BACKENDS, useBackend } from './backends.js';
+import { initLiveParams, strongestUnitEntries } from './live-params.js';
 
 /**
  * conv1: 2 filters 2x2 (f0 = x[i][j] - x[i+1][j+1], f1 = x[i+1][j+1]) -> 4x4x2,
@@ -78,24 +79,26 @@ for (const backend of TEST_BACKENDS) {
       await useBackend(backend);
       const start = tf.memory().numTensors;
       const config = buildModelConfig(model);
-      const params = initParams(config, 3);
+      // Live weights and each cell's strongest unit: at the paper's init most deep units are dead, and equal
+      // all-zero projections would pass.
+      const params = initLiveParams(config, 3);
       const images = tf.randomUniform([2, 64, 64, 3], -100, 100, 'float32', 5) as tf.Tensor4D;
       const geometry = computeGeometry(config);
       for (const layer of ['conv1', 'conv3', 'conv5']) {
         const [h, w] = geometry.find((g) => g.name === layer)!.outputShape as [number, number, number];
-        const entries: ProjectionEntry[] = [
-          { imageIndex: 1, unit: 2, y: h - 1, x: 0 },
-          { imageIndex: 0, unit: 0, y: Math.floor(h / 2), x: w - 1 },
-          { imageIndex: 1, unit: 5, y: 0, x: Math.floor(w / 2) },
-        ];
+        const entries: ProjectionEntry[] = strongestUnitEntries(config, params, images, layer, [[1, h - 1, 0], [0, Math.floor(h / 2), w - 1], [1, 0, Math.floor(w / 2)]]);
         const batched = projectBatch(config, params, images, layer, entries);
         assert.deepEqual(batched.projections.shape, [3, 64, 64, 3]);
         const all = await batched.projections.data();
+        const activations = await batched.activations.data();
         for (let e = 0; e < entries.length; e++) {
           const single = projectBatch(config, params, images, layer, [entries[e]!]);
           const one = await single.projections.data();
+          const [activation] = await single.activations.data();
           const part = all.subarray(e * one.length, (e + 1) * one.length);
-          const scale = Math.max(1e-12, ...Array.from(one, Math.abs));
+          const scale = Math.max(...Array.from(one, Math.abs));
+          assert.ok(activation! > 0 && scale > 0, `${layer} entry ${e}: activation ${activation}, projection peak ${scale}`);
+          assert.ok(Math.abs(activations[e]! - activation!) <= 1e-5 * activation!, `${layer} entry ${e}: activation ${activations[e]} batched vs ${activation}`);
           one.forEach((v, i) => assert.ok(Math.abs(v - part[i]!) <= 1e-4 * scale, `${layer} entry ${e} pixel ${i}: ${v} vs ${part[i]}`));
           tf.dispose([single.projections, single.activations]);
         }

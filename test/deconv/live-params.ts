@@ -5,8 +5,9 @@
  * the input's scale (about 70), small positive biases. Seeded, deterministic.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { forward } from '../../src/model/network.js';
 import { INIT_WEIGHT_STD, initParams, type ModelParams } from '../../src/model/params.js';
-import type { ModelConfig } from '../../src/model/spec.js';
+import type { ModelConfig, TapName } from '../../src/model/spec.js';
 
 export function initLiveParams(config: ModelConfig, seed: number): ModelParams {
   const params = initParams(config, seed);
@@ -21,4 +22,18 @@ export function initLiveParams(config: ModelConfig, seed: number): ModelParams {
     tf.tidy(() => variable.assign(tf.mul(variable, factor)));
   }
   return params;
+}
+
+/**
+ * One projection entry per cell ([image, y, x] of `layer`'s map), each with
+ * the unit that fires most there: entries whose projections are not zero.
+ */
+export function strongestUnitEntries(config: ModelConfig, params: ModelParams, images: tf.Tensor4D, layer: string, cells: readonly (readonly [number, number, number])[]): { imageIndex: number; unit: number; y: number; x: number }[] {
+  const tap = forward(config, params, images, { taps: [layer as TapName] })[layer as TapName]!;
+  const values = tap.arraySync() as number[][][][];
+  tap.dispose();
+  return cells.map(([imageIndex, y, x]) => {
+    const units = values[imageIndex]![y]![x]!;
+    return { imageIndex, y, x, unit: units.indexOf(Math.max(...units)) };
+  });
 }

@@ -4,11 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createProjector, createTfjsProjector, type HwcImage, type Projector, type WindowEntry } from '../../src/deconv/projector.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { computeGeometry, receptiveFieldBox } from '../../src/model/geometry.js';
-import { forward } from '../../src/model/network.js';
 import { disposeParams, paramsFromTensors, type ModelParams } from '../../src/model/params.js';
-import type { ModelConfig, TapName } from '../../src/model/spec.js';
+import type { ModelConfig } from '../../src/model/spec.js';
 import { useBackend } from './backends.js';
-import { initLiveParams } from './live-params.js';
+import { initLiveParams, strongestUnitEntries } from './live-params.js';
 
 /** conv1 1x1 (weight 1: identity + ReLU), pool1 3x3/2 (overlapping windows), conv2 2x2 of ones, bias 1. */
 const HAND: ModelConfig = {
@@ -62,27 +61,20 @@ test('ties go to the first maximum in row-major window order and shared winners 
   disposeParams(params);
 });
 
-function correlation(a: Float32Array, b: Float32Array): number {
-  let [ab, aa, bb] = [0, 0, 0];
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
+/** ||got - want|| / ||want||: zero only when the projections agree in shape and in scale. */
+function relativeError(got: Float32Array, want: Float32Array): { error: number; wantNorm: number } {
+  let [dd, ww] = [0, 0];
+  for (let i = 0; i < want.length; i++) {
+    dd += (got[i]! - want[i]!) ** 2;
+    ww += want[i]! * want[i]!;
   }
-  return aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb);
+  return { error: Math.sqrt(dd / ww), wantNorm: Math.sqrt(ww) };
 }
 
 /** Corner, edge and centre cells of each layer, each with the unit that fires most there. */
 function liveEntries(config: ModelConfig, params: ModelParams, images: tf.Tensor4D, layer: string): WindowEntry[] {
   const [h, w] = computeGeometry(config).find((g) => g.name === layer)!.outputShape as [number, number, number];
-  const tap = forward(config, params, images, { taps: [layer as TapName] })[layer as TapName]!;
-  const values = tap.arraySync() as number[][][][];
-  tap.dispose();
-  const cells: [number, number, number][] = [[0, 0, 0], [1, h - 1, w - 1], [0, Math.floor(h / 2), w - 1], [1, Math.floor(h / 2), Math.floor(w / 2)]];
-  return cells.map(([imageIndex, y, x]) => {
-    const units = values[imageIndex]![y]![x]!;
-    return { imageIndex, y, x, unit: units.indexOf(Math.max(...units)) };
-  });
+  return strongestUnitEntries(config, params, images, layer, [[0, 0, 0], [1, h - 1, w - 1], [0, Math.floor(h / 2), w - 1], [1, Math.floor(h / 2), Math.floor(w / 2)]]);
 }
 
 async function compareWithTfjs(model: string, layers: string[], windows: 'reach' | 'full' = 'reach'): Promise<void> {
@@ -104,8 +96,11 @@ async function compareWithTfjs(model: string, layers: string[], windows: 'reach'
       const label = `${model} ${layer} entry ${e} (unit ${entry.unit} at ${entry.y},${entry.x})`;
       assert.ok(want.activations[e]! > 0, `${label}: the fixture must fire`);
       assert.ok(Math.abs(got.activations[e]! - want.activations[e]!) <= 1e-4 * want.activations[e]!, `${label}: activation ${got.activations[e]} vs ${want.activations[e]}`);
-      const c = correlation(got.projections[e]!, want.projections[e]!);
-      assert.ok(c > 0.9999, `${label}: correlation ${c}`);
+      // The reference must not be all zero (two zero images agree in everything), and the onnx projection must match
+      // it in scale as well as in shape (a correlation alone passes any positive multiple).
+      const { error, wantNorm } = relativeError(got.projections[e]!, want.projections[e]!);
+      assert.ok(wantNorm > 0, `${label}: the reference projection is all zero`);
+      assert.ok(error <= 1e-4, `${label}: relative difference ${error} from the tfjs projection`);
       const box = receptiveFieldBox(g, entry.y, entry.x, s);
       // The window the onnx engine hands back is exactly the receptive field clipped to the image (the whole image in full mode).
       assert.deepEqual(got.windows[e]!.box, windows === 'reach' ? box : { top: 0, left: 0, heightPx: s, widthPx: s }, `${label}: window`);
@@ -152,15 +147,23 @@ test('worker threads and one in-process session give the same projections', asyn
   await useBackend('cpu');
   const config = buildModelConfig('zfnet-tiny');
   const params = initLiveParams(config, 4);
-  const images = [0, 1].map((i) => image(Array.from({ length: 64 * 64 * 3 }, (_, j) => ((j * 7919 + i * 31) % 211) - 105), 64, 3));
-  const entries: WindowEntry[] = [0, 1, 2, 3, 4, 5].map((k) => ({ imageIndex: k % 2, unit: k, y: k, x: 5 - k }));
+  const pixels = Array.from({ length: 2 * 64 * 64 * 3 }, (_, j) => ((j % (64 * 64 * 3)) * 7919 + Math.floor(j / (64 * 64 * 3)) * 31) % 211 - 105);
+  const images = [0, 1].map((i) => image(pixels.slice(i * 64 * 64 * 3, (i + 1) * 64 * 64 * 3), 64, 3));
+  // The unit that fires most at each cell: equal all-zero projections would prove nothing.
+  const entries = tf.tidy(() => strongestUnitEntries(config, params, tf.tensor4d(pixels, [2, 64, 64, 3]), 'conv2', [0, 1, 2, 3, 4, 5].map((k) => [k % 2, k, 5 - k])));
   const inProcess = createProjector({ backend: 'onnx', config, params, workers: 0, threads: 1 });
   const workers = createProjector({ backend: 'onnx', config, params, workers: 2 });
-  const halves = await Promise.all([workers.project('conv2', images, entries.slice(0, 3)), workers.project('conv2', images, entries.slice(3))]);
-  const whole = await inProcess.project('conv2', images, entries);
-  entries.forEach((_, e) => assert.deepEqual(halves[Math.floor(e / 3)]!.projections[e % 3], whole.projections[e]));
-  await Promise.all([workers.close(), inProcess.close()]);
-  disposeParams(params);
+  try {
+    const halves = await Promise.all([workers.project('conv2', images, entries.slice(0, 3)), workers.project('conv2', images, entries.slice(3))]);
+    const whole = await inProcess.project('conv2', images, entries);
+    entries.forEach((_, e) => {
+      assert.ok(whole.activations[e]! > 0 && whole.projections[e]!.some((v) => v !== 0), `entry ${e}: activation ${whole.activations[e]}, an all-zero projection`);
+      assert.deepEqual(halves[Math.floor(e / 3)]!.projections[e % 3], whole.projections[e]);
+    });
+  } finally {
+    await Promise.all([workers.close(), inProcess.close()]);
+    disposeParams(params);
+  }
 });
 
 test('bad projection requests are named', async () => {
