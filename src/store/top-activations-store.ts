@@ -274,7 +274,9 @@ const SORT_SQL: Readonly<Record<UnitSortKey, string>> = {
 export interface UnitRow {
   layer: number; unit: number; imagesSeen: number; firingCount: number; firingRate: number | null;
   meanMax: number | null; stdMax: number | null; meanActivation: number | null; maxValue: number | null;
-  dead: boolean; topLabel: number | null; topClass: string | null; classPurity: number | null;
+  dead: boolean; topLabel: number | null;
+  /** The top class's key (`n01440764`) and readable name, when the dataset index has them. */
+  topClass: string | null; topClassName: string | null; classPurity: number | null;
 }
 
 /** Class key and name of a run's label, from the dataset index in this store (NULL when absent). */
@@ -282,14 +284,15 @@ const CLASS_JOIN = `LEFT JOIN datasets d ON d.root = p.dataset_root LEFT JOIN cl
 
 /** The statistics rows of one layer of a run, sorted and filtered as `units` shows them. */
 export function queryUnitRows(db: Store, runId: string, layer: number, options: { sort: UnitSortKey; deadOnly: boolean; limit: number | null }): UnitRow[] {
-  const rows = db.prepare(`SELECT s.*, c.class_key FROM unit_stats s JOIN top_activation_runs p ON p.run_id = s.run_id
+  const rows = db.prepare(`SELECT s.*, c.class_key, c.name AS class_name FROM unit_stats s JOIN top_activation_runs p ON p.run_id = s.run_id
       ${CLASS_JOIN} s.top_label WHERE s.run_id = ? AND s.layer = ? ${options.deadOnly ? 'AND s.dead = 1' : ''}
       ORDER BY ${SORT_SQL[options.sort]} LIMIT ?`).all(runId, layer, options.limit ?? -1) as Array<Record<string, number | string | null>>;
   return rows.map((r) => ({
     layer: r['layer'] as number, unit: r['unit'] as number, imagesSeen: r['images_seen'] as number, firingCount: r['firing_count'] as number,
     firingRate: r['firing_rate'] as number | null, meanMax: r['mean_max'] as number | null, stdMax: r['std_max'] as number | null,
     meanActivation: r['mean_activation'] as number | null, maxValue: r['max_value'] as number | null, dead: r['dead'] === 1,
-    topLabel: r['top_label'] as number | null, topClass: r['class_key'] as string | null, classPurity: r['class_purity'] as number | null,
+    topLabel: r['top_label'] as number | null, topClass: r['class_key'] as string | null, topClassName: r['class_name'] as string | null,
+    classPurity: r['class_purity'] as number | null,
   }));
 }
 

@@ -183,9 +183,10 @@ test('runs lists every run with training progress; --run shows the epochs table 
   db.close();
   const list = runCli(['runs', '--db', dbPath]);
   assert.equal(list.status, 0, list.stderr);
-  assert.match(list.stdout, /train-20260101-000000-zfnet-tiny\s+train\s+running\s+zfnet-tiny\s+cpu\s+\S+ \S+\s+epoch 2\/70 val top-1 25\.0%/);
+  assert.match(list.stdout, /train-20260101-000000-zfnet-tiny\s+train\s+running\s+zfnet-tiny\s+cpu\s+\S+ \S+\s+epoch 2\/70 val top-1 error 25\.0%/);
   assert.match(list.stdout, /mean-20260101-000001\s+mean\s+running/);
   const one = runCli(['runs', '--db', dbPath, '--run', 'train-20260101-000000-zfnet-tiny']);
+  assert.match(one.stdout, /^epoch\s+steps\s+loss\s+train top-1 err\s+val top-1 err\s+val top-5 err\s+lr/m);
   assert.match(one.stdout, /^1\s+3\s+1\.5000\s+50\.0%\s+25\.0%\s+0\.0%\s+0\.0100\s+10\.0\s+2\.0\s+\(deleted\)$/m);
   const json = JSON.parse(runCli(['runs', '--db', dbPath, '--run', 'train-20260101-000000-zfnet-tiny', '--json']).stdout) as { epochs: unknown[] };
   assert.equal(json.epochs.length, 2);

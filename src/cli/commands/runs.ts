@@ -11,7 +11,7 @@ const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`
 /** "epoch 12/70" for a training run, "-" for others. */
 function describeProgress(run: RunRecord, last: EpochRecord | undefined): string {
   if (run.kind !== 'train') return '-';
-  return `epoch ${last?.epoch ?? 0}/${String(run.options['epochs'] ?? '?')}${last?.valTop1Error != null ? ` val top-1 ${pct(last.valTop1Error)}` : ''}`;
+  return `epoch ${last?.epoch ?? 0}/${String(run.options['epochs'] ?? '?')}${last?.valTop1Error != null ? ` val top-1 error ${pct(last.valTop1Error)}` : ''}`;
 }
 
 /** Formats rows as aligned columns under a header. */
@@ -47,12 +47,12 @@ function printRunEpochs(db: Store, id: string, json: boolean): void {
   }
   process.stdout.write(`${run.id}: ${run.kind}, ${run.status}, model ${run.model ?? '-'}, backend ${run.backend ?? '-'}, started ${run.startedAt}\n`);
   if (epochs.length > 0) {
-    process.stdout.write(formatTable(['epoch', 'steps', 'loss', 'train top-1', 'val top-1', 'val top-5', 'lr', 'img/s', 'wall s', 'checkpoint'],
+    process.stdout.write(formatTable(['epoch', 'steps', 'loss', 'train top-1 err', 'val top-1 err', 'val top-5 err', 'lr', 'img/s', 'wall s', 'checkpoint'],
       epochs.map((e) => [String(e.epoch), String(e.steps), e.trainLoss?.toFixed(4) ?? '-', pct(e.trainTop1Error), pct(e.valTop1Error), pct(e.valTop5Error),
         e.learningRate.toPrecision(3), e.imagesPerS?.toFixed(1) ?? '-', e.wallS?.toFixed(1) ?? '-', e.checkpointKept ? (e.checkpointPath ?? '-') : '(deleted)'])));
   }
   for (const e of evaluations) {
-    process.stdout.write(`evaluation ${e.id}: ${e.split}${e.tenCrop ? ' ten-crop' : ''}, ${e.images} images, top-1 ${pct(e.top1Error)}, top-5 ${pct(e.top5Error)}, ${e.checkpointPath}\n`);
+    process.stdout.write(`evaluation ${e.id}: ${e.split}${e.tenCrop ? ' ten-crop' : ''}, ${e.images} images, top-1 error ${pct(e.top1Error)}, top-5 error ${pct(e.top5Error)}, ${e.checkpointPath}\n`);
   }
 }
 

@@ -4,7 +4,8 @@ import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { queryTopRows } from '../../store/top-activations-store.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addDbOption } from '../common-options.js';
-import { expectRunLayer, formatTable, resolveTopActivationRun } from './units.js';
+import { displayRank } from '../../vocabulary.js';
+import { describeClass, expectRunLayer, formatTable, resolveTopActivationRun } from './units.js';
 
 /** `run-pipeline top`: the stored top-k images of one unit, or of every unit of a layer. */
 export const topCommand: CommandSpec = {
@@ -33,8 +34,8 @@ export const topCommand: CommandSpec = {
       }
       const header = ['unit', 'rank', 'image_id', 'value', 'y', 'x', 'class', 'path'];
       const cells = rows.map((r) => [
-        String(r.unit), String(r.rank + 1), String(r.imageId), r.value.toPrecision(6), String(r.y), String(r.x),
-        r.classKey ?? (r.label < 0 ? '-' : String(r.label)), r.path,
+        String(r.unit), String(displayRank(r.rank)), String(r.imageId), r.value.toPrecision(6), String(r.y), String(r.x),
+        describeClass(r.className, r.classKey, r.label), r.path,
       ]);
       process.stdout.write(`${formatTable(header, cells, [true, true, true, true, true, true, false, false])}\n`);
     } finally {

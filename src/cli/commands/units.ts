@@ -5,6 +5,7 @@ import { openStore, resolveDbPath, type Store } from '../../store/open-store.js'
 import {
   getTopActivationRun, listTopActivationRuns, queryUnitRows, UNIT_SORT_KEYS, type TopActivationRun,
 } from '../../store/top-activations-store.js';
+import { formatClass } from '../../vocabulary.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addDbOption } from '../common-options.js';
 
@@ -44,6 +45,12 @@ export function formatTable(header: string[], rows: string[][], right: boolean[]
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** A class for a table cell: its name with its key (src/vocabulary.ts), the bare label without an index entry, '-' for none. */
+export function describeClass(name: string | null, key: string | null, label: number | null): string {
+  if (name === null && key === null) return label === null || label < 0 ? '-' : `label ${label}`;
+  return formatClass(name, key);
+}
+
 /** A number for a table cell: fixed digits, '-' for null. */
 export function formatNumber(value: number | null, digits: number): string {
   return value === null ? '-' : value.toFixed(digits);
@@ -80,7 +87,7 @@ export const unitsCommand: CommandSpec = {
       const header = ['unit', 'fire%', 'mean_max', 'std_max', 'mean_act', 'max', 'dead', 'top_class', 'purity'];
       const cells = rows.map((r) => [
         String(r.unit), formatNumber(r.firingRate === null ? null : r.firingRate * 100, 1), formatNumber(r.meanMax, 4), formatNumber(r.stdMax, 4),
-        formatNumber(r.meanActivation, 4), formatNumber(r.maxValue, 4), r.dead ? 'dead' : '', r.topClass ?? (r.topLabel === null ? '-' : String(r.topLabel)),
+        formatNumber(r.meanActivation, 4), formatNumber(r.maxValue, 4), r.dead ? 'dead' : '', describeClass(r.topClassName, r.topClass, r.topLabel),
         formatNumber(r.classPurity, 2),
       ]);
       process.stdout.write(`${formatTable(header, cells, [true, true, true, true, true, true, false, false, true])}\n`);
