@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { EXECUTION_PROVIDERS } from '../../src/backend/backend-choice.js';
 import { openStore } from '../../src/store/open-store.js';
+import { describeNodes, PROFILE_DIR_ENV, PROFILED_PROVIDER_NAMES, readProfiledNodes, type ProfiledNode } from '../onnx/session-profile.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
-import { runCli } from './run-cli.js';
+import { CLI_PATH, runCli } from './run-cli.js';
+
+/** Preloaded into a CLI process: its onnxruntime sessions write their profiles (see session-profile.ts). */
+const PROFILE_PRELOAD = new URL('../onnx/session-profile-preload.js', import.meta.url).href;
 
 let dir: string;
 let data: string;
@@ -105,15 +111,61 @@ test('activations on onnx writes the tensors wasm writes (within 1e-5), and reco
   assert.equal((JSON.parse(readFileSync(join(onnx, 'activations.json'), 'utf8')) as { backend: string }).backend, 'onnx');
 });
 
-test('an unknown execution provider is refused with the valid list; a provider that cannot load is refused with the install line', () => {
+test('an unknown execution provider is refused with the valid list; a provider that cannot load is refused with the install line', (t) => {
   const args = ['top-activations', '--data', data, '--db', join(dir, 'ep.db'), '--model', 'zfnet-tiny'];
   const unknown = runCli([...args, '--execution-provider', 'rocm']);
   assert.deepEqual([unknown.status, unknown.stderr], [2, 'run-pipeline: Expected one of cpu, cuda, tensorrt for execution-provider but received "rocm"\n']);
   const cuda = runCli([...args, '--execution-provider', 'cuda']);
-  if (cuda.status === 0) return; // onnxruntime's CUDA binaries are installed here
+  if (cuda.status === 0) {
+    t.skip('onnxruntime-node loads the CUDA provider here: nothing to refuse (the next test checks that it runs the convolutions)');
+    return;
+  }
   assert.equal(cuda.status, 2, cuda.stderr);
   assert.match(cuda.stderr, /^run-pipeline: Execution provider cuda failed to load in onnxruntime-node \d+\.\d+\.\d+ \(.+\): its binaries are not in the npm package: install them with `node node_modules\/onnxruntime-node\/script\/install --onnxruntime-node-install=cuda12`/);
   assert.doesNotMatch(cuda.stderr, /onnxruntime_src|provider_bridge/, 'no native log lines');
+});
+
+/**
+ * Runs top-activations on `provider` in one process (--workers 1: the sessions
+ * live in the main thread, where the preloaded profiler reaches them) and
+ * returns the exit, stderr and the node runs of its sessions' profiles.
+ */
+function profileTopActivations(provider: string): { status: number | null; stderr: string; nodes: ProfiledNode[] } {
+  const profileDir = join(dir, `profile-${provider}`);
+  mkdirSync(profileDir, { recursive: true });
+  const args = ['top-activations', '--data', data, '--db', join(dir, `profile-${provider}.db`), '--model', 'zfnet-tiny', '--workers', '1', '--execution-provider', provider];
+  const result = spawnSync(process.execPath, ['--import', PROFILE_PRELOAD, CLI_PATH, ...args], { encoding: 'utf8', env: { ...process.env, [PROFILE_DIR_ENV]: profileDir }, timeout: 120_000 });
+  return { status: result.status, stderr: result.stderr, nodes: readProfiledNodes(profileDir) };
+}
+
+/** The convolutions of a profile and whether every one ran on `providerName`. */
+function convolutionsOn(nodes: readonly ProfiledNode[], providerName: string): { count: number; all: boolean } {
+  const convolutions = nodes.filter((n) => /Conv/.test(n.op));
+  return { count: convolutions.length, all: convolutions.every((n) => n.provider === providerName) };
+}
+
+test('top-activations on the cpu provider: its sessions\' profiles show the convolutions on CPUExecutionProvider', () => {
+  const run = profileTopActivations('cpu');
+  assert.equal(run.status, 0, run.stderr);
+  const { count, all } = convolutionsOn(run.nodes, 'CPUExecutionProvider');
+  assert.ok(count > 0 && all, describeNodes(run.nodes));
+});
+
+test('top-activations on a GPU provider that loads runs its convolutions there, with no silent fallback to the CPU', (t) => {
+  const refused: string[] = [];
+  let checked = 0;
+  for (const provider of EXECUTION_PROVIDERS.filter((p) => p !== 'cpu')) {
+    const run = profileTopActivations(provider);
+    if (run.status === 2 && new RegExp(`^run-pipeline: Execution provider ${provider} failed to load`, 'm').test(run.stderr)) {
+      refused.push(provider);
+      continue;
+    }
+    assert.equal(run.status, 0, run.stderr);
+    const { count, all } = convolutionsOn(run.nodes, PROFILED_PROVIDER_NAMES[provider] ?? `(no profile name for ${provider})`);
+    assert.ok(count > 0 && all, `${provider} loaded, but the convolutions ran: ${describeNodes(run.nodes)}`);
+    checked += 1;
+  }
+  if (checked === 0) t.skip(`no GPU execution provider loads here (${refused.join(', ')} refused)`);
 });
 
 test('train refuses --backend onnx: training stays on tfjs', () => {

@@ -1,20 +1,25 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { parseExecutionProvider } from '../../src/backend/backend-choice.js';
+import { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName } from '../../src/backend/backend-choice.js';
 import { isConvTensor, readCheckpointFile, saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, type ModelParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';
 import { graphBuilderFingerprint } from '../../src/onnx/graph-builder-fingerprint.js';
+import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
+import { ONNX_DATA_TYPE } from '../../src/onnx/onnx-schema.js';
 import { createOnnxSession } from '../../src/onnx/onnx-session.js';
+import { float32Tensor, makeNode, tensorValueInfo } from '../../src/onnx/onnx-values.js';
 import { runForwardRequest, type ForwardRequest, type TapArray } from '../../src/workers/batch-reducers.js';
 import { createForwardExecutor, type ForwardExecutor } from '../../src/workers/forward-executor.js';
 import type { LayerBatchReduction } from '../../src/topk/reduce-conv-tap.js';
 import { assertReductionsEqual, makeBatch, makeParams, relativeError } from '../onnx/onnx-fixtures.js';
+import { describeNodes, PROFILED_PROVIDER_NAMES, profileSessions, readProfiledNodes, type ProfiledNode } from '../onnx/session-profile.js';
 
 const REQUESTS: ForwardRequest[] = [
   { reducer: 'top-activations', layers: [2, 5] },
@@ -33,6 +38,40 @@ function assertSameAsTfjs(request: ForwardRequest, got: unknown, expected: unkno
     assert.deepEqual(g[name]!.shape, e[name]!.shape, name);
     assert.ok(relativeError(g[name]!.data, e[name]!.data) < 1e-5, `${name}: ${relativeError(g[name]!.data, e[name]!.data)}`);
   }
+}
+
+/**
+ * Runs a Conv -> Relu graph once in a session made by createOnnxSession on
+ * `provider`, with onnxruntime's profiling on, and returns the node runs its
+ * profile records. @throws UsageError when the provider fails to load.
+ */
+async function profileConvRelu(provider: ExecutionProviderName, profileDir: string): Promise<ProfiledNode[]> {
+  mkdirSync(profileDir, { recursive: true });
+  const model = encodeOnnxModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'conv-relu',
+      node: [makeNode('Conv', 'conv', ['x', 'w'], ['c']), makeNode('Relu', 'relu', ['c'], ['y'])],
+      initializer: [float32Tensor('w', [2, 1, 2, 2], Float32Array.from([1, -1, 0.5, 2, -1, 0, 1, 1]))],
+      input: [tensorValueInfo('x', ONNX_DATA_TYPE.FLOAT, [1, 1, 4, 4])],
+      output: [tensorValueInfo('y', ONNX_DATA_TYPE.FLOAT, [1, 2, 3, 3])],
+    },
+  });
+  const restore = profileSessions(profileDir);
+  try {
+    const session = await createOnnxSession(model, { executionProvider: provider, intraOpThreads: 1 }, { description: 'conv-relu graph' });
+    try {
+      const x = new ort.Tensor('float32', Float32Array.from({ length: 16 }, (_, i) => i - 7), [1, 1, 4, 4]);
+      const { y } = await session.run({ x });
+      assert.deepEqual(y!.dims, [1, 2, 3, 3]);
+    } finally {
+      await session.release(); // writes the profile
+    }
+  } finally {
+    restore();
+  }
+  return readProfiledNodes(profileDir);
 }
 
 describe('onnx forward executor', () => {
@@ -147,7 +186,7 @@ describe('onnx forward executor', () => {
     assert.equal(parseExecutionProvider(undefined), 'cpu');
   });
 
-  it('refuses a provider that fails to load, saying how to install it', async () => {
+  it('refuses a provider that fails to load, saying how to install it', async (t) => {
     // The npm package ships the CPU binaries only; cuda loads where its binaries were installed.
     let error: Error | null = null;
     try {
@@ -155,9 +194,36 @@ describe('onnx forward executor', () => {
     } catch (e) {
       error = e as Error;
     }
-    if (error === null) return; // a machine with onnxruntime's CUDA binaries: nothing to refuse
+    if (error === null) {
+      t.skip('onnxruntime-node loads the CUDA provider here: nothing to refuse (the next test checks that it runs the nodes)');
+      return;
+    }
     assert.equal(error.name, 'UsageError');
     assert.match(error.message, /^Execution provider cuda failed to load in onnxruntime-node \d+\.\d+\.\d+ \(.+\): its binaries are not in the npm package: install them with `node node_modules\/onnxruntime-node\/script\/install --onnxruntime-node-install=cuda12` \(needs CUDA 12 and cuDNN 9 on the library path\), or use --execution-provider cpu$/);
+  });
+
+  it('onnxruntime\'s profile names the provider that ran each node: cpu for the cpu provider', async () => {
+    const nodes = await profileConvRelu('cpu', join(dir, 'profile-cpu'));
+    assert.ok(nodes.length > 0 && nodes.every((n) => n.provider === 'CPUExecutionProvider'), describeNodes(nodes));
+  });
+
+  it('a GPU provider that loads runs the graph\'s nodes itself, with no silent fallback to the CPU', async (t) => {
+    const refused: string[] = [];
+    let checked = 0;
+    for (const provider of EXECUTION_PROVIDERS.filter((p) => p !== 'cpu')) {
+      let nodes: ProfiledNode[];
+      try {
+        nodes = await profileConvRelu(provider, join(dir, `profile-${provider}`));
+      } catch (error) {
+        if ((error as Error).name !== 'UsageError') throw error;
+        refused.push(provider);
+        continue;
+      }
+      const expected = PROFILED_PROVIDER_NAMES[provider];
+      assert.ok(expected !== undefined && nodes.length > 0 && nodes.every((n) => n.provider === expected), `${provider} loaded, but its session ran: ${describeNodes(nodes)}`);
+      checked += 1;
+    }
+    if (checked === 0) t.skip(`no GPU execution provider loads here (${refused.join(', ')} refused)`);
   });
 
   it('refuses a graph onnxruntime cannot load, naming the graph and file', async () => {
