@@ -17,6 +17,7 @@ import { createMomentumBuffers, disposeMomentumBuffers, PAPER_SGD } from '../src
 import { PAPER_FILTER_RADIUS } from '../src/train/filter-renorm.js';
 import { runTrainStep, type StepInput } from '../src/train/train-step.js';
 import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
+import { drawDropoutMasks, listDropoutLayers } from '../src/train/dropout-masks.js';
 import { createRng } from '../src/data/seeded-rng.js';
 import type { BenchResult, BenchRow } from './main.js';
 
@@ -53,7 +54,7 @@ function measure(model: string, backend: BackendName, flags: TrainBenchFlags): B
   const slow = backend === 'cpu' && model === 'zfnet';
   const steps = slow ? 1 : flags.steps;
   const microBatchSize = chooseMicroBatchSize(config, flags.batch, backend);
-  const step = (i: number) => runTrainStep(config, params, buffers, input, { ...PAPER_SGD, filterRadius: PAPER_FILTER_RADIUS, dropoutSeed: i, microBatchSize });
+  const step = (i: number) => runTrainStep(config, params, buffers, input, { ...PAPER_SGD, filterRadius: PAPER_FILTER_RADIUS, dropoutMasks: drawDropoutMasks(listDropoutLayers(config), i, flags.batch), microBatchSize });
   try {
     if (!slow) step(0);
     const tensorsBefore = tf.memory().numTensors;

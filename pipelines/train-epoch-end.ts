@@ -10,7 +10,7 @@ import { createForwardExecutor } from '../src/workers/forward-executor.js';
 import type { DatasetRecord } from '../src/data/image-index.js';
 import type { ImageOrderOptions } from '../src/data/image-order.js';
 import type { MeanImage } from '../src/data/mean-image.js';
-import type { ModelParams } from '../src/model/params.js';
+import { parameterLayouts } from '../src/checkpoint/torch-layout.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { writeSvgAndPng } from '../src/plot/render-png.js';
 import { createProgress } from '../src/progress.js';
@@ -24,13 +24,13 @@ import {
 import { advanceLrSchedule } from '../src/train/lr-schedule.js';
 import { describeStuckLoss } from '../src/train/learning-check.js';
 import { evaluateBatches, type TrainEpochResult } from '../src/train/run-epoch.js';
-import type { MomentumBuffers } from '../src/train/sgd-momentum.js';
+import type { Trainer, TrainTensors } from '../src/train/trainer.js';
 import { summarizeMetrics, type MetricSummary } from '../src/train/topk-metrics.js';
 import { buildErrorChartSvg, buildLossChartSvg } from '../src/train/training-plot.js';
 import { createBatchStream } from './input-stream.js';
 import type { TrainPipelineOptions, TrainRecipe } from './train.js';
 
-/** What the epoch loop shares. Tensors (params, buffers) belong to runTrainPipeline. */
+/** What the epoch loop shares. The trainer belongs to runTrainPipeline. */
 export interface EpochContext {
   options: TrainPipelineOptions;
   recipe: TrainRecipe;
@@ -43,11 +43,9 @@ export interface EpochContext {
   /** The run's ownership heartbeat, beaten before each checkpoint is written. */
   heartbeat?: RunHeartbeat;
   config: ModelConfig;
-  params: ModelParams;
-  buffers: MomentumBuffers;
+  /** The engine taking the steps and holding the weights and momentum buffers. */
+  trainer: Trainer;
   store: TrainingStore;
-  /** Images per forward/backward pass. */
-  microBatchSize: number;
   /** The training split's order without seed and epoch. */
   trainOrder: Omit<ImageOrderOptions, 'seed' | 'epoch'>;
   log: (line: string) => void;
@@ -57,7 +55,7 @@ export interface EpochContext {
  * Validation top-1/top-5 on centre crops, no dropout; null when aborted, undefined when there is no validation split.
  * Bad images are recorded in skipped_items under the training run (each epoch's pass records its own) and counted.
  */
-async function validate(ctx: EpochContext, epoch: number): Promise<MetricSummary | null | undefined> {
+async function validate(ctx: EpochContext, epoch: number, tensors: TrainTensors): Promise<MetricSummary | null | undefined> {
   const { recipe } = ctx;
   if (recipe.valSplit === null) return undefined;
   let skipped = 0;
@@ -67,13 +65,14 @@ async function validate(ctx: EpochContext, epoch: number): Promise<MetricSummary
     decodeConcurrency: ctx.options.decodeConcurrency, strict: ctx.options.strict,
     onSkip: (item) => { skipped++; recordSkippedItem(ctx.options.db, ctx.runId, item); },
   });
-  // An inference pass: on the onnx engine under --backend auto/onnx (one session, every core), else in-process on
-  // the training backend as before. The engine line is printed at the first validation.
-  await initBackend(ctx.options.backend, { purpose: 'inference', log: ctx.log });
-  const executor = await createForwardExecutor({ workers: 1, intraOpThreads: availableParallelism(), backend: ctx.options.backend, model: { kind: 'params', config: ctx.config, params: ctx.params }, graphCacheDir: null });
+  // An inference pass on the training run's engine (onnx under --backend auto/onnx: one session, every core; else
+  // in-process on the tfjs backend). The run's engine line was printed when training started.
+  await initBackend(ctx.options.backend, { purpose: 'inference', log: () => undefined });
+  const contents = { config: ctx.config, tensors: new Map(parameterLayouts(ctx.config).map((layout) => [layout.name, { shape: layout.torchShape, data: tensors.weights.get(layout.name)! }])), sha256: null };
+  const executor = await createForwardExecutor({ workers: 1, intraOpThreads: availableParallelism(), backend: ctx.options.backend, model: { kind: 'contents', contents }, graphCacheDir: null });
   const progress = createProgress({ label: `val epoch ${epoch}`, total: batches.total });
   const result = await evaluateBatches(batches, {
-    config: ctx.config, params: ctx.params, onBatch: (n) => progress.tick(n, { skipped: String(skipped) }), shouldStop: () => ctx.options.signal?.aborted === true, executor,
+    config: ctx.config, onBatch: (n) => progress.tick(n, { skipped: String(skipped) }), shouldStop: () => ctx.options.signal?.aborted === true, executor,
   }).finally(() => executor.close());
   progress.done();
   if (skipped > 0) ctx.log(`val epoch ${epoch}: skipped ${skipped} bad images of ${recipe.valSplit} (recorded in skipped_items of run ${ctx.runId})`);
@@ -104,7 +103,8 @@ function finiteOrNull(value: number | undefined): number | null {
  */
 export async function finishEpoch(ctx: EpochContext, state: TrainCheckpointState, result: TrainEpochResult, startedMs: number): Promise<{ state: TrainCheckpointState; checkpointPath: string } | null> {
   const epoch = state.epoch + 1;
-  const val = await validate(ctx, epoch);
+  const tensors = await ctx.trainer.readTensors();
+  const val = await validate(ctx, epoch, tensors);
   if (val === null) return null;
   const wallMs = (state.partial?.wallMs ?? 0) + performance.now() - startedMs;
   const record = buildEpochRecord(ctx, state, result, val, wallMs);
@@ -114,7 +114,7 @@ export async function finishEpoch(ctx: EpochContext, state: TrainCheckpointState
     lrSchedule: advanceLrSchedule(lrOptions, state.lrSchedule, epoch, val?.top1Error ?? null),
   };
   ctx.heartbeat?.beat(); // writes only while this process owns the run
-  saveTrainCheckpoint(record.checkpointPath!, ctx.config, ctx.params, ctx.buffers, next, ctx.meanImage);
+  saveTrainCheckpoint(record.checkpointPath!, ctx.config, tensors, next, ctx.meanImage);
   ctx.store.saveEpoch(record);
   for (const old of listCheckpoints(ctx.checkpointDir)) if (old.partial) deleteCheckpointPair(old.path);
   applyRetention(ctx);
@@ -147,15 +147,16 @@ export function describeEpoch(r: EpochRecord): string {
 }
 
 /** Saves an interrupted epoch as a partial checkpoint pair; returns its path. */
-export function saveInterruption(ctx: EpochContext, state: TrainCheckpointState, result: TrainEpochResult, position: number, startedMs: number): string {
+export async function saveInterruption(ctx: EpochContext, state: TrainCheckpointState, result: TrainEpochResult, position: number, startedMs: number): Promise<string> {
   const path = join(ctx.checkpointDir, partialCheckpointName(state.epoch, result.steps));
   const partial = {
     sums: result.sums,
     trainMs: (state.partial?.trainMs ?? 0) + result.trainMs,
     wallMs: (state.partial?.wallMs ?? 0) + performance.now() - startedMs,
   };
+  const tensors = await ctx.trainer.readTensors();
   ctx.heartbeat?.beat();
-  saveTrainCheckpoint(path, ctx.config, ctx.params, ctx.buffers, { ...state, step: result.steps, position, partial, epochRecord: null }, ctx.meanImage);
+  saveTrainCheckpoint(path, ctx.config, tensors, { ...state, step: result.steps, position, partial, epochRecord: null }, ctx.meanImage);
   for (const old of listCheckpoints(ctx.checkpointDir)) if (old.partial && old.path !== path) deleteCheckpointPair(old.path);
   ctx.log(`train: stopped in epoch ${state.epoch + 1} after step ${result.steps}; saved ${path}`);
   return path;

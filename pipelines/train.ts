@@ -15,6 +15,9 @@ import { loadMeanImage } from '../src/data/mean-store.js';
 import { describeMean, type MeanImage } from '../src/data/mean-image.js';
 import { buildModelConfig } from '../src/model/architectures.js';
 import { disposeParams, initParams } from '../src/model/params.js';
+import { createTrainer } from '../src/train/create-trainer.js';
+import { torchTensorsOf } from '../src/train/tfjs-trainer.js';
+import type { Trainer, TrainTensors } from '../src/train/trainer.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
@@ -26,7 +29,6 @@ import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-sche
 import { applyScaledInit, type InitScheme } from '../src/train/init-scale.js';
 import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
 import { trainEpoch } from '../src/train/run-epoch.js';
-import { createMomentumBuffers, disposeMomentumBuffers } from '../src/train/sgd-momentum.js';
 import { createMetricSums } from '../src/train/topk-metrics.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
 import { runMeanPipeline } from './mean.js';
@@ -128,6 +130,18 @@ export function runFolder(recipe: TrainRecipe, runId: string): { runDir: string;
   return { runDir, checkpointDir: join(runDir, 'checkpoints') };
 }
 
+/** Fresh weights (the recipe's init) and zero momentum, PyTorch layout. */
+function initTensors(recipe: TrainRecipe, config: ModelConfig): TrainTensors {
+  const params = initParams(config, recipe.seed);
+  try {
+    if (recipe.init === 'scaled') applyScaledInit(config, params);
+    const weights = torchTensorsOf(config, params);
+    return { weights, velocities: new Map([...weights].map(([name, values]) => [name, new Float32Array(values.length)])) };
+  } finally {
+    disposeParams(params);
+  }
+}
+
 /** Fresh parameters and momentum, or the newest checkpoint pair of a resumed run. */
 function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: string, checkpointDir: string, log: (line: string) => void): LoadedTrainCheckpoint {
   const newest = listCheckpoints(checkpointDir).at(-1);
@@ -136,14 +150,12 @@ function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: stri
     log(`train: resuming ${runId} from ${newest.path} (epoch ${loaded.state.epoch} done, ${loaded.state.step} steps into the next)`);
     return loaded;
   }
-  const params = initParams(config, recipe.seed);
-  if (recipe.init === 'scaled') applyScaledInit(config, params);
   const lrOptions = { kind: recipe.lrSchedule, initialLr: recipe.learningRate, patience: recipe.patience, stepEpochs: recipe.stepEpochs, factor: recipe.lrFactor };
   const state: TrainCheckpointState = {
     kind: 'train', runId, epoch: 0, step: 0, position: 0, seed: recipe.seed,
     lrSchedule: createLrScheduleState(lrOptions), partial: null, epochRecord: null,
   };
-  return { config, params, buffers: createMomentumBuffers(params), state, mean: null };
+  return { config, tensors: initTensors(recipe, config), state, mean: null };
 }
 
 /** Index of the image after `lastImageId` in an epoch's training order (skipped images included). */
@@ -200,16 +212,17 @@ export async function runTrainPipeline(options: TrainPipelineOptions): Promise<T
     recordRunMean(options.db, runId, meanImage.sha256);
     heartbeat = startRunHeartbeat(options.db, runId);
     const train = splitRecords['train']!;
+    const microBatchSize = recipe.microBatch ?? chooseMicroBatchSize(start.config, recipe.batchSize, backendInfo.name);
+    const trainer = await createTrainer(backendInfo, { config: start.config, filterRadius: recipe.filterRadius, weightDecay: recipe.weightDecay, microBatchSize }, start.tensors);
     const ctx: EpochContext = {
-      options, recipe, runId, runDir, checkpointDir, dataset, meanImage, heartbeat, log, config: start.config, params: start.params, buffers: start.buffers,
-      store: createTrainingStore(options.db), microBatchSize: recipe.microBatch ?? chooseMicroBatchSize(start.config, recipe.batchSize, backendInfo.name), trainOrder: { baseId: computeSplitBaseId(train.ordinal), imageCount: train.imageCount, order: 'shuffled', limit: recipe.limit ?? undefined },
+      options, recipe, runId, runDir, checkpointDir, dataset, meanImage, heartbeat, log, config: start.config, trainer,
+      store: createTrainingStore(options.db), trainOrder: { baseId: computeSplitBaseId(train.ordinal), imageCount: train.imageCount, order: 'shuffled', limit: recipe.limit ?? undefined },
     };
-    if (ctx.microBatchSize < recipe.batchSize) log(`train: each batch of ${recipe.batchSize} runs as passes of ${ctx.microBatchSize} images (gradients summed, one update)`);
+    if (microBatchSize < recipe.batchSize) log(`train: each batch of ${recipe.batchSize} runs as passes of ${microBatchSize} images (gradients summed, one update)`);
     try {
       return await runEpochs(ctx, start.state);
     } finally {
-      disposeMomentumBuffers(start.buffers);
-      disposeParams(start.params);
+      await trainer.close();
     }
   } catch (error) {
     markRunFailed(options.db, runId, error);
@@ -230,13 +243,13 @@ async function runEpochs(ctx: EpochContext, initial: TrainCheckpointState): Prom
     const result = await trainOneEpoch(ctx, state, epoch);
     if (result.stopped) {
       const position = result.lastImageId === null ? state.position : findPositionAfter(ctx, epoch, result.lastImageId);
-      checkpointPath = saveInterruption(ctx, state, result, position, startedMs);
+      checkpointPath = await saveInterruption(ctx, state, result, position, startedMs);
       setRunStatus(ctx.options.db, ctx.runId, 'interrupted');
       return { runId: ctx.runId, status: 'interrupted', epochs: state.epoch, checkpointPath, lastEpoch: ctx.store.listEpochs(ctx.runId).at(-1) ?? null };
     }
     const finished = await finishEpoch(ctx, state, result, startedMs);
     if (finished === null) {
-      checkpointPath = saveInterruption(ctx, state, result, ctx.trainOrder.imageCount, startedMs);
+      checkpointPath = await saveInterruption(ctx, state, result, ctx.trainOrder.imageCount, startedMs);
       setRunStatus(ctx.options.db, ctx.runId, 'interrupted');
       return { runId: ctx.runId, status: 'interrupted', epochs: state.epoch, checkpointPath, lastEpoch: ctx.store.listEpochs(ctx.runId).at(-1) ?? null };
     }
@@ -265,8 +278,8 @@ async function trainOneEpoch(ctx: EpochContext, state: TrainCheckpointState, epo
   const progress = createProgress({ label: `train epoch ${epoch}/${recipe.epochs}`, total: batches.total });
   const lr = state.lrSchedule.learningRate;
   const result = await trainEpoch(batches, {
-    config: ctx.config, params: ctx.params, buffers: ctx.buffers, learningRate: lr, momentum: recipe.momentum, weightDecay: recipe.weightDecay,
-    filterRadius: recipe.filterRadius, microBatchSize: ctx.microBatchSize, seed: recipe.seed, epoch, startStep: state.step, sums: state.partial?.sums ?? createMetricSums(),
+    trainer: ctx.trainer, learningRate: lr, momentum: recipe.momentum, weightDecay: recipe.weightDecay,
+    seed: recipe.seed, epoch, startStep: state.step, sums: state.partial?.sums ?? createMetricSums(),
     shouldStop: () => ctx.options.signal?.aborted === true,
     onStep: ({ step, images, loss }) => {
       progress.tick(images, { step: String(step), loss: loss.toFixed(3), lr: lr.toPrecision(3) });

@@ -9,10 +9,11 @@
  *   starts its threaded build in browsers with cross-origin isolation.
  * - `cpu`: `@tensorflow/tfjs-backend-cpu`, plain JavaScript (slow, the reference).
  * - `auto`: tensorflow when one of the packages is installed and loads, else wasm.
- * - `onnx` (and `auto` for inference passes): onnxruntime runs the forward
- *   passes (src/onnx, src/workers/onnx-executor.ts) on the execution provider
- *   chosen with `--execution-provider`; tfjs is still started (as `auto`,
- *   quietly) for the tensor work that stays on it.
+ * - `onnx` (and `auto`): onnxruntime runs the forward passes (src/onnx,
+ *   src/workers/onnx-executor.ts) and the training step (src/train-graph,
+ *   src/train/onnx-trainer.ts) on the execution provider chosen with
+ *   `--execution-provider`; tfjs is still started (as `auto`, quietly) for
+ *   the tensor work that stays on it.
  *
  * The choice is printed once to stderr and returned as BackendInfo, which
  * commands record with their run.
@@ -36,7 +37,7 @@ export interface BackendInfo {
   threads: number;
   /** One human line, e.g. "XNNPACK, SIMD, 1 thread: tfjs-backend-wasm is single-threaded in Node". */
   detail: string;
-  /** onnx only: the onnxruntime execution provider (cpu, cuda, tensorrt). */
+  /** onnx only: the onnxruntime execution provider (cpu, webgpu, cuda, tensorrt). */
   executionProvider?: ExecutionProviderName;
 }
 
@@ -46,7 +47,11 @@ export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-n
 export interface InitBackendOptions {
   /** Where the one line "backend: ..." goes; default stderr. */
   log?: (line: string) => void;
-  /** Inference passes run on onnx under `auto` and `onnx`; training (the default) stays on tfjs. */
+  /**
+   * A forward pass or a training run: under `auto` and `onnx` it goes to the
+   * onnx engine, whose line says how the pass uses the cores. Absent: tfjs
+   * work only (initialisation, the tfjs deconvnet), on tfjs.
+   */
   purpose?: BackendPurpose;
   /** The onnx execution provider; default: the one set by setExecutionProvider (the CLI's --execution-provider), else cpu. */
   executionProvider?: ExecutionProviderName;
@@ -66,13 +71,13 @@ export function currentExecutionProvider(): ExecutionProviderName {
   return executionProvider;
 }
 
-async function startOnnxEngine(choice: BackendChoice, options: InitBackendOptions): Promise<BackendInfo> {
+async function startOnnxEngine(choice: BackendChoice, purpose: BackendPurpose, options: InitBackendOptions): Promise<BackendInfo> {
   await startTfjs(tfjsChoiceOf(choice), { log: () => undefined });
   const provider = options.executionProvider ?? executionProvider;
-  const key = `${choice}:${provider}`;
+  const key = `${choice}:${provider}:${purpose}`;
   if (engine?.key === key) return engine.info;
   const { probeOnnxEngine } = await import('../onnx/onnx-probe.js');
-  const info = await probeOnnxEngine(provider, availableParallelism());
+  const info = await probeOnnxEngine(provider, availableParallelism(), purpose);
   engine = { key, info };
   (options.log ?? ((line) => process.stderr.write(`${line}\n`)))(describeBackend(info));
   return info;
@@ -80,21 +85,18 @@ async function startOnnxEngine(choice: BackendChoice, options: InitBackendOption
 
 /**
  * Starts what a pass needs and returns what it records (BackendInfo):
- * - `purpose: 'inference'` under `auto` or `onnx`: the onnx engine (its
- *   execution provider probed with a one-node graph), tfjs started quietly
- *   beside it for the tensor work that stays on tfjs;
- * - otherwise a tfjs backend (`onnx` means tfjs `auto` for tfjs work), and
- *   `purpose: 'training'` refuses `onnx`.
+ * - a `purpose` under `auto` or `onnx`: the onnx engine (its execution
+ *   provider probed with a one-node graph), tfjs started quietly beside it for
+ *   the tensor work that stays on tfjs; the engine line says how the pass uses
+ *   the cores (worker threads for inference, one training session);
+ * - otherwise a tfjs backend (`onnx` means tfjs `auto` for tfjs work).
  * Calling it again with the same choice returns the same info without
  * printing; a different choice switches backends (tensors move lazily) and prints again.
  * @throws UsageError when `tensorflow` is asked for but no native package loads,
- *   when a backend or the execution provider fails to start, or for training on onnx.
+ *   or when a backend or the execution provider fails to start.
  */
 export async function initBackend(choice: BackendChoice, options: InitBackendOptions = {}): Promise<BackendInfo> {
-  if (options.purpose === 'inference' && inferenceEngineOf(choice) === 'onnx') return startOnnxEngine(choice, options);
-  if (choice === 'onnx' && options.purpose === 'training') {
-    throw new UsageError('Backend onnx runs forward passes only (onnxruntime has no gradients in Node); training runs on tfjs: use --backend auto, tensorflow, wasm or cpu');
-  }
+  if (options.purpose !== undefined && inferenceEngineOf(choice) === 'onnx') return startOnnxEngine(choice, options.purpose, options);
   return startTfjs(tfjsChoiceOf(choice), options);
 }
 

@@ -53,18 +53,39 @@ export interface SaveCheckpointResult {
 }
 
 /**
- * Writes a checkpoint atomically. The parent folder is created when missing.
+ * Writes a checkpoint atomically from tfjs-layout parameters. The parent folder is created when missing.
  * @throws RangeError naming the parameter when `params` lacks one the config needs or has the wrong shape.
  */
 export function saveCheckpoint(path: string, options: SaveCheckpointOptions): SaveCheckpointResult {
-  const tensors = new Map<string, Float32Entry>();
+  const tensors = new Map<string, Float32Array>();
   for (const layout of parameterLayouts(options.config)) {
     const variable = options.params.get(layout.name);
     if (variable === undefined) throw new RangeError(`Model parameters have no tensor ${layout.name}`);
     if (variable.shape.join(',') !== layout.tfjsShape.join(',')) {
       throw new RangeError(`Parameter ${layout.name} has shape [${variable.shape.join(', ')}] but ${options.config.name} needs [${layout.tfjsShape.join(', ')}]`);
     }
-    tensors.set(layout.name, { shape: layout.torchShape, data: convertToTorch(layout, variable.dataSync() as Float32Array) });
+    tensors.set(layout.name, convertToTorch(layout, variable.dataSync() as Float32Array));
+  }
+  return saveCheckpointTensors(path, { ...options, tensors });
+}
+
+export interface SaveCheckpointTensorsOptions extends Omit<SaveCheckpointOptions, 'params'> {
+  /** PyTorch layout by parameter name (what training engines hand over); read, not changed. */
+  tensors: ReadonlyMap<string, Float32Array>;
+}
+
+/**
+ * Writes a checkpoint atomically from PyTorch-layout tensors. The parent folder is created when missing.
+ * @throws RangeError naming the tensor when one the config needs is missing or has the wrong size.
+ */
+export function saveCheckpointTensors(path: string, options: SaveCheckpointTensorsOptions): SaveCheckpointResult {
+  const tensors = new Map<string, Float32Entry>();
+  for (const layout of parameterLayouts(options.config)) {
+    const data = options.tensors.get(layout.name);
+    const size = layout.torchShape.reduce((a, b) => a * b, 1);
+    if (data === undefined) throw new RangeError(`Model parameters have no tensor ${layout.name}`);
+    if (data.length !== size) throw new RangeError(`Parameter ${layout.name} has ${data.length} values but ${options.config.name} needs [${layout.torchShape.join(', ')}]`);
+    tensors.set(layout.name, { shape: layout.torchShape, data });
   }
   const metadata: Record<string, string> = { format: 'pt', [CONFIG_METADATA_KEY]: JSON.stringify(describeConfig(options.config)) };
   if (options.trainingState) metadata[TRAINING_METADATA_KEY] = JSON.stringify(options.trainingState);

@@ -26,8 +26,8 @@ function probeModel(): Uint8Array {
  * Loads onnxruntime with `provider` and describes the engine.
  * @throws UsageError naming the provider when it fails to load (see createOnnxSession).
  */
-export async function probeOnnxEngine(provider: ExecutionProviderName, threads: number): Promise<OnnxEngineInfo> {
+export async function probeOnnxEngine(provider: ExecutionProviderName, threads: number, purpose: 'inference' | 'training' = 'inference'): Promise<OnnxEngineInfo> {
   const session = await createOnnxSession(probeModel(), { executionProvider: provider, intraOpThreads: 1 }, { description: 'probe graph' });
   await session.release();
-  return onnxEngineInfo(provider, threads);
+  return onnxEngineInfo(provider, threads, purpose);
 }

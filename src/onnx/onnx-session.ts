@@ -15,7 +15,7 @@ export interface OnnxEngineInfo {
   name: 'onnx';
   executionProvider: ExecutionProviderName;
   gpu: boolean;
-  /** Compute threads: workers x intra-op threads per session. */
+  /** Compute threads: workers x intra-op threads per session, or one training session's intra-op threads. */
   threads: number;
   detail: string;
 }
@@ -44,6 +44,7 @@ export interface GraphLabel {
 ort.env.logLevel = 'fatal';
 
 const PROVIDER_HINTS: Readonly<Record<Exclude<ExecutionProviderName, 'cpu'>, string>> = Object.freeze({
+  webgpu: 'it is in the npm package but needs a GPU that Vulkan can reach (Linux: the GPU driver with its Vulkan ICD, e.g. the NVIDIA driver or mesa-vulkan-drivers; `vulkaninfo --summary` lists what it sees), or use --execution-provider cpu',
   cuda: 'its binaries are not in the npm package: install them with `node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12` (needs CUDA 12 and cuDNN 9 on the library path), or use --execution-provider cpu',
   tensorrt: 'it needs the CUDA provider binaries (`node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12`) and TensorRT 10 on the library path, or use --execution-provider cpu',
 });
@@ -61,8 +62,10 @@ function sessionOptions(options: OnnxSessionOptions): ort.InferenceSession.Sessi
   };
 }
 
+/** The first line of an error, without the native source location onnxruntime puts before a failed check's message. */
 function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+  const line = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+  return /^\/onnxruntime_src\/\S+:\d+ .*? was false\. (.+)$/.exec(line)?.[1] ?? line;
 }
 
 /**
@@ -78,7 +81,7 @@ export async function createOnnxSession(model: Uint8Array | string, options: Onn
       : await ort.InferenceSession.create(model, sessionOptions(options));
   } catch (error) {
     const reason = firstLine(error);
-    if (options.executionProvider !== 'cpu' && /ExecutionProvider|shared library|backend not found/i.test(reason)) {
+    if (options.executionProvider !== 'cpu' && /ExecutionProvider|shared library|backend not found|WebGPU adapter/i.test(reason)) {
       throw new UsageError(`Execution provider ${options.executionProvider} failed to load in onnxruntime-node ${onnxRuntimeVersion()} (${reason}): ${PROVIDER_HINTS[options.executionProvider]}`);
     }
     const where = label.path === undefined ? '' : ` (${label.path})`;
@@ -87,16 +90,15 @@ export async function createOnnxSession(model: Uint8Array | string, options: Onn
 }
 
 /**
- * The engine description: `threads` compute threads (by default one worker
- * thread per core, each with a single-threaded session; see onnx-executor.ts).
+ * The engine description: `threads` compute threads, by default one worker
+ * thread per core, each with a single-threaded session (forward passes, see
+ * onnx-executor.ts), or, for training, one session with `threads` intra-op
+ * threads in one training thread (src/train/onnx-trainer.ts).
  */
-export function onnxEngineInfo(executionProvider: ExecutionProviderName, threads: number): OnnxEngineInfo {
+export function onnxEngineInfo(executionProvider: ExecutionProviderName, threads: number, purpose: 'inference' | 'training' = 'inference'): OnnxEngineInfo {
   const gpu = executionProvider !== 'cpu';
-  return {
-    name: 'onnx',
-    executionProvider,
-    gpu,
-    threads,
-    detail: `onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider${gpu ? ' (GPU)' : ''}, ${threads} thread${threads === 1 ? '' : 's'}: a worker thread with a 1-thread session per core unless --workers says otherwise`,
-  };
+  const layout = purpose === 'training'
+    ? `one training thread with a ${threads}-thread session`
+    : `${threads} thread${threads === 1 ? '' : 's'}: a worker thread with a 1-thread session per core unless --workers says otherwise`;
+  return { name: 'onnx', executionProvider, gpu, threads, detail: `onnxruntime-node ${onnxRuntimeVersion()}, ${executionProvider} execution provider${gpu ? ' (GPU)' : ''}, ${layout}` };
 }

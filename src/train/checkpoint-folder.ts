@@ -12,14 +12,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { loadCheckpoint, saveCheckpoint, type SaveCheckpointResult, type TrainingState } from '../checkpoint/checkpoint-file.js';
-import { disposeParams, type ModelParams } from '../model/params.js';
+import { readCheckpointFile, saveCheckpointTensors, type SaveCheckpointResult, type TrainingState } from '../checkpoint/checkpoint-file.js';
 import type { MeanImage } from '../data/mean-image.js';
 import type { ModelConfig } from '../model/spec.js';
 import type { LrScheduleState } from './lr-schedule.js';
 import type { MetricSums } from './topk-metrics.js';
 import { loadOptimizerState, optimizerPathFor, saveOptimizerState, type TrainingPosition } from './optimizer-state-file.js';
-import type { MomentumBuffers } from './sgd-momentum.js';
+import type { TrainTensors } from './trainer.js';
 
 /** What a training checkpoint carries beside the weights (JSON in `zfnet.training`). */
 export interface TrainCheckpointState extends TrainingState {
@@ -77,9 +76,9 @@ export function listCheckpoints(dir: string): CheckpointRef[] {
 }
 
 /** Saves weights (with the mean image they are trained with) and momentum at one position (optimizer file first). Returns the weights file's result. */
-export function saveTrainCheckpoint(path: string, config: ModelConfig, params: ModelParams, buffers: MomentumBuffers, state: TrainCheckpointState, mean: MeanImage | null = null): SaveCheckpointResult {
-  saveOptimizerState(optimizerPathFor(path), config, buffers, { epoch: state.epoch, step: state.step });
-  return saveCheckpoint(path, { config, params, trainingState: state, mean });
+export function saveTrainCheckpoint(path: string, config: ModelConfig, tensors: TrainTensors, state: TrainCheckpointState, mean: MeanImage | null = null): SaveCheckpointResult {
+  saveOptimizerState(optimizerPathFor(path), config, tensors.velocities, { epoch: state.epoch, step: state.step });
+  return saveCheckpointTensors(path, { config, tensors: tensors.weights, trainingState: state, mean });
 }
 
 /** Deletes a checkpoint and its optimizer file. */
@@ -90,30 +89,22 @@ export function deleteCheckpointPair(path: string): void {
 
 export interface LoadedTrainCheckpoint {
   config: ModelConfig;
-  params: ModelParams;
-  buffers: MomentumBuffers;
+  /** Weights and momentum buffers, PyTorch layout. */
+  tensors: TrainTensors;
   state: TrainCheckpointState;
   /** The mean image the checkpoint carries (null: a fresh start, or a checkpoint from before means travelled with it). */
   mean: MeanImage | null;
 }
 
 /**
- * Loads a training checkpoint pair of run `runId`.
- * Ownership: the caller disposes params and buffers.
+ * Loads a training checkpoint pair of run `runId` (PyTorch layout, no engine needed).
  * @throws UsageError naming the file when it is not a training checkpoint of this run or its optimizer file does not match.
  */
 export function loadTrainCheckpoint(path: string, runId: string): LoadedTrainCheckpoint {
-  const loaded = loadCheckpoint(path);
+  const loaded = readCheckpointFile(path);
   const state = loaded.trainingState as TrainCheckpointState | null;
-  if (state?.kind !== 'train' || state.runId !== runId) {
-    disposeParams(loaded.params);
-    throw new UsageError(`Checkpoint ${path} is not a training checkpoint of run ${runId}`);
-  }
-  try {
-    const buffers = loadOptimizerState(optimizerPathFor(path), loaded.config, { epoch: state.epoch, step: state.step });
-    return { config: loaded.config, params: loaded.params, buffers, state, mean: loaded.mean };
-  } catch (error) {
-    disposeParams(loaded.params);
-    throw error;
-  }
+  if (state?.kind !== 'train' || state.runId !== runId) throw new UsageError(`Checkpoint ${path} is not a training checkpoint of run ${runId}`);
+  const velocities = loadOptimizerState(optimizerPathFor(path), loaded.config, { epoch: state.epoch, step: state.step });
+  const weights = new Map([...loaded.tensors].map(([name, tensor]) => [name, tensor.data]));
+  return { config: loaded.config, tensors: { weights, velocities }, state, mean: loaded.mean };
 }

@@ -11,10 +11,9 @@
  * unlike PyTorch's `momentum_buffer`.
  */
 import { UsageError } from '../errors.js';
-import { loadCheckpoint, saveCheckpoint, type SaveCheckpointResult } from '../checkpoint/checkpoint-file.js';
-import { disposeParams } from '../model/params.js';
+import { readCheckpointFile, saveCheckpointTensors, type SaveCheckpointResult } from '../checkpoint/checkpoint-file.js';
 import type { ModelConfig } from '../model/spec.js';
-import { SGD_UPDATE_FORM, type MomentumBuffers } from './sgd-momentum.js';
+import { SGD_UPDATE_FORM } from './sgd-momentum.js';
 
 export const OPTIMIZER_STATE_KIND = 'sgd-momentum-buffers';
 
@@ -31,19 +30,18 @@ export interface TrainingPosition {
   step: number;
 }
 
-/** Saves momentum buffers atomically (reads them back from the backend). */
-export function saveOptimizerState(path: string, config: ModelConfig, buffers: MomentumBuffers, position: TrainingPosition): SaveCheckpointResult {
-  return saveCheckpoint(path, { config, params: buffers, trainingState: { kind: OPTIMIZER_STATE_KIND, update: SGD_UPDATE_FORM, ...position } });
+/** Saves momentum buffers (PyTorch layout) atomically. */
+export function saveOptimizerState(path: string, config: ModelConfig, velocities: ReadonlyMap<string, Float32Array>, position: TrainingPosition): SaveCheckpointResult {
+  return saveCheckpointTensors(path, { config, tensors: velocities, trainingState: { kind: OPTIMIZER_STATE_KIND, update: SGD_UPDATE_FORM, ...position } });
 }
 
 /**
- * Loads momentum buffers for `position` (tfjs layout, as non-trainable use).
- * Ownership: the caller disposes them (disposeMomentumBuffers).
+ * Loads momentum buffers for `position` (PyTorch layout).
  * @throws UsageError naming the file when it is missing, unreadable, not momentum buffers,
  *   for another model, or for another position.
  */
-export function loadOptimizerState(path: string, config: ModelConfig, position: TrainingPosition): MomentumBuffers {
-  const loaded = loadCheckpoint(path);
+export function loadOptimizerState(path: string, config: ModelConfig, position: TrainingPosition): Map<string, Float32Array> {
+  const loaded = readCheckpointFile(path);
   const state = loaded.trainingState;
   const problem = state?.['kind'] !== OPTIMIZER_STATE_KIND
     ? 'is not an optimizer state file'
@@ -52,9 +50,6 @@ export function loadOptimizerState(path: string, config: ModelConfig, position: 
       : state.epoch !== position.epoch || state.step !== position.step
         ? `belongs to epoch ${state.epoch} step ${state.step}, not epoch ${position.epoch} step ${position.step}`
         : null;
-  if (problem !== null) {
-    disposeParams(loaded.params);
-    throw new UsageError(`Optimizer state ${path} ${problem}`);
-  }
-  return loaded.params;
+  if (problem !== null) throw new UsageError(`Optimizer state ${path} ${problem}`);
+  return new Map([...loaded.tensors].map(([name, tensor]) => [name, tensor.data]));
 }

@@ -3,30 +3,19 @@
  * epoch of SGD steps (stoppable between steps) and one evaluation pass. They
  * take batches from the caller, so they know nothing of files or the store.
  */
-import { deriveSeed } from '../data/seeded-rng.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import type { ImageBatch } from '../stages/stage-items.js';
 import { forEachForwardResult, type ForwardExecutor } from '../workers/forward-executor.js';
-import type { MomentumBuffers, SgdHyperParams } from './sgd-momentum.js';
-import { computeProbabilities, runTrainStep } from './train-step.js';
+import { computeDropoutSeed, drawDropoutMasks, listDropoutLayers } from './dropout-masks.js';
+import type { SgdHyperParams } from './sgd-momentum.js';
+import { computeProbabilities } from './train-step.js';
+import type { Trainer } from './trainer.js';
 import { addBatchMetrics, addClassTally, createMetricSums, scoreProbabilities, type ClassTally, type MetricSums } from './topk-metrics.js';
 
-/** Purpose tag of dropout seeds, apart from the input's shuffle/crop/sample tags. */
-export const DROPOUT_SEED_PURPOSE = 101;
-
-/** Dropout seed of one step: a function of (seed, epoch, step) only, so a resumed run draws the same masks. */
-export function computeDropoutSeed(seed: number, epoch: number, step: number): number {
-  return deriveSeed(seed, epoch, step, DROPOUT_SEED_PURPOSE);
-}
-
 export interface TrainEpochOptions extends SgdHyperParams {
-  config: ModelConfig;
-  params: ModelParams;
-  buffers: MomentumBuffers;
-  filterRadius: number;
-  /** Images per forward/backward pass (see train-step.ts). */
-  microBatchSize: number;
+  /** The engine that takes the steps (tfjs-trainer.ts, onnx-trainer.ts). */
+  trainer: Trainer;
   seed: number;
   /** 1-based epoch being trained. */
   epoch: number;
@@ -60,15 +49,16 @@ export async function trainEpoch(batches: AsyncIterable<ImageBatch>, options: Tr
   let sums = options.sums;
   let lastImageId: number | null = null;
   const startMs = performance.now();
+  const layers = listDropoutLayers(options.trainer.config);
   if (options.shouldStop()) return { steps, sums, lastImageId, stopped: true, trainMs: 0 };
   for await (const batch of batches) {
-    const result = runTrainStep(options.config, options.params, options.buffers, batch, {
-      ...options, dropoutSeed: computeDropoutSeed(options.seed, options.epoch, steps),
-    });
+    const images = batch.labels.length;
+    lastImageId = batch.imageIds[batch.imageIds.length - 1]!;
+    const dropoutMasks = drawDropoutMasks(layers, computeDropoutSeed(options.seed, options.epoch, steps), images);
+    const result = await options.trainer.step(batch, { learningRate: options.learningRate, momentum: options.momentum, weightDecay: options.weightDecay, dropoutMasks });
     steps += 1;
     sums = addBatchMetrics(sums, result.loss, result.ranks);
-    lastImageId = batch.imageIds[batch.imageIds.length - 1]!;
-    options.onStep?.({ step: steps, images: batch.labels.length, loss: result.loss });
+    options.onStep?.({ step: steps, images, loss: result.loss });
     if (options.shouldStop()) return { steps, sums, lastImageId, stopped: true, trainMs: performance.now() - startMs };
   }
   return { steps, sums, lastImageId, stopped: false, trainMs: performance.now() - startMs };
@@ -76,7 +66,8 @@ export async function trainEpoch(batches: AsyncIterable<ImageBatch>, options: Tr
 
 export interface EvaluateBatchesOptions {
   config: ModelConfig;
-  params: ModelParams;
+  /** The weights of an in-process evaluation (needed when there is no executor). */
+  params?: ModelParams;
   /** Per-class counts are added here when given. */
   classTally?: ClassTally;
   shouldStop?: () => boolean;
@@ -110,8 +101,10 @@ export async function evaluateBatches(batches: AsyncIterable<ImageBatch>, option
     const { stopped } = await forEachForwardResult(batches, options.executor, { reducer: 'taps', taps: ['probs'] }, (batch, result) => addBatch(batch, result.taps.probs!.data), { stopWhen: options.shouldStop });
     return { sums, stopped };
   }
+  const params = options.params;
+  if (params === undefined) throw new RangeError('evaluateBatches needs params or an executor');
   for await (const batch of batches) {
-    addBatch(batch, computeProbabilities(options.config, options.params, batch.pixels, batch.shape));
+    addBatch(batch, computeProbabilities(options.config, params, batch.pixels, batch.shape));
     if (options.shouldStop?.() === true) return { sums, stopped: true };
   }
   return { sums, stopped: false };

@@ -23,13 +23,19 @@ import { describeConfigForward } from './forward-model.js';
 import type { LrnForm } from '../onnx/lower-graph-nodes.js';
 import { packParams, type WorkerModelSource } from './worker-protocol.js';
 
+/** PyTorch-layout weights of a project architecture, with the hash of the file they came from (null: not from a file). */
+export type ModelContents = Pick<CheckpointContents, 'config' | 'tensors'> & { sha256: string | null };
+
 /** Where the model comes from: parameters in memory (read, never disposed by the executor) or a checkpoint file. */
 export type ModelSource =
   /** sha256: of the checkpoint the params came from, when known (the onnx engine caches its graphs by it). */
   | { kind: 'params'; config: ModelConfig; params: ModelParams; sha256?: string | null }
   | { kind: 'checkpoint'; path: string }
-  /** A checkpoint already read (readCheckpointFile, PyTorch layout); the onnx engine reads only the tensors its graphs need. */
-  | { kind: 'contents'; contents: CheckpointContents }
+  /**
+   * A checkpoint already read (readCheckpointFile, PyTorch layout), or weights a
+   * trainer holds (sha256 null: never cached); the onnx engine reads only the tensors its graphs need.
+   */
+  | { kind: 'contents'; contents: ModelContents }
   /** An imported model (run-pipeline import), loaded; onnx engine only. Pool workers read its file themselves. */
   | { kind: 'imported'; model: LoadedImportedModel };
 

@@ -9,10 +9,9 @@
  * backpressure that keeps the input stream from racing ahead.
  */
 import { Worker } from 'node:worker_threads';
-import { UsageError } from '../errors.js';
 import type { BackendChoice, BackendInfo } from '../backend/select-backend.js';
 import type { BatchPixels, ForwardRequest, ForwardResultOf } from './batch-reducers.js';
-import type { ForwardWorkerData, WorkerErrorInfo, WorkerModelSource, WorkerToMain } from './worker-protocol.js';
+import { rebuildWorkerError, type ForwardWorkerData, type WorkerModelSource, type WorkerToMain } from './worker-protocol.js';
 
 export interface ForwardPoolOptions {
   workers: number;
@@ -56,15 +55,6 @@ export interface ForwardPool {
   close(): Promise<void>;
 }
 
-/** Rebuilds an error from a worker, keeping usage errors one-line errors. */
-function rebuildError(prefix: string, info: WorkerErrorInfo): Error {
-  const message = `${prefix}: ${info.message}`;
-  const error = info.name === 'UsageError' ? new UsageError(message) : new Error(message);
-  if (info.usage) Object.assign(error, { usage: true });
-  if (info.stack !== undefined) error.stack = `${error.name}: ${message}\n  in worker: ${info.stack}`;
-  return error;
-}
-
 function failWorker(worker: PoolWorker, error: Error): void {
   worker.failure ??= error;
   for (const pending of worker.pending.values()) {
@@ -79,7 +69,7 @@ function handleMessage(worker: PoolWorker, message: WorkerToMain): void {
   if (pending === undefined) return;
   worker.pending.delete(message.batchIndex);
   if (message.type === 'result') pending.resolve(message.result);
-  else pending.reject(rebuildError(`forward worker ${worker.index} failed on batch ${message.batchIndex}`, message.error));
+  else pending.reject(rebuildWorkerError(`forward worker ${worker.index} failed on batch ${message.batchIndex}`, message.error));
 }
 
 function startWorker(index: number, options: ForwardPoolOptions): { worker: PoolWorker; ready: Promise<BackendInfo> } {
@@ -89,7 +79,7 @@ function startWorker(index: number, options: ForwardPoolOptions): { worker: Pool
   const ready = new Promise<BackendInfo>((resolve, reject) => {
     thread.on('message', (message: WorkerToMain) => {
       if (message.type === 'ready') resolve(message.backend);
-      else if (message.type === 'init-failed') reject(rebuildError(`forward worker ${index} failed to start`, message.error));
+      else if (message.type === 'init-failed') reject(rebuildWorkerError(`forward worker ${index} failed to start`, message.error));
       else handleMessage(worker, message);
     });
     thread.on('error', (error) => {

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendChoice, BackendInfo } from '../backend/select-backend.js';
 import type { ExecutionProviderName, InferenceEngineName } from '../backend/backend-choice.js';
+import { UsageError } from '../errors.js';
 import { paramsFromTensors, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import type { BatchPixels, ForwardRequest, ForwardResultOf } from './batch-reducers.js';
@@ -21,7 +22,7 @@ export type WorkerModelSource =
   | { kind: 'packed'; config: ModelConfig; packed: PackedParams; sha256?: string | null }
   | { kind: 'checkpoint'; path: string }
   /** The tensors of a checkpoint read by the main thread (PyTorch layout; onnx engine), copied to each worker. */
-  | { kind: 'contents'; config: ModelConfig; tensors: Map<string, { shape: number[]; data: Float32Array }>; sha256: string }
+  | { kind: 'contents'; config: ModelConfig; tensors: Map<string, { shape: number[]; data: Float32Array }>; sha256: string | null }
   /** An imported model file (onnx engine only); the worker refuses a file whose SHA-256 is not `sha256`. */
   | { kind: 'imported'; path: string; sha256: string };
 
@@ -98,6 +99,15 @@ export function unpackParams(packed: PackedParams): ModelParams {
   } finally {
     tf.dispose([...tensors.values()]);
   }
+}
+
+/** Rebuilds an error from a worker (`prefix: message`), keeping usage errors one-line errors. */
+export function rebuildWorkerError(prefix: string, info: WorkerErrorInfo): Error {
+  const message = `${prefix}: ${info.message}`;
+  const error = info.name === 'UsageError' ? new UsageError(message) : new Error(message);
+  if (info.usage) Object.assign(error, { usage: true });
+  if (info.stack !== undefined) error.stack = `${error.name}: ${message}\n  in worker: ${info.stack}`;
+  return error;
 }
 
 /** Flattens an error for postMessage. */

@@ -8,6 +8,7 @@ import { EXECUTION_PROVIDERS } from '../../src/backend/backend-choice.js';
 import { openStore } from '../../src/store/open-store.js';
 import { describeNodes, PROFILE_DIR_ENV, PROFILED_PROVIDER_NAMES, readProfiledNodes, type ProfiledNode } from '../onnx/session-profile.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';
+import { writeFolderTree } from '../data/fixtures.js';
 import { CLI_PATH, runCli } from './run-cli.js';
 
 /** Preloaded into a CLI process: its onnxruntime sessions write their profiles (see session-profile.ts). */
@@ -114,7 +115,7 @@ test('activations on onnx writes the tensors wasm writes (within 1e-5), and reco
 test('an unknown execution provider is refused with the valid list; a provider that cannot load is refused with the install line', (t) => {
   const args = ['top-activations', '--data', data, '--db', join(dir, 'ep.db'), '--model', 'zfnet-tiny'];
   const unknown = runCli([...args, '--execution-provider', 'rocm']);
-  assert.deepEqual([unknown.status, unknown.stderr], [2, 'run-pipeline: Expected one of cpu, cuda, tensorrt for execution-provider but received "rocm"\n']);
+  assert.deepEqual([unknown.status, unknown.stderr], [2, 'run-pipeline: Expected one of cpu, webgpu, cuda, tensorrt for execution-provider but received "rocm"\n']);
   const cuda = runCli([...args, '--execution-provider', 'cuda']);
   if (cuda.status === 0) {
     t.skip('onnxruntime-node loads the CUDA provider here: nothing to refuse (the next test checks that it runs the convolutions)');
@@ -168,7 +169,29 @@ test('top-activations on a GPU provider that loads runs its convolutions there, 
   if (checked === 0) t.skip(`no GPU execution provider loads here (${refused.join(', ')} refused)`);
 });
 
-test('train refuses --backend onnx: training stays on tfjs', () => {
-  const result = runCli(['train', '--model', 'zfnet-tiny', '--data', data, '--db', join(dir, 'train.db'), '--backend', 'onnx', '--epochs', '1']);
-  assert.deepEqual([result.status, result.stderr.trim().split('\n').at(-1)], [2, 'run-pipeline: Backend onnx runs forward passes only (onnxruntime has no gradients in Node); training runs on tfjs: use --backend auto, tensorflow, wasm or cpu']);
+test('train --backend onnx trains on onnxruntime and records it; a provider that cannot load or an unknown one is refused before any run', async (t) => {
+  const dbPath = join(dir, 'train.db');
+  const trainData = join(dir, 'train-data');
+  await writeFolderTree(trainData, { train: { a: 2, b: 2, c: 2, d: 2 } });
+  const args = ['train', '--model', 'zfnet-tiny', '--data', trainData, '--db', dbPath, '--epochs', '1', '--limit', '8', '--batch-size', '4', '--val-split', 'none', '--out', join(dir, 'train-out')];
+  const unknown = runCli([...args, '--execution-provider', 'rocm']);
+  assert.deepEqual([unknown.status, unknown.stderr], [2, 'run-pipeline: Expected one of cpu, webgpu, cuda, tensorrt for execution-provider but received "rocm"\n']);
+  const webgpu = runCli([...args, '--execution-provider', 'webgpu']);
+  const webgpuLoads = webgpu.status === 0;
+  if (!webgpuLoads) {
+    assert.equal(webgpu.status, 2, webgpu.stderr);
+    assert.match(webgpu.stderr, /^run-pipeline: Execution provider webgpu failed to load in onnxruntime-node [\d.]+ \(Failed to get a WebGPU adapter: .+\): it is in the npm package but needs a GPU that Vulkan can reach/m);
+    assert.doesNotMatch(webgpu.stderr, /onnxruntime_src|webgpu_context/, 'no native log lines');
+  }
+  const trained = runCli([...args, '--backend', 'onnx']);
+  assert.equal(trained.status, 0, trained.stderr);
+  assert.match(trained.stderr, /^backend: onnx \(onnxruntime-node [\d.]+, cpu execution provider, one training thread with a \d+-thread session\)$/m);
+  const db = openStore(dbPath);
+  try {
+    const runs = db.prepare("SELECT backend FROM runs WHERE kind = 'train' ORDER BY started_at").all() as Array<{ backend: string }>;
+    assert.deepEqual(runs.map((r) => r.backend), webgpuLoads ? ['onnx', 'onnx'] : ['onnx'], 'a refused provider records no run');
+  } finally {
+    db.close();
+  }
+  if (webgpuLoads) t.skip('onnxruntime-node finds a WebGPU adapter here: nothing to refuse');
 });
