@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { collectReport } from '../src/report/collect-report.js';
 import { renderReportPage } from '../src/report/report-page.js';
 import type { Store } from '../src/store/open-store.js';
+import { describeExplorerCommand } from '../src/vocabulary.js';
 
 export interface ReportOptions {
   db: Store;
@@ -16,6 +17,8 @@ export interface ReportOptions {
   outRoot?: string;
   /** Default <outRoot>/reports/<run>. */
   outDir?: string;
+  /** The store's path, for the line that says how to open the explorer on it. */
+  dbPath?: string;
 }
 
 export interface ReportResult {
@@ -36,6 +39,6 @@ export function writeReport(options: ReportOptions): ReportResult {
   mkdirSync(outDir, { recursive: true });
   const link = (target: string) => relative(outDir, resolve(target)).split('\\').join('/');
   const path = join(outDir, 'index.html');
-  writeFileSync(path, renderReportPage(data, link));
+  writeFileSync(path, renderReportPage(data, link, options.dbPath === undefined ? undefined : describeExplorerCommand(options.dbPath, process.cwd())));
   return { path, passes: data.passes.length, experiments: data.experiments.length, epochs: data.epochs.length };
 }

@@ -68,3 +68,15 @@ export function describeFieldAgainstInput(layerName: string, fieldPx: number, in
   if (fieldPx * 4 >= inputPx * 3) return `${layerName} sees ${fieldPx} px of a ${inputPx} px input, nearly the whole image: patches away from the border are most of it.`;
   return null;
 }
+
+/**
+ * The command that opens the explorer over a store, as the demo's summary and
+ * the report print it: the store's path relative to `cwd` when it lies below
+ * it, quoted when the shell would split it; `launcher` is how the binary is
+ * started (`./run-pipeline` in the checkout).
+ */
+export function describeExplorerCommand(dbPath: string, cwd: string, launcher = 'run-pipeline'): string {
+  const below = dbPath.startsWith(`${cwd}/`) ? dbPath.slice(cwd.length + 1) : dbPath;
+  const shown = /^[\w./@%+=:,-]+$/.test(below) ? below : `'${below.replace(/'/g, `'\\''`)}'`;
+  return `${launcher} serve --db ${shown}`;
+}

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { AnalysedLayer } from '../graph/analysed-layers.js';
 import { folderOfLayer } from '../mosaic/mosaic-layers.js';
+import { listOcclusionSummaries, type OcclusionSummary } from '../store/occlusion-summaries.js';
 import type { Store } from '../store/open-store.js';
 import { getRun, listRuns, type RunRecord } from '../store/runs.js';
 import { listTopActivationRuns, queryUnitRows, type TopActivationRun, type UnitRow } from '../store/top-activations-store.js';
@@ -27,6 +28,8 @@ export interface PassLayer {
   unitPages: Set<number>;
   /** Whether the folder holds a first sheet. */
   hasSheet: boolean;
+  /** Whether the folder holds the filters of the conv reading the image (filters.png). */
+  hasFilters: boolean;
 }
 
 export interface AnalysisPass {
@@ -44,6 +47,8 @@ export interface ExperimentRun {
   /** out/<kind>/<run>/ and its PNG files (relative to it), when present. */
   outDir: string;
   pngFiles: string[];
+  /** Occlusion runs: each swept image's class and p(true class); null for other kinds. */
+  occlusion: OcclusionSummary[] | null;
 }
 
 export interface ReportData {
@@ -80,7 +85,9 @@ function collectPasses(db: Store, run: RunRecord, checkpoints: string[], outRoot
   const related = listTopActivationRuns(db).filter((p) => p.runId === run.id
     || (p.checkpointPath !== null && paths.has(resolve(p.checkpointPath)))
     || (p.checkpointSha256 !== null && sameWeights(p.checkpointSha256)));
-  return related.filter((p) => p.run.status === 'finished').map((p) => {
+  // The latest weights first: a training run's last epoch (the one mosaics draws) before the earlier epochs analysed to compare.
+  const position = (p: TopActivationRun) => (p.checkpointPath === null ? -1 : checkpoints.indexOf(resolve(p.checkpointPath)));
+  return related.filter((p) => p.run.status === 'finished').sort((x, y) => position(y) - position(x)).map((p) => {
     const dir = join(outRoot, 'mosaics', p.runId);
     const mosaicsDir = existsSync(join(dir, 'index.html')) ? dir : null;
     const layers = p.analysedLayers.map((layer) => readPassLayer(db, p.runId, layer, mosaicsDir));
@@ -96,10 +103,10 @@ function readPassLayer(db: Store, runId: string, layer: AnalysedLayer, mosaicsDi
   const units = queryUnitRows(db, runId, layer.number, { sort: 'unit', deadOnly: false, limit: null });
   const folder = mosaicsDir === null ? undefined : [folderOfLayer(layer.name), `${folderOfLayer(layer.name)}-${layer.number}`]
     .find((f) => existsSync(join(mosaicsDir, f)));
-  if (folder === undefined) return { layer, units, mosaicFolder: null, unitPages: new Set(), hasSheet: false };
+  if (folder === undefined) return { layer, units, mosaicFolder: null, unitPages: new Set(), hasSheet: false, hasFilters: false };
   const files = readdirSync(join(mosaicsDir!, folder));
   const unitPages = new Set(files.map((f) => /^unit-(\d{4})\.html$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1])));
-  return { layer, units, mosaicFolder: folder, unitPages, hasSheet: files.includes('sheet-01.png') };
+  return { layer, units, mosaicFolder: folder, unitPages, hasSheet: files.includes('sheet-01.png'), hasFilters: files.includes('filters.png') };
 }
 
 function collectExperiments(db: Store, run: RunRecord, checkpoints: string[], outRoot: string): ExperimentRun[] {
@@ -110,7 +117,7 @@ function collectExperiments(db: Store, run: RunRecord, checkpoints: string[], ou
     .map((r) => {
       const outDir = join(outRoot, r.kind, r.id);
       const pngFiles = existsSync(outDir) ? readdirSync(outDir).filter((f) => f.endsWith('.png')).sort() : [];
-      return { run: r, outDir, pngFiles };
+      return { run: r, outDir, pngFiles, occlusion: r.kind === 'occlusion' ? listOcclusionSummaries(db, r.id) : null };
     })
     .reverse();
 }

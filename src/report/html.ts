@@ -60,7 +60,8 @@ th{background:#f4f4f4;cursor:pointer;user-select:none}th.asc::after{content:" \\
 td.num{text-align:right;font-variant-numeric:tabular-nums}figure{display:inline-block;margin:8px;vertical-align:top}
 figcaption{font-size:12px;color:#555;max-width:480px}img{max-width:100%;border:1px solid #ccc}nav a{margin-right:12px}
 .note{color:#555;font-size:13px}dl.legend{display:grid;grid-template-columns:max-content auto;gap:2px 12px;max-width:1000px}
-dl.legend dt{font-weight:bold}dl.legend dd{margin:0}`;
+dl.legend dt{font-weight:bold}dl.legend dd{margin:0}
+.panels{display:flex;flex-wrap:nowrap;gap:6px;overflow-x:auto}.panels figure{margin:0;flex:0 0 204px}.panels img{width:200px;height:auto}.occlusion-label{font-weight:bold;margin:16px 0 2px}`;
 
 /** Sorts a table.sortable by the clicked column: numbers numerically, text alphabetically; a second click reverses. */
 export const SORT_SCRIPT = `document.querySelectorAll('table.sortable th').forEach(function (th) {

@@ -3,8 +3,11 @@
  * turned into links relative to the report's folder by the caller's `link`.
  */
 import { lineChartSvg } from '../plot/line-chart.js';
+import type { OcclusionSummary } from '../store/occlusion-summaries.js';
+import { describeUnitStatistics, formatClass } from '../vocabulary.js';
 import type { AnalysisPass, ExperimentRun, PassLayer, ReportData } from './collect-report.js';
 import { escapeHtml, figure, htmlPage, section, sortableTable, type CellValue } from './html.js';
+import { renderStatisticsLegend, UNIT_TABLE_STATISTICS } from './statistics-legend.js';
 
 /** Maps an absolute path to a link relative to the report page. */
 export type LinkFn = (absolutePath: string) => string;
@@ -33,12 +36,12 @@ function trainingSection(data: ReportData): string {
     series: [{ name: 'train loss', points: points((e) => e.trainLoss) }, { name: 'val loss', points: points((e) => e.valLoss) }] });
   const error = lineChartSvg({ title: 'error per epoch', xLabel: 'epoch', yLabel: 'error %', yMin: 0, yMax: 100, widthPx: 560, heightPx: 320,
     series: [
-      { name: 'train top-1', points: points((e) => percent(e.trainTop1Error)) },
-      { name: 'val top-1', points: points((e) => percent(e.valTop1Error)) },
-      { name: 'val top-5', points: points((e) => percent(e.valTop5Error)) },
+      { name: 'train top-1 error', points: points((e) => percent(e.trainTop1Error)) },
+      { name: 'val top-1 error', points: points((e) => percent(e.valTop1Error)) },
+      { name: 'val top-5 error', points: points((e) => percent(e.valTop5Error)) },
     ] });
   const table = sortableTable('epochs-table',
-    ['epoch', 'train loss', 'train top-1 %', 'val loss', 'val top-1 %', 'val top-5 %', 'lr', 'img/s', 'wall s'].map((label) => ({ label })),
+    ['epoch', 'train loss', 'train top-1 error %', 'val loss', 'val top-1 error %', 'val top-5 error %', 'lr', 'img/s', 'wall s'].map((label) => ({ label })),
     data.epochs.map((e) => [e.epoch, e.trainLoss, percent(e.trainTop1Error), e.valLoss, percent(e.valTop1Error), percent(e.valTop5Error), e.learningRate, e.imagesPerS, e.wallS]));
   return section('training', 'Training', `<div class="charts">${loss}${error}</div>\n${table}`);
 }
@@ -56,9 +59,11 @@ function unitTable(pass: AnalysisPass, layer: PassLayer, link: LinkFn): string {
   const unitCell = (unit: number): CellValue => folder === null || !layer.unitPages.has(unit)
     ? unit
     : { text: String(unit), href: link(`${folder}/unit-${String(unit).padStart(4, '0')}.html`) };
-  return sortableTable(`units-${pass.run.runId}-${layer.layer.number}`,
-    ['unit', 'images', 'firing rate', 'mean max', 'std max', 'mean activation', 'max', 'dead', 'top class', 'class purity'].map((label) => ({ label })),
-    layer.units.map((u) => [unitCell(u.unit), u.imagesSeen, u.firingRate, u.meanMax, u.stdMax, u.meanActivation, u.maxValue, u.dead ? 'dead' : '', u.topClass, u.classPurity]));
+  const words = describeUnitStatistics(pass.run.topK);
+  const columns = [{ label: 'unit' }, ...UNIT_TABLE_STATISTICS.map((key) => ({ label: words[key].label, legend: words[key].legend }))];
+  return sortableTable(`units-${pass.run.runId}-${layer.layer.number}`, columns,
+    layer.units.map((u) => [unitCell(u.unit), u.imagesSeen, u.firingRate, u.meanMax, u.stdMax, u.meanActivation, u.maxValue, u.dead ? 'dead' : '',
+      u.topLabel === null ? null : formatClass(u.topClassName, u.topClass), u.classPurity]));
 }
 
 /** A layer's heading: its own name, with its kind, units and receptive field. */
@@ -77,27 +82,65 @@ function passSection(pass: AnalysisPass, link: LinkFn): string {
     + `${pass.run.imagesSkipped} skipped; ${dead} of ${all.length} units never fired. `
     + (pass.mosaicsDir === null ? 'No mosaics drawn yet (run-pipeline mosaics).' : `<a href="${escapeHtml(link(`${pass.mosaicsDir}/index.html`))}">All mosaics</a>.`) + `${others}</p>`;
   const layers = pass.layers.map((layer) => {
+    const folder = `${pass.mosaicsDir}/${layer.mosaicFolder}`;
+    const filters = pass.mosaicsDir === null || !layer.hasFilters ? ''
+      : figure(link(`${folder}/filters.png`), `${layer.layer.name} filters: the first layer's weights, each stretched on its own (grey is 0)`, 420);
     const sheet = pass.mosaicsDir === null || !layer.hasSheet ? ''
-      : figure(link(`${pass.mosaicsDir}/${layer.mosaicFolder}/sheet-01.png`), `${layer.layer.name}: top-9 projections (left) and image patches (right), first sheet`, 900);
-    return `${layerHeading(pass, layer)}${sheet}\n${unitTable(pass, layer, link)}`;
+      : figure(link(`${folder}/sheet-01.png`), `${layer.layer.name}: top-9 projections (left) and image patches (right), first sheet`, 900);
+    return `${layerHeading(pass, layer)}${filters}${sheet}\n${unitTable(pass, layer, link)}`;
   });
-  return section(`units-${pass.run.runId}`, `Units (${pass.run.runId})`, head + layers.join('\n'));
+  const legend = `<p class="note">What the columns mean:</p>${renderStatisticsLegend(pass.run.topK)}`;
+  const weights = pass.run.checkpointPath === null ? '' : `, ${pass.run.checkpointPath.replace(/^.*[\\/]/, '')}`;
+  return section(`units-${pass.run.runId}`, `Units (${pass.run.runId}${weights})`, head + legend + layers.join('\n'));
+}
+
+/** What each panel of an occlusion figure (Fig. 7) shows, by its letter. */
+const OCCLUSION_PANELS: Readonly<Record<string, string>> = Object.freeze({
+  a: '(a) the input', b: '(b) the strongest feature map\'s summed activation, by occluder position', c: '(c) the projection of its strongest activation',
+  d: '(d) p(true class), by occluder position', e: '(e) the most probable class, by occluder position',
+});
+
+/** One labelled row per occluded image: what it is and how far occlusion lowers p(true class), then panels (a)-(e) side by side. */
+function occlusionRows(exp: ExperimentRun, link: LinkFn): string {
+  const panels = new Map<string, Array<{ letter: string; file: string }>>();
+  for (const file of exp.pngFiles) {
+    const m = /^(.*)-([a-e])-[^/]*\.png$/.exec(file);
+    if (m !== null) panels.set(m[1]!, [...(panels.get(m[1]!) ?? []), { letter: m[2]!, file }]);
+  }
+  const summaries = exp.occlusion ?? [];
+  return [...panels].map(([stem, files]) => {
+    const summary = summaries.find((o) => o.imageKey === stem || o.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') === stem);
+    const figures = files.sort((x, y) => x.letter.localeCompare(y.letter)).map((f) => figure(link(`${exp.outDir}/${f.file}`), OCCLUSION_PANELS[f.letter]!, 200)).join('');
+    return `<div class="occlusion-row"><p class="occlusion-label">${escapeHtml(describeOcclusionImage(stem, summary))}</p><div class="panels">${figures}</div></div>`;
+  }).join('\n');
+}
+
+/** "image 200000003, class vertical stripes (n90000002): p(true class) 0.93 unoccluded, 0.12 at the most damaging occluder position; strongest: conv5 unit 12". */
+export function describeOcclusionImage(stem: string, summary: OcclusionSummary | undefined): string {
+  if (summary === undefined) return `image ${stem}`;
+  const what = summary.imageId === null ? summary.path.replace(/^.*[\\/]/, '') : `image ${summary.imageId}`;
+  const cls = summary.className === null && summary.classKey === null ? (summary.label === null ? 'class unknown' : `class ${summary.label}`) : `class ${formatClass(summary.className, summary.classKey)}`;
+  const p = (v: number | null) => (v === null ? '\u2013' : v.toFixed(2));
+  const probs = summary.trueProb === null ? 'p(true class) unknown' : `p(true class) ${p(summary.trueProb)} unoccluded, ${p(summary.minTrueProb)} at the most damaging occluder position`;
+  return `${what}, ${cls}: ${probs}; strongest feature map: ${summary.layer} unit ${summary.unit}`;
 }
 
 function experimentSection(exp: ExperimentRun, link: LinkFn): string {
-  const figures = exp.pngFiles.map((f) => figure(link(`${exp.outDir}/${f}`), `${exp.run.kind}: ${f}`, 420)).join('\n');
+  const figures = exp.occlusion !== null ? occlusionRows(exp, link) : exp.pngFiles.map((f) => figure(link(`${exp.outDir}/${f}`), `${exp.run.kind}: ${f}`, 420)).join('\n');
   return section(`${exp.run.kind}-${exp.run.id}`, `${exp.run.kind[0]!.toUpperCase()}${exp.run.kind.slice(1)} (${exp.run.id})`, figures || '<p class="note">no figures</p>');
 }
 
-/** The report's index.html. */
-export function renderReportPage(data: ReportData, link: LinkFn): string {
+/** The report's index.html; `explorerCommand` (run-pipeline serve --db ...) is named at the top as the way to browse the same store. */
+export function renderReportPage(data: ReportData, link: LinkFn, explorerCommand?: string): string {
   const nav = [{ href: '#summary', text: 'run' }];
   if (data.epochs.length) nav.push({ href: '#training', text: 'training' });
   if (data.evaluations.length) nav.push({ href: '#evaluation', text: 'evaluation' });
   for (const p of data.passes) nav.push({ href: `#units-${p.run.runId}`, text: 'units & mosaics' });
   for (const e of data.experiments) nav.push({ href: `#${e.run.kind}-${e.run.id}`, text: e.run.kind });
+  const explorer = explorerCommand === undefined ? '' : `<p class="note" id="explorer"><code>${escapeHtml(explorerCommand)}</code> opens the explorer on this store `
+    + '(http://127.0.0.1:8080/; <code>./run-pipeline</code> in the checkout): every unit\'s page with its projections, the same unit in every run of the model, two runs side by side.</p>';
   const body = [
-    summarySection(data), trainingSection(data), evaluationSection(data),
+    explorer, summarySection(data), trainingSection(data), evaluationSection(data),
     ...data.passes.map((p) => passSection(p, link)),
     ...data.experiments.map((e) => experimentSection(e, link)),
   ].filter((s) => s !== '').join('\n');

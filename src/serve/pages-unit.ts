@@ -45,7 +45,7 @@ function statsTable(s: ServeUnitRow, topK: number): string {
     ['topClass', s.topLabel === null ? '\u2013' : formatClass(s.topClassName, s.topClassKey)], ['classPurity', formatStat(s.classPurity)],
   ];
   const rows = values.map(([key, value]) => `<tr data-statistic="${key}"><th scope="row" title="${escapeHtml(words[key].legend)}">${escapeHtml(words[key].label)}</th>`
-    + `<td class="num">${escapeHtml(value)}</td><td class="legend">${escapeHtml(words[key].legend)}</td></tr>`).join('');
+    + `<td${key === 'topClass' || key === 'dead' ? '' : ' class="num"'}>${escapeHtml(value)}</td><td class="legend">${escapeHtml(words[key].legend)}</td></tr>`).join('');
   return `<table id="unit-stats"><thead><tr><th>statistic</th><th>value</th><th>what it means</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 

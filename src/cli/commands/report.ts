@@ -14,9 +14,10 @@ export const reportCommand: CommandSpec = {
     addDbOption(command);
   },
   async run(options) {
-    const db = openStore(resolveDbPath(options['db'] as string | undefined));
+    const dbPath = resolveDbPath(options['db'] as string | undefined);
+    const db = openStore(dbPath);
     try {
-      const result = writeReport({ db, runId: options['run'] as string, outRoot: options['out'] as string });
+      const result = writeReport({ db, runId: options['run'] as string, outRoot: options['out'] as string, dbPath });
       process.stdout.write(`report: ${result.path} (${result.epochs} epochs, ${result.passes} top-activations passes, ${result.experiments} experiment runs)\n`);
     } finally {
       db.close();
