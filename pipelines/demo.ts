@@ -5,11 +5,16 @@
  * a finished training run is kept, an interrupted one resumed, a finished
  * top-activations pass or experiment is not run again.
  *
+ * Training runs once; top-activations runs on two of its checkpoints, the
+ * first epoch's and the last, so that the explorer's side-by-side page and a
+ * unit's "in every run" table show how units change with training (the
+ * paper's Fig. 4) on the sample data.
+ *
  * The demo runs commands through `runCommand` (the CLI passes its own
  * program), so every step is exactly what a user would type.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Store } from '../src/store/open-store.js';
 import { listRuns, type RunRecord } from '../src/store/runs.js';
 import { countDeadUnits, listTopActivationRuns } from '../src/store/top-activations-store.js';
@@ -57,8 +62,11 @@ export interface DemoOptions {
 
 export interface DemoResult {
   trainRunId: string;
+  /** The last epoch's checkpoint (mosaics, occlusion and invariance use it). */
   checkpoint: string;
   topActivationsRunId: string;
+  /** The pass over the first epoch's checkpoint; null when training kept only one. */
+  earlyTopActivationsRunId: string | null;
   reportPath: string;
   valTop1Error: number | null;
   deadUnits: number;
@@ -100,11 +108,25 @@ async function trainStep(options: DemoOptions, log: (line: string) => void): Pro
   return run.id;
 }
 
-function lastCheckpoint(db: Store, trainRunId: string): string {
+/**
+ * The checkpoints the demo analyses: the first kept epoch's (null when it is
+ * the last) and the last epoch's.
+ * @throws Error when the last one is not on disk
+ */
+function demoCheckpoints(db: Store, trainRunId: string): { early: string | null; last: string } {
   const epochs = createTrainingStore(db).listEpochs(trainRunId).filter((e) => e.checkpointKept && e.checkpointPath !== null);
   const path = epochs.at(-1)?.checkpointPath;
   if (path === undefined || path === null || !existsSync(path)) throw new Error(`demo: training run ${trainRunId} has no checkpoint on disk; delete it from the store (or db/) and rerun`);
-  return path;
+  const first = epochs[0]!.checkpointPath!;
+  return { early: first === path || !existsSync(first) ? null : first, last: path };
+}
+
+/** Runs (or reuses) top-activations over val on one checkpoint; returns the finished pass's id. */
+async function topActivationsStep(options: DemoOptions, checkpoint: string): Promise<string> {
+  await options.runCommand(['top-activations', ...common(options), '--split', 'val', '--checkpoint', checkpoint]);
+  const pass = listTopActivationRuns(options.db).filter((p) => p.checkpointPath !== null && resolve(p.checkpointPath) === resolve(checkpoint) && p.run.status === 'finished').at(-1);
+  if (pass === undefined) throw new Error(`demo: the top-activations step over ${checkpoint} recorded no finished run`);
+  return pass.runId;
 }
 
 function experimentDone(db: Store, kind: string, checkpoint: string): boolean {
@@ -126,13 +148,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
   step(`train ${options.recipe.model} for ${options.recipe.epochs} epochs`);
   const trainRunId = await trainStep(options, log);
-  const checkpoint = lastCheckpoint(options.db, trainRunId);
-  step('top-9 activations of every conv unit over val');
-  await options.runCommand(['top-activations', ...common(options), '--split', 'val', '--checkpoint', checkpoint]);
-  const pass = listTopActivationRuns(options.db).filter((p) => p.checkpointPath !== null && resolve(p.checkpointPath) === resolve(checkpoint) && p.run.status === 'finished').at(-1);
-  if (pass === undefined) throw new Error('demo: the top-activations step recorded no finished run');
+  const { early, last: checkpoint } = demoCheckpoints(options.db, trainRunId);
+  // The first epoch's pass comes first, so that the last epoch's is the newest: the one units, top and mosaics take by default.
+  let earlyPassId: string | null = null;
+  if (early !== null) {
+    step(`top-9 activations of every conv unit over val, first epoch (${basename(early)}), to compare with the last`);
+    earlyPassId = await topActivationsStep(options, early);
+  }
+  step(`top-9 activations of every conv unit over val, last epoch (${basename(checkpoint)})`);
+  const passId = await topActivationsStep(options, checkpoint);
   step('deconvnet mosaics of layers 1-5');
-  await options.runCommand(['mosaics', '--db', options.dbPath, '--backend', options.backend, '--run', pass.runId, '--layers', '1-5', '--units', options.mosaicUnits]);
+  await options.runCommand(['mosaics', '--db', options.dbPath, '--backend', options.backend, '--run', passId, '--layers', '1-5', '--units', options.mosaicUnits]);
   for (const kind of ['occlusion', 'invariance']) {
     step(`${kind} on ${options.experimentImages} val images`);
     if (experimentDone(options.db, kind, checkpoint)) log(`demo: a finished ${kind} run of this checkpoint exists; reusing it`);
@@ -140,10 +166,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
   step('report');
   await options.runCommand(['report', '--db', options.dbPath, '--run', trainRunId]);
-  const units = countDeadUnits(options.db, pass.runId);
+  const units = countDeadUnits(options.db, passId);
   const last = createTrainingStore(options.db).listEpochs(trainRunId).at(-1);
   return {
-    trainRunId, checkpoint, topActivationsRunId: pass.runId, reportPath: resolve('out', 'reports', trainRunId, 'index.html'),
+    trainRunId, checkpoint, topActivationsRunId: passId, earlyTopActivationsRunId: earlyPassId, reportPath: resolve('out', 'reports', trainRunId, 'index.html'),
     valTop1Error: last?.valTop1Error ?? null, deadUnits: units.dead, totalUnits: units.total, elapsedS: (Date.now() - startedMs) / 1000,
   };
 }

@@ -1,13 +1,29 @@
 import type { Command } from 'commander';
-import { DEMO_RECIPE, runDemo } from '../../../pipelines/demo.js';
+import { existsSync } from 'node:fs';
+import { DEMO_RECIPE, runDemo, type DemoRecipe, type DemoResult } from '../../../pipelines/demo.js';
 import { expectChoice, expectInteger, expectNumber } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { INIT_SCHEMES } from '../../train/init-scale.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { formatDuration } from '../../progress.js';
+import { describeExplorerCommand } from '../../vocabulary.js';
 import { addBackendOption, addDbOption } from '../common-options.js';
 import type { CommandSpec } from '../command-spec.js';
+
+/**
+ * The demo's closing summary: what was trained and analysed, the report's
+ * path on a line of its own, then the command that opens the explorer.
+ */
+export function describeDemoResult(result: DemoResult, recipe: Pick<DemoRecipe, 'model' | 'epochs'>, where: { dbPath: string; cwd: string; launcher: string }): string {
+  const error = result.valTop1Error === null ? 'not measured' : `${(result.valTop1Error * 100).toFixed(1)}%`;
+  const early = result.earlyTopActivationsRunId === null ? '' : `; the same over the first epoch's checkpoint (run ${result.earlyTopActivationsRunId}), to compare`;
+  return `\nDemo finished in ${formatDuration(result.elapsedS)}. ${recipe.model} trained ${recipe.epochs} epochs (run ${result.trainRunId}); `
+    + `validation top-1 error ${error}. Top-9 activations of ${result.totalUnits} conv units over val (run ${result.topActivationsRunId}): `
+    + `${result.deadUnits} dead units${early}. Mosaics, occlusion and invariance figures are linked from the report:\n${result.reportPath}\n`
+    + `Browse every unit, its projections, the same unit at each analysed epoch and the two runs side by side in the explorer (http://127.0.0.1:8080/):\n`
+    + `${describeExplorerCommand(where.dbPath, where.cwd, where.launcher)}\n`;
+}
 
 export const demoCommand: CommandSpec = {
   name: 'demo',
@@ -46,10 +62,7 @@ export const demoCommand: CommandSpec = {
         db, dbPath, backend: String(o['backend']), recipe, data: o['data'] as string | undefined, mosaicUnits, experimentImages,
         runCommand: async (argv) => { await (await buildProgram(argv, 'user')).parseAsync(argv, { from: 'user' }); },
       });
-      const error = result.valTop1Error === null ? 'not measured' : `${(result.valTop1Error * 100).toFixed(1)}%`;
-      process.stdout.write(`\nDemo finished in ${formatDuration(result.elapsedS)}. ${recipe.model} trained ${recipe.epochs} epochs (run ${result.trainRunId}); `
-        + `validation top-1 error ${error}. Top-9 activations of ${result.totalUnits} conv units over val (run ${result.topActivationsRunId}): `
-        + `${result.deadUnits} dead units. Mosaics, occlusion and invariance figures are linked from the report:\n${result.reportPath}\n`);
+      process.stdout.write(describeDemoResult(result, recipe, { dbPath, cwd: process.cwd(), launcher: existsSync('run-pipeline') ? './run-pipeline' : 'run-pipeline' }));
     } finally {
       db.close();
     }
