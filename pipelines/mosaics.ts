@@ -232,8 +232,10 @@ export async function runMosaics(options: MosaicsOptions): Promise<MosaicsResult
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const method = options.method ?? 'deconvnet';
   const run = findSourceRun(options.db, options.runId);
-  // --layers is refused before an engine starts and prints its lines; an imported model's aliases are known once its graph is read.
-  if (!isImportedPassModel(run.modelConfig)) chooseLayers({ layers: run.analysedLayers, inputSizePx: run.modelConfig.inputSizePx }, run.runId, options.layers);
+  // --layers and --units are refused before an engine starts and prints its lines; an imported model's aliases are known once its graph is read.
+  if (!isImportedPassModel(run.modelConfig)) {
+    for (const l of chooseLayers({ layers: run.analysedLayers, inputSizePx: run.modelConfig.inputSizePx }, run.runId, options.layers)) resolveUnits(options.units, l.layer.units, l.layer.name, options.seed);
+  }
   await initBackend(options.backend, { log, purpose: 'inference' });
   const model = openMosaicModel(options.db, run, { checkpoint: options.checkpoint, backend: options.backend, workers: options.workers, method, log });
   let held: HeldRun | undefined;

@@ -5,10 +5,12 @@
  * ranks 1-9). The store is the explorer's fixture (two zfnet-tiny runs).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { IMPORT_FORMATS_HINT } from '../../pipelines/import-model.js';
 import { writeServeFixture, type ServeFixture } from '../serve/serve-fixture.js';
 import { runCli } from './run-cli.js';
@@ -28,6 +30,21 @@ test('mosaics refuses a layer the run lacks before an engine starts: one line, n
   assert.equal(refused.status, 2);
   assert.equal(refused.stderr, `run-pipeline: Expected layer names, globs or numbers of run ${runId}'s map layers for --layers but received "9"; `
     + 'its map layers: 1:conv1, 2:conv2, 3:conv3, 4:conv4, 5:conv5\n');
+});
+
+test('./run-pipeline in the checkout starts the built CLI directly (npx installs the checkout into its cache on its first call)', () => {
+  const launcher = fileURLToPath(new URL('../../../run-pipeline', import.meta.url));
+  const direct = spawnSync(launcher, ['models'], { encoding: 'utf8' });
+  assert.equal(direct.status, 0, direct.stderr);
+  assert.equal(direct.stdout, runCli(['models']).stdout);
+  assert.match(direct.stdout, /^zfnet-small +112px/m);
+});
+
+test('mosaics refuses units a layer lacks before an engine starts', () => {
+  const [, runId] = fixture.runIds;
+  const refused = runCli(['mosaics', '--db', fixture.dbPath, '--run', runId, '--layers', '1', '--units', '99-200', '--backend', 'wasm'], {}, dir);
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stderr, 'run-pipeline: Expected units between 0 and 7 of conv1 for units but received 99\n');
 });
 
 test('import of a file that is no model says what import reads, state_dicts and --arch included', () => {
