@@ -41,7 +41,7 @@ export function describeUnitStatistics(topK: number): Readonly<Record<UnitStatis
     stdMax: { label: 'std max', legend: 'standard deviation of that per-image max over the images' },
     meanActivation: { label: 'mean activation', legend: 'the unit\'s value averaged over every position of every image\'s map (0 where it does not fire)' },
     maxValue: { label: 'max', legend: `its largest value over all images: the value of its rank-1 image` },
-    dead: { label: 'dead', legend: 'the unit never fired: 0 at every position of every image (its projections are blank)' },
+    dead: { label: 'dead', legend: 'the unit never fired: 0 at every position of every image (its projections are uniform grey)' },
     topClass: { label: 'top class', legend: `the most frequent class among the unit's top-${topK} images` },
     classPurity: { label: 'class purity', legend: `share of the top-${topK} images that belong to the top class (1: all ${topK}; 1/${topK} or less: no class stands out)` },
   });

@@ -64,7 +64,7 @@ test('the unit page: how to read projections first, projections left of patches,
   assert.ok(html.includes('<td>vertical stripes (n90000002)</td>'));
   assert.equal(words.classPurity.legend, 'share of the top-9 images that belong to the top class (1: all 9; 1/9 or less: no class stands out)');
   assert.equal(words.meanMax.legend, 'mean of per-image max: the unit\'s largest value in each image\'s map, averaged over the images');
-  assert.equal(words.dead.legend, 'the unit never fired: 0 at every position of every image (its projections are blank)');
+  assert.equal(words.dead.legend, 'the unit never fired: 0 at every position of every image (its projections are uniform grey)');
 });
 
 test('the layer page explains each statistic in its header tooltip and in a legend under the table', () => {
