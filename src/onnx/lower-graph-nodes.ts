@@ -13,9 +13,10 @@
  *   padding (never winning a max), so the output size is the IR's (PyTorch's
  *   rule) whatever ceil rule the runtime follows.
  * - LRN: the project's formula (alpha not divided by size). `lrn: 'pool'`
- *   (default) computes the window sum of squares with an AveragePool across
- *   the channel axis, which is faster than onnxruntime's LRN kernel;
- *   `lrn: 'onnx'` uses ONNX LRN with alpha * size (ONNX divides by size).
+ *   (default; the name is from its first form, an AveragePool across the
+ *   channel axis) computes the formula explicitly, the window sum of squares
+ *   as a banded channel matrix product, which is faster than onnxruntime's LRN
+ *   kernel; `lrn: 'onnx'` uses ONNX LRN with alpha * size (ONNX divides by size).
  */
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import { GRAPH_INPUT, weightNamesOf, type GraphNode, type GraphOp, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
@@ -84,28 +85,38 @@ function windowPads(ctx: LowerContext, window: readonly number[], stride: readon
 }
 
 /**
- * Nodes summing `x` ([N, C, H, W]) over a window of `size` channels, the
- * missing channels at the ends counted as zeros: an AveragePool across the
- * channel axis (of [N, 1, C, H*W]) times `size`, folded into `scale`
- * (the output is scale * window sum). `transposed` mirrors the window
- * (channels c with i in window(c)), which differs only for even sizes.
+ * The banded [C, C] matrix of a window of `size` channels times `scale`: row i
+ * holds `scale` at the channels of i's window (the missing ones at the ends
+ * count as zeros); `transposed` gives its transpose (channels c with i in
+ * window(c)), which differs only for even sizes.
+ */
+export function channelWindowMatrix(channels: number, size: number, scale: number, transposed = false): Float32Array {
+  const before = Math.floor((size - 1) / 2);
+  const band = new Float32Array(channels * channels);
+  for (let i = 0; i < channels; i++) {
+    for (let j = Math.max(0, i - before); j <= Math.min(channels - 1, i - before + size - 1); j++) band[transposed ? j * channels + i : i * channels + j] = scale;
+  }
+  return band;
+}
+
+/**
+ * Nodes giving `scale` times the sum of `x` ([N, C, H, W]) over a window of
+ * `size` channels: one MatMul of the banded matrix (channelWindowMatrix) with
+ * x seen as [N, C, H*W]. Measured faster than an AveragePool across the
+ * channel axis (a strided reduction) and than onnxruntime's LRN kernel.
  */
 export function channelWindowSumNodes(prefix: string, x: string, shape: readonly number[], size: number, scale: number, constant: (name: string, tensor: OnnxTensor) => string, transposed = false): { nodes: OnnxNode[]; output: string } {
   const [c, h, w] = shape as [number, number, number];
-  const before = transposed ? size - 1 - Math.floor((size - 1) / 2) : Math.floor((size - 1) / 2);
   const s = (step: string): string => `${prefix}/${step}`;
-  const planes = constant(`${prefix}/planes-shape`, int64Tensor(`${prefix}/planes-shape`, [4], [-1, 1, c, h * w]));
+  const planes = constant(`${prefix}/planes-shape`, int64Tensor(`${prefix}/planes-shape`, [3], [-1, c, h * w]));
   const back = constant(`${prefix}/map-shape`, int64Tensor(`${prefix}/map-shape`, [4], [-1, c, h, w]));
-  const factor = constant(`${prefix}/factor`, float32Tensor(`${prefix}/factor`, [], new Float32Array([scale * size])));
+  const band = constant(`${prefix}/band`, float32Tensor(`${prefix}/band`, [c, c], channelWindowMatrix(c, size, scale, transposed)));
   return {
     output: s('sum'),
     nodes: [
-      makeNode('Reshape', s('planes'), [x, planes], [s('planes')]), // [N, 1, C, H*W]
-      makeNode('AveragePool', s('window'), [s('planes')], [s('mean')], {
-        kernel_shape: { ints: [size, 1] }, pads: { ints: [before, 0, size - 1 - before, 0] }, count_include_pad: { int: 1 },
-      }),
-      makeNode('Reshape', s('unplane'), [s('mean'), back], [s('meanmap')]),
-      makeNode('Mul', s('sum'), [s('meanmap'), factor], [s('sum')]),
+      makeNode('Reshape', s('planes'), [x, planes], [s('planes')]), // [N, C, H*W]
+      makeNode('MatMul', s('window'), [band, s('planes')], [s('window')]),
+      makeNode('Reshape', s('sum'), [s('window'), back], [s('sum')]),
     ],
   };
 }

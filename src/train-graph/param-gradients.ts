@@ -5,9 +5,10 @@
  * owns weights; the project's architectures train conv and dense layers.
  *
  *   conv:  dW[o, i, a, b] = sum_{n, y, x} g[n, o, y, x] * xpad[n, i, s*y + a, s*x + b]
- *          as one Conv over swapped axes: the input [I, N, H, W] convolved with
- *          g [O, N, Ho, Wo] as filters, dilated by the stride; the rows a stride
- *          leaves unread fall outside the kernel and are sliced off.
+ *          as one Gemm of g [O, N*Ho*Wo] with the input's patches
+ *          [I*kh*kw, N*Ho*Wo] (im2col by strided Slices); measured faster than
+ *          a Conv over swapped axes (g as filters dilated by the stride), whose
+ *          skinny per-channel products onnxruntime runs one at a time.
  *          dB[o] = sum_{n, y, x} g[n, o, y, x]
  *   dense: dW = g^T x (Gemm transA), dB = sum_n g[n]
  * Pure: rules emit nodes and constants through the context.
@@ -37,22 +38,49 @@ function emit(ctx: ParamGradientContext, opType: string, name: string, inputs: s
   return output;
 }
 
+/**
+ * The input's patches as one matrix [I * kh * kw, N * Ho * Wo]: the input with
+ * batch and channel swapped ([I, N, H, W]), padded, then one strided Slice
+ * per kernel offset, joined (row (i, a, b) reads x[n, i, s*y + a, s*x + b]).
+ */
+function patchNodes(op: Extract<GraphOp, { op: 'conv' }>, node: GraphNode, ctx: ParamGradientContext): string {
+  const n = (step: string): string => `${node.name}/grad/${step}`;
+  const [inChannels] = ctx.shapes.get(node.inputs[0]!)!;
+  const [, oh, ow] = ctx.shapes.get(node.name)!;
+  const [kh, kw] = op.kernel;
+  const [sy, sx] = op.stride;
+  let swapped = emit(ctx, 'Transpose', n('input-swapped'), [node.inputs[0]!], { perm: { ints: [1, 0, 2, 3] } }); // [I, N, H, W]
+  if (op.padding.some((p) => p !== 0)) {
+    const [top, bottom, left, right] = op.padding;
+    const pads = ctx.constant(n('pads'), int64Tensor(n('pads'), [8], [0, 0, top, left, 0, 0, bottom, right]));
+    swapped = emit(ctx, 'Pad', n('padded'), [swapped, pads]);
+  }
+  const axes = ctx.constant('grad/axes23', int64Tensor('grad/axes23', [2], [2, 3]));
+  const steps = ctx.constant(`grad/steps-${sy}x${sx}`, int64Tensor(`grad/steps-${sy}x${sx}`, [2], [sy, sx]));
+  const offsets: string[] = [];
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const starts = ctx.constant(n(`start-${a}-${b}`), int64Tensor(n(`start-${a}-${b}`), [2], [a, b]));
+      const ends = ctx.constant(n(`end-${a}-${b}`), int64Tensor(n(`end-${a}-${b}`), [2], [a + sy * (oh! - 1) + 1, b + sx * (ow! - 1) + 1]));
+      offsets.push(emit(ctx, 'Slice', n(`offset-${a}-${b}`), [swapped, starts, ends, axes, steps])); // [I, N, Ho, Wo]
+    }
+  }
+  const joined = emit(ctx, 'Concat', n('patches'), offsets, { axis: { int: 1 } }); // [I, kh*kw*N, Ho, Wo]
+  const matrix = ctx.constant(n('patch-shape'), int64Tensor(n('patch-shape'), [2], [inChannels! * kh * kw, -1]));
+  return emit(ctx, 'Reshape', n('patch-matrix'), [joined, matrix]);
+}
+
 const convGradients: ParamRule<Extract<GraphOp, { op: 'conv' }>> = (op, node, g, ctx) => {
   if (op.groups !== 1 || op.dilation.some((d) => d !== 1)) {
     throw new RangeError(`Training has no weight gradient for grouped or dilated conv ${node.name} (groups ${op.groups}, dilation ${op.dilation.join('x')})`);
   }
   const n = (step: string): string => `${node.name}/grad/${step}`;
-  const swapped = emit(ctx, 'Transpose', n('input-swapped'), [node.inputs[0]!], { perm: { ints: [1, 0, 2, 3] } }); // [I, N, H, W]
-  const filters = emit(ctx, 'Transpose', n('signal-swapped'), [g], { perm: { ints: [1, 0, 2, 3] } }); // [O, N, Ho, Wo]
-  const [, oh, ow] = ctx.shapes.get(node.name)!;
-  const full = emit(ctx, 'Conv', n('correlate'), [swapped, filters], {
-    kernel_shape: { ints: [oh!, ow!] }, strides: { ints: [1, 1] }, dilations: { ints: [...op.stride] }, pads: { ints: onnxPads(op.padding) },
-  }); // [I, O, >= kh, >= kw]
-  const starts = ctx.constant('grad/zeros2', int64Tensor('grad/zeros2', [2], [0, 0]));
-  const ends = ctx.constant(`${n('kernel')}`, int64Tensor(n('kernel'), [2], [...op.kernel]));
-  const axes = ctx.constant('grad/axes23', int64Tensor('grad/axes23', [2], [2, 3]));
-  const kernel = emit(ctx, 'Slice', n('slice'), [full, starts, ends, axes]);
-  emit(ctx, 'Transpose', n('weight'), [kernel], { perm: { ints: [1, 0, 2, 3] } }, gradientName(op.weight));
+  const [outChannels] = ctx.shapes.get(node.name)!;
+  const signalRows = ctx.constant(n('signal-shape'), int64Tensor(n('signal-shape'), [2], [outChannels!, -1]));
+  const signal = emit(ctx, 'Reshape', n('signal-matrix'), [emit(ctx, 'Transpose', n('signal-swapped'), [g], { perm: { ints: [1, 0, 2, 3] } }), signalRows]); // [O, N*Ho*Wo]
+  const product = emit(ctx, 'Gemm', n('product'), [signal, patchNodes(op, node, ctx)], { transB: { int: 1 } }); // [O, I*kh*kw]
+  const weightShape = ctx.constant(n('weight-shape'), int64Tensor(n('weight-shape'), [4], [outChannels!, -1, op.kernel[0], op.kernel[1]]));
+  emit(ctx, 'Reshape', n('weight'), [product, weightShape], {}, gradientName(op.weight));
   if (op.bias !== null) {
     const batchAndSpace = ctx.constant('grad/axes023', int64Tensor('grad/axes023', [3], [0, 2, 3]));
     emit(ctx, 'ReduceSum', n('bias'), [g, batchAndSpace], { keepdims: { int: 0 } }, gradientName(op.bias));
