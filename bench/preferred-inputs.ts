@@ -55,7 +55,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
     const mapping = probeInputMapping(config.inputSizePx, (rgb) => rgb.map((v) => v - 120));
     const runner = createPreferredRunner({ executionProvider: 'cpu', workers });
     try {
-      const job = (from: number, count: number) => ({ rows: Array.from({ length: count }, (_, i) => ({ unit: from + i, seed: from + i })), settings: { ...settings, steps: 1 }, mapping, channels: 3, measureLayer: 'conv5', references: new Float32Array(0), referenceRows: [] });
+      const job = (from: number, count: number) => ({ rows: Array.from({ length: count }, (_, i) => ({ unit: from + i, seed: from + i })), settings: { ...settings, steps: 1 }, mapping, channels: 3, measureLayer: 'conv5', references: new Float32Array(0), referenceRows: [], window: graphs.window });
       await Promise.all(Array.from({ length: runner.parallelism }, () => runner.run(graphs, job(0, 1)))); // every worker builds its sessions; not timed
       const perBatch = Math.min(batch, Math.ceil(units / runner.parallelism));
       const start = performance.now();

@@ -10,7 +10,7 @@
 import { checkStoredActivation } from '../src/deconv/check-activation.js';
 import type { MosaicLayer } from '../src/mosaic/mosaic-layers.js';
 import type { PreferredJob, PreferredJobResult } from '../src/preferred/preferred-job.js';
-import type { GraphSource } from '../src/preferred/preferred-runner.js';
+import type { PreferredGraphs } from '../src/preferred/preferred-graphs.js';
 import type { Store } from '../src/store/open-store.js';
 import { createPreferredInputsStore, type PreferredInputRow } from '../src/store/preferred-inputs-store.js';
 import { queryTopRows, type TopActivationRun, type TopRowView } from '../src/store/top-activations-store.js';
@@ -54,14 +54,14 @@ export function splitBatches(units: readonly number[], batchSize: number, lanes:
 }
 
 /** The job of a batch: its rows with their seeds, and the top-1 inputs of the rows that have one. */
-async function buildJob(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], top1: ReadonlyMap<number, TopRowView>): Promise<PreferredJob> {
+async function buildJob(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], top1: ReadonlyMap<number, TopRowView>, window: PreferredJob['window']): Promise<PreferredJob> {
   const { model, settings, options } = ctx;
   const rows = units.map((unit) => ({ unit, seed: unitSeed(options.seed, layer.layer.number, unit) }));
   const referenceRows = rows.flatMap((r, i) => (top1.has(r.unit) ? [i] : []));
   const n = model.inputSizePx * model.inputSizePx * 3;
   const references = new Float32Array(referenceRows.length * n);
   for (const [k, i] of referenceRows.entries()) references.set((await model.run!.inputs.get(top1.get(rows[i]!.unit)!.path)).input, k * n);
-  return { rows, settings, mapping: model.mapping, channels: 3, measureLayer: layer.layer.name, references, referenceRows };
+  return { rows, settings, mapping: model.mapping, channels: 3, measureLayer: layer.layer.name, references, referenceRows, window };
 }
 
 /** The store row of row `b` of a finished batch. */
@@ -83,9 +83,9 @@ function rowOf(ctx: PreferredContext, layer: MosaicLayer, job: PreferredJob, res
 }
 
 /** Optimises one batch, writes its files and commits its rows. */
-async function runBatch(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], graphs: { gradient: GraphSource; measure: GraphSource; objectiveNode: string }, top1: ReadonlyMap<number, TopRowView>): Promise<void> {
+async function runBatch(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], graphs: PreferredGraphs, top1: ReadonlyMap<number, TopRowView>): Promise<void> {
   const started = performance.now();
-  const job = await buildJob(ctx, layer, units, top1);
+  const job = await buildJob(ctx, layer, units, top1, graphs.window);
   const result = await ctx.runner.run(graphs, job, () => ctx.progress.tick(units.length, { layer: layer.layer.name }));
   const elapsedMs = performance.now() - started;
   const rows: PreferredInputRow[] = [];
@@ -103,7 +103,7 @@ async function runBatch(ctx: PreferredContext, layer: MosaicLayer, units: readon
  * Optimises `units` of one layer, as many batches at once as the runner runs.
  * @throws the first batch's error after the other lanes' batches in flight end
  */
-export async function runLayerBatches(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], graphs: { gradient: GraphSource; measure: GraphSource; objectiveNode: string }): Promise<void> {
+export async function runLayerBatches(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], graphs: PreferredGraphs): Promise<void> {
   const tops = ctx.model.run === null ? new Map<number, TopRowView[]>() : topRowsOf(ctx.options.db, ctx.model.run.record, layer.layer.number);
   const top1 = new Map([...tops].flatMap(([unit, rows]) => (rows[0] === undefined ? [] : [[unit, rows[0]] as const])));
   const batches = splitBatches(units, ctx.options.batchSize, ctx.runner.parallelism);

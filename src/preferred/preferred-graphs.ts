@@ -10,6 +10,7 @@ import { findLayer, findNode, type GraphWeights, type ModelGraph } from '../grap
 import { buildTopActivationsGraph } from '../onnx/build-top-activations-graph.js';
 import { encodeOnnxModel } from '../onnx/onnx-codec.js';
 import { buildInputGradientGraph } from '../train-graph/build-input-gradient-graph.js';
+import { findObjectiveWindow } from './objective-window.js';
 import type { GraphSource } from './preferred-runner.js';
 import type { PreferredSettings } from './preferred-settings.js';
 
@@ -24,18 +25,31 @@ export function objectiveNodeOf(graph: ModelGraph, layerName: string, preRelu: b
   return preRelu && isRelu && node.inputs.length === 1 ? node.inputs[0]! : node.name;
 }
 
+export interface PreferredGraphs {
+  gradient: GraphSource;
+  measure: GraphSource;
+  /** The node optimised. */
+  objectiveNode: string;
+  /** The crop of the view the gradient graph reads (centre objective, src/preferred/objective-window.ts); null: the whole view. */
+  window: { startPx: number; sizePx: number } | null;
+}
+
 /**
  * The gradient and measure graphs of one layer of a model; `weightsId`
  * (checkpoint or model sha256) keeps keys apart between models.
  * @throws RangeError naming an unknown layer
  */
-export function preferredGraphsOf(graph: ModelGraph, weights: GraphWeights, weightsId: string, layerName: string, settings: Pick<PreferredSettings, 'objective' | 'preRelu'>): { gradient: GraphSource; measure: GraphSource; objectiveNode: string } {
+export function preferredGraphsOf(graph: ModelGraph, weights: GraphWeights, weightsId: string, layerName: string, settings: Pick<PreferredSettings, 'objective' | 'preRelu'>): PreferredGraphs {
   const node = objectiveNodeOf(graph, layerName, settings.preRelu);
+  const window = settings.objective === 'centre' ? findObjectiveWindow(graph, node) : null;
+  const gradientGraph = window?.graph ?? graph;
+  const crop = window === null ? '' : ` over the ${window.sizePx} px crop at ${window.startPx} px`;
   return {
     objectiveNode: node,
+    window: window === null ? null : { startPx: window.startPx, sizePx: window.sizePx },
     gradient: {
-      key: `${weightsId}|${node}|${settings.objective}|input-gradient`,
-      build: () => ({ bytes: encodeOnnxModel(buildInputGradientGraph(graph, weights, { node, objective: settings.objective })), description: `input-gradient graph of ${graph.name} ${node} (${settings.objective})` }),
+      key: `${weightsId}|${node}|${settings.objective}|input-gradient${crop}`,
+      build: () => ({ bytes: encodeOnnxModel(buildInputGradientGraph(gradientGraph, weights, { node, objective: settings.objective })), description: `input-gradient graph of ${graph.name} ${node} (${settings.objective}${crop})` }),
     },
     measure: {
       key: `${weightsId}|${layerName}|measure`,

@@ -11,6 +11,7 @@ import { GRADIENT_OUTPUT, OBJECTIVE_OUTPUT, UNIT_INPUT } from '../train-graph/bu
 import { reductionOutputNames } from '../onnx/onnx-model.js';
 import { PIXELS_INPUT } from '../onnx/lower-graph-nodes.js';
 import type { InputMapping } from './input-mapping.js';
+import { windowGradientFn } from './objective-window.js';
 import { optimiseBatch, type InputGradientFn, type OptimisedImage, type PreferredRow } from './optimise-batch.js';
 import type { PreferredSettings } from './preferred-settings.js';
 
@@ -27,6 +28,8 @@ export interface PreferredJob {
   references: Float32Array;
   /** For each reference, its row. */
   referenceRows: number[];
+  /** The crop of the view the gradient graph reads (null: the whole view). */
+  window: { startPx: number; sizePx: number } | null;
 }
 
 /** A unit's values measured after its ReLU by the forward graph. */
@@ -71,7 +74,10 @@ async function measureUnits(session: ort.InferenceSession, layer: string, pixels
  */
 export async function runPreferredJob(sessions: { gradient: ort.InferenceSession; measure: ort.InferenceSession }, job: PreferredJob, onStep?: (done: number) => void): Promise<PreferredJobResult> {
   const { sizePx } = job.mapping;
-  const images = await optimiseBatch(job.rows, job.settings, job.mapping, sessionGradientFn(sessions.gradient, sizePx, job.channels), onStep);
+  const gradientOf = job.window === null
+    ? sessionGradientFn(sessions.gradient, sizePx, job.channels)
+    : windowGradientFn(job.window, sizePx, job.channels, sessionGradientFn(sessions.gradient, job.window.sizePx, job.channels));
+  const images = await optimiseBatch(job.rows, job.settings, job.mapping, gradientOf, onStep);
   const n = sizePx * sizePx * job.channels;
   const pixels = new Float32Array((images.length + job.referenceRows.length) * n);
   images.forEach((image, b) => pixels.set(image.input, b * n));

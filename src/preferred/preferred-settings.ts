@@ -139,9 +139,16 @@ export function hasViewTransforms(settings: PreferredSettings): boolean {
   return settings.jitterPx > 0 || settings.scaleAndRotate;
 }
 
-/** The canvas side for an S px input: room for the largest shift on each side, rounded up to an even FFT-friendly size. */
+/**
+ * The canvas side for an S px input: room for the largest shift on each side,
+ * rounded up to an even FFT-friendly size, or to the next power of two when
+ * that costs at most 15% more side (its transforms are radix 4 only, about
+ * twice as fast: 256 for 224 px, 128 for 112 px).
+ */
 export function canvasSizeOf(settings: PreferredSettings, inputSizePx: number): number {
-  return nextFftSize(inputSizePx + 2 * settings.jitterPx);
+  const minimum = inputSizePx + 2 * settings.jitterPx;
+  const power = 2 ** Math.ceil(Math.log2(minimum));
+  return power <= 1.15 * minimum ? power : nextFftSize(minimum);
 }
 
 /** One line for logs and pages. */

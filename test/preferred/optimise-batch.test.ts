@@ -19,7 +19,10 @@ import { disposeParams, initParams, type ModelParams } from '../../src/model/par
 import { graphWeightsFromParams } from '../../src/onnx/graph-weights.js';
 import { probeInputMapping } from '../../src/preferred/input-mapping.js';
 import { optimiseBatch, type PreferredRow } from '../../src/preferred/optimise-batch.js';
-import { preferredGraphsOf } from '../../src/preferred/preferred-graphs.js';
+import { objectiveNodeOf, preferredGraphsOf } from '../../src/preferred/preferred-graphs.js';
+import { windowGradientFn } from '../../src/preferred/objective-window.js';
+import { encodeOnnxModel } from '../../src/onnx/onnx-codec.js';
+import { buildInputGradientGraph } from '../../src/train-graph/build-input-gradient-graph.js';
 import { sessionGradientFn } from '../../src/preferred/preferred-job.js';
 import { resolvePreferredSettings, type PreferredSettings } from '../../src/preferred/preferred-settings.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -28,9 +31,10 @@ import { relativeError, seededFloats } from '../import/graph-reference.js';
 import { importNarrowModel } from '../pipelines/imported-models-fixture.js';
 import { createReferenceGradient } from './reference-gradient.js';
 
+/** A session of the gradient graph over the whole view. */
 async function gradientSession(graph: ModelGraph, weights: GraphWeights, layer: string, settings: Pick<PreferredSettings, 'objective' | 'preRelu'>): Promise<{ session: ort.InferenceSession; node: string }> {
-  const graphs = preferredGraphsOf(graph, weights, 'test', layer, settings);
-  return { session: await ort.InferenceSession.create(graphs.gradient.build().bytes), node: graphs.objectiveNode };
+  const node = objectiveNodeOf(graph, layer, settings.preRelu);
+  return { session: await ort.InferenceSession.create(encodeOnnxModel(buildInputGradientGraph(graph, weights, { node, objective: settings.objective }))), node };
 }
 
 describe('preferred inputs: the input gradient and the optimisation', () => {
@@ -70,6 +74,29 @@ describe('preferred inputs: the input gradient and the optimisation', () => {
             await session.release();
           }
         }
+      }
+    }
+  });
+
+  it('runs the centre objective over a crop holding the field when there is one, with the whole view\'s gradient', async () => {
+    for (const { label, graph, weights, scale } of models) {
+      const { sizePx: s, channels } = graph.input;
+      const layer = label.startsWith('imported') ? 'features.10' : 'conv2';
+      const settings = { objective: 'centre', preRelu: true } as const;
+      const graphs = preferredGraphsOf(graph, weights, 'test', layer, settings);
+      assert.ok(graphs.window !== null && graphs.window.sizePx < s, `${label} ${layer}: a crop`);
+      const full = await gradientSession(graph, weights, layer, settings);
+      const cropped = await ort.InferenceSession.create(graphs.gradient.build().bytes);
+      try {
+        const units = [2, 0];
+        const pixels = seededFloats(units.length * s * s * channels, 23, scale);
+        const expected = await sessionGradientFn(full.session, s, channels)(pixels, units);
+        const actual = await windowGradientFn(graphs.window!, s, channels, sessionGradientFn(cropped, graphs.window!.sizePx, channels))(pixels, units);
+        assert.ok(relativeError(actual.objective, expected.objective) < 1e-5, `${label}: objective`);
+        assert.ok(relativeError(actual.gradient, expected.gradient) < 1e-5, `${label}: gradient off by ${relativeError(actual.gradient, expected.gradient)}`);
+      } finally {
+        await full.session.release();
+        await cropped.release();
       }
     }
   });
