@@ -8,6 +8,7 @@
 import { join, resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { UsageError } from '../src/errors.js';
+import { readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { iterateImageIds } from '../src/data/image-order.js';
@@ -55,7 +56,13 @@ export interface TrainRecipe {
   patience: number;
   stepEpochs: number;
   lrFactor: number;
-  crop: 'paper' | 'random';
+  /** paper: one of the paper's 10 crops per image and epoch; random: any position, random flip; centre: the centre crop, no flip (a step reproducible in other tools). */
+  crop: 'paper' | 'random' | 'centre';
+  /**
+   * A new run that starts from a checkpoint's weights (fresh momentum);
+   * null: from the recipe's init. Absent in runs recorded before.
+   */
+  from?: { path: string; sha256: string; model: string } | null;
   /** Training images per epoch at most (quick runs); null: all. */
   limit: number | null;
   /** Validation split; null: no validation. */
@@ -142,7 +149,32 @@ function initTensors(recipe: TrainRecipe, config: ModelConfig): TrainTensors {
   }
 }
 
-/** Fresh parameters and momentum, or the newest checkpoint pair of a resumed run. */
+/**
+ * The recipe's init with a checkpoint's weights laid over it (--from): every
+ * tensor whose shape matches is the checkpoint's; the classifier is kept only
+ * when the checkpoint's classes are the dataset's (same keys, same order),
+ * otherwise it keeps its fresh init, and the log says so.
+ * @throws UsageError when the checkpoint is another architecture or cannot be read.
+ */
+function laySourceWeights(recipe: TrainRecipe, config: ModelConfig, tensors: TrainTensors, log: (line: string) => void): void {
+  const source = readCheckpointFile(recipe.from!.path);
+  if (source.config.name !== config.name || source.config.inputSizePx !== config.inputSizePx) {
+    throw new UsageError(`Checkpoint ${recipe.from!.path} holds ${source.config.name} at ${source.config.inputSizePx} px; --from needs ${config.name} at ${config.inputSizePx} px (give --model ${source.config.name})`);
+  }
+  const sameClasses = JSON.stringify(source.config.classIds) === JSON.stringify(config.classIds) && source.config.numClasses === config.numClasses;
+  const fresh: string[] = [];
+  for (const [name, values] of tensors.weights) {
+    const loaded = source.tensors.get(name)?.data;
+    const classifier = name.startsWith(`${config.layers.at(-1)!.name}.`);
+    if (loaded !== undefined && loaded.length === values.length && (!classifier || sameClasses)) values.set(loaded);
+    else fresh.push(name);
+  }
+  const listed = (ids: string[] | null): string => (ids === null ? '' : ` (${ids.slice(0, 4).join(', ')}${ids.length > 4 ? ', ...' : ''})`);
+  const why = sameClasses ? '' : `: the checkpoint has ${source.config.numClasses} classes${listed(source.config.classIds)}, the dataset ${config.numClasses}${listed(config.classIds)}`;
+  log(`train: starting from ${recipe.from!.path} (fresh momentum)${fresh.length === 0 ? '' : `; ${fresh.join(' and ')} re-initialised with the ${recipe.init} init${why}`}`);
+}
+
+/** Fresh parameters and momentum (from --from's weights when given), or the newest checkpoint pair of a resumed run. */
 function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: string, checkpointDir: string, log: (line: string) => void): LoadedTrainCheckpoint {
   const newest = listCheckpoints(checkpointDir).at(-1);
   if (newest !== undefined) {
@@ -155,7 +187,9 @@ function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: stri
     kind: 'train', runId, epoch: 0, step: 0, position: 0, seed: recipe.seed,
     lrSchedule: createLrScheduleState(lrOptions), partial: null, epochRecord: null,
   };
-  return { config, tensors: initTensors(recipe, config), state, mean: null };
+  const tensors = initTensors(recipe, config);
+  if (recipe.from != null) laySourceWeights(recipe, config, tensors, log);
+  return { config, tensors, state, mean: null };
 }
 
 /** Index of the image after `lastImageId` in an epoch's training order (skipped images included). */

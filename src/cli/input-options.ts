@@ -20,9 +20,15 @@ export function addDecodeOptions(command: Command): Command {
     .option('--strict', 'stop at the first bad image (its path and reason) instead of recording and skipping it', false);
 }
 
-/** --crop paper|random for training commands. */
+/** --crop paper|random|center for training commands. */
 export function addTrainCropOption(command: Command): Command {
-  return command.option('--crop <mode>', "training crops: paper (one of the paper's 4 corners + centre, flipped or not) or random (any position, random flip)", 'paper');
+  return command.option('--crop <mode>', "training crops: paper (one of the paper's 4 corners + centre, flipped or not), random (any position, random flip) or center (the centre crop, no flip: a step other tools can reproduce; also spelt centre)", 'paper');
+}
+
+/** The training crop of --crop (`center` and `centre` are the same). @throws RangeError naming the value. */
+export function parseTrainCrop(value: unknown): 'paper' | 'random' | 'centre' {
+  const crop = expectChoice('crop', value, ['paper', 'random', 'center', 'centre'] as const);
+  return crop === 'center' ? 'centre' : crop;
 }
 
 /** --ten-crop for evaluation commands. */
@@ -38,6 +44,6 @@ export function parseInputOptions(options: Record<string, unknown>): InputOption
   const decodeConcurrency = expectInteger('decodeConcurrency', options['decodeConcurrency'] ?? availableParallelism(), 1, 256);
   let crop: CropMode = 'centre';
   if (options['tenCrop'] === true) crop = 'ten';
-  else if (options['crop'] !== undefined) crop = expectChoice('crop', options['crop'], ['paper', 'random'] as const);
+  else if (options['crop'] !== undefined) crop = parseTrainCrop(options['crop']);
   return { decodeConcurrency, strict: options['strict'] === true, crop };
 }

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readCheckpointFile } from '../../checkpoint/checkpoint-file.js';
 import type { Command } from 'commander';
 import { expectChoice, expectInteger, expectNumber, UsageError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
@@ -12,18 +14,20 @@ import { describeEpoch } from '../../../pipelines/train-epoch-end.js';
 import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
-import { addDecodeOptions, addTrainCropOption, parseInputOptions } from '../input-options.js';
+import { addDecodeOptions, addTrainCropOption, parseInputOptions, parseTrainCrop } from '../input-options.js';
 import { MAX_SEED } from './init.js';
 
 /** Options that make up the recipe (recorded with the run), by commander key. */
 const RECIPE_KEYS = ['model', 'data', 'seed', 'init', 'epochs', 'batchSize', 'microBatch', 'lr', 'momentum', 'weightDecay', 'dropout', 'filterRadius', 'lrSchedule',
-  'patience', 'stepEpochs', 'lrFactor', 'crop', 'limit', 'valSplit', 'valLimit', 'keepEpochs', 'keepAll', 'out'] as const;
+  'patience', 'stepEpochs', 'lrFactor', 'crop', 'limit', 'valSplit', 'valLimit', 'keepEpochs', 'keepAll', 'out', 'from'] as const;
 
 function parseKeepEpochs(value: unknown): number[] {
   const text = String(value);
   if (text === 'none') return [];
   return text.split(',').map((part) => expectInteger('keepEpochs', part.trim(), 1, 1_000_000));
 }
+
+type SourceCheckpoint = NonNullable<TrainRecipe['from']>;
 
 /** Commander key of each option that defaults per architecture. */
 const DEFAULTED_OPTION_KEYS: Readonly<Record<keyof ArchitectureRecipeDefaults, string>> = Object.freeze({ init: 'init', batchSize: 'batchSize', learningRate: 'lr', lrSchedule: 'lrSchedule' });
@@ -34,9 +38,9 @@ const DEFAULTED_OPTION_KEYS: Readonly<Record<keyof ArchitectureRecipeDefaults, s
  * (src/train/recipe-defaults.ts); which ones did is recorded in `recipeDefaults`.
  * @throws RangeError (usage error) naming the option and value.
  */
-export function parseTrainRecipe(o: Record<string, unknown>): TrainRecipe {
+export function parseTrainRecipe(o: Record<string, unknown>, from: SourceCheckpoint | null = null): TrainRecipe {
   const optionalInt = (name: string, v: unknown) => (v === undefined ? null : expectInteger(name, v, 1, Number.MAX_SAFE_INTEGER));
-  const crop = expectChoice('crop', o['crop'], ['paper', 'random'] as const);
+  const crop = parseTrainCrop(o['crop']);
   const model = expectChoice('model', o['model'], ARCHITECTURE_NAMES);
   const { source, defaults } = resolveRecipeDefaults(model);
   const given = (field: keyof ArchitectureRecipeDefaults): unknown => o[DEFAULTED_OPTION_KEYS[field]];
@@ -66,7 +70,24 @@ export function parseTrainRecipe(o: Record<string, unknown>): TrainRecipe {
     keepEpochs: parseKeepEpochs(o['keepEpochs']),
     keepAll: o['keepAll'] === true,
     outDir: resolve(String(o['out'])),
+    from,
   };
+}
+
+/**
+ * --from: the checkpoint's absolute path and hash (its tensors are checked against its config, not kept).
+ * @throws UsageError naming the file when it is missing or not a checkpoint.
+ */
+function describeSourceCheckpoint(path: string): SourceCheckpoint {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new UsageError(`Checkpoint ${absolute} (--from) does not exist`);
+  const contents = readCheckpointFile(absolute, { keepTensor: () => false });
+  return { path: absolute, sha256: contents.sha256, model: contents.config.name };
+}
+
+/** --from's architecture is the run's model unless --model names one (then they must agree, see the pipeline). */
+function applySourceModel(options: Record<string, unknown>, command: Command, source: SourceCheckpoint | null): Record<string, unknown> {
+  return source === null || command.getOptionValueSource('model') === 'cli' ? options : { ...options, model: source.model };
 }
 
 /** The recipe fields given on the command line (not defaults), for --resume's consistency check. */
@@ -125,6 +146,7 @@ export const trainCommand: CommandSpec = {
       .option('--keep-all', 'keep every epoch checkpoint', false)
       .option('--out <dir>', 'output root; the run writes <dir>/runs/<run>/', 'out')
       .option('--resume <run>', 'continue this run from its newest checkpoint, with its recorded options')
+      .option('--from <checkpoint>', "start a new run from this checkpoint's weights with fresh momentum (fine-tuning); --model defaults to its architecture, and the classifier is re-initialised when the dataset's classes differ")
       .addHelpText('after', `\nDefaults per architecture of the options not given (recorded with the run):\n${describeRecipeDefaults()}\n`);
     addTrainCropOption(command);
     addSeedOption(command);
@@ -138,7 +160,9 @@ export const trainCommand: CommandSpec = {
     const backend = expectChoice('backend', options['backend'], BACKEND_CHOICES);
     const resume = options['resume'] === undefined ? undefined : String(options['resume']);
     if (resume !== undefined && resume.trim() === '') throw new UsageError('Expected a run id for --resume');
-    const recipe = resume === undefined ? parseTrainRecipe(options) : undefined;
+    if (resume !== undefined && options['from'] !== undefined) throw new UsageError('--from starts a new run; --resume continues one with its recorded start: give one of them');
+    const source = options['from'] === undefined ? null : describeSourceCheckpoint(String(options['from']));
+    const recipe = resume === undefined ? parseTrainRecipe(applySourceModel(options, command, source), source) : undefined;
     const resumeOverrides = resume === undefined ? undefined : explicitRecipeFields(options, command);
     if (recipe?.recipeDefaults != null && recipe.recipeDefaults.flags !== '') process.stderr.write(`train: ${recipe.model} defaults (${recipe.recipeDefaults.source}): ${recipe.recipeDefaults.flags}\n`);
     const db = openStore(resolveDbPath(options['db'] as string | undefined));
