@@ -28,9 +28,9 @@ CREATE TABLE preferred_inputs (
   reached         INTEGER CHECK (reached IN (0, 1)), -- ratio >= 1
   steps           INTEGER NOT NULL,
   seed            INTEGER NOT NULL,        -- the unit's own stream
-  png             TEXT NOT NULL,           -- the image, RGB as the model saw it (preprocessing undone)
-  field_png       TEXT,                    -- the centre cell's receptive field of it (centre objective)
-  npy             TEXT NOT NULL,           -- float32 [S, S, 3] model input (its scale and channel order)
+  png             TEXT NOT NULL,           -- the image, RGB as the model saw it (preprocessing undone); paths as the
+  field_png       TEXT,                    -- the centre cell's receptive field of it (centre objective)   output folder was given
+  npy             TEXT NOT NULL,           -- float32 [S, S, 3] model input (its scale and channel order)  (working directory or absolute)
   history_json    TEXT NOT NULL,           -- the objective at each step's moved view
   elapsed_ms      REAL NOT NULL,           -- the batch's time, shared by its units
   PRIMARY KEY (run_id, layer, unit)

@@ -5,7 +5,7 @@
  * sheets of each unit's preferred input beside its top-9 patches; an
  * index.html with the activation ratios.
  */
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../src/mosaic/display-scaling.js';
 import type { PlacedTile } from '../src/mosaic/draw-sheet.js';
@@ -30,7 +30,7 @@ async function readRgbPng(path: string): Promise<RgbImage> {
 
 export const unitBase = (unit: number): string => `unit-${String(unit).padStart(4, '0')}`;
 
-/** The files of one unit, relative to the output folder. */
+/** The files of one unit: paths as the output folder was given (relative to the working directory, or absolute). */
 export interface UnitFiles {
   png: string;
   fieldPng: string | null;
@@ -39,13 +39,13 @@ export interface UnitFiles {
 
 /** Writes a unit's PNG, receptive-field PNG (centre objective) and .npy; returns their relative paths. */
 export async function writeUnitFiles(outDir: string, work: MosaicLayer, image: OptimisedImage, centre: boolean): Promise<UnitFiles> {
-  const base = `${work.folder}/${unitBase(image.unit)}`;
+  const base = join(outDir, work.folder, unitBase(image.unit));
   const sizePx = Math.round(Math.sqrt(image.rgb01.length / 3));
   const rgb = toRgbImage(image.rgb01, sizePx);
   const files: UnitFiles = { png: `${base}.png`, fieldPng: centre ? `${base}-field.png` : null, npy: `${base}.npy` };
-  writeTextFile(join(outDir, files.npy), encodeNpyFloat32(image.input, [sizePx, sizePx, 3]));
-  await writeRgbPng(join(outDir, files.png), rgb);
-  if (files.fieldPng !== null) await writeRgbPng(join(outDir, files.fieldPng), cropCentreField(rgb, work.geometry));
+  writeTextFile(files.npy, encodeNpyFloat32(image.input, [sizePx, sizePx, 3]));
+  await writeRgbPng(files.png, rgb);
+  if (files.fieldPng !== null) await writeRgbPng(files.fieldPng, cropCentreField(rgb, work.geometry));
   return files;
 }
 
@@ -68,7 +68,7 @@ export async function writeLayerSheets(outDir: string, work: MosaicLayer, rows: 
     const blocks: PreferredBlock[] = [];
     for (const row of page.map((unit) => rows.find((r) => r.unit === unit)!)) {
       const ratio = row.ratio === null ? '' : ` · ${row.ratio.toFixed(2)}x top-1`;
-      blocks.push({ label: `${work.layer.name} unit ${row.unit}${ratio}`, preferred: await readRgbPng(join(outDir, row.fieldPng ?? row.png)), patches: await patchTiles(work, topRows.get(row.unit) ?? [], inputs) });
+      blocks.push({ label: `${work.layer.name} unit ${row.unit}${ratio}`, preferred: await readRgbPng(row.fieldPng ?? row.png), patches: await patchTiles(work, topRows.get(row.unit) ?? [], inputs) });
     }
     const sheet = `${work.folder}/sheet-${String(i + 1).padStart(2, '0')}.png`;
     await writeSheetPng(join(outDir, sheet), drawPreferredSheet(blocks, work.cellPx, inputs === null ? 1 : options.topK, options.columns));
@@ -80,12 +80,13 @@ export async function writeLayerSheets(outDir: string, work: MosaicLayer, rows: 
 const fmt = (v: number | null): string => (v === null ? '-' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
 
 /** index.html: the settings, then per layer its sheets and a table of units (values, ratio, files). */
-export function renderPreferredIndex(title: string, notes: readonly string[], layers: ReadonlyArray<{ name: string; sheets: string[]; rows: PreferredInputRow[] }>, stamp: string): string {
+export function renderPreferredIndex(outDir: string, title: string, notes: readonly string[], layers: ReadonlyArray<{ name: string; sheets: string[]; rows: PreferredInputRow[] }>, stamp: string): string {
+  const href = (path: string): string => escapeXml(relative(outDir, path).split(sep).join('/'));
   const sections = layers.map((layer) => {
     const live = layer.rows.filter((r) => r.ratio !== null);
     const reached = live.filter((r) => r.reached).length;
     const summary = live.length === 0 ? '' : `<p>${reached} of ${live.length} live units (${((100 * reached) / live.length).toFixed(1)}%) reach their top-1 dataset activation.</p>`;
-    const rows = layer.rows.map((r) => `<tr><td>${r.unit}</td><td><a href="${escapeXml(r.png)}"><img src="${escapeXml(r.fieldPng ?? r.png)}" height="64" alt="unit ${r.unit}"></a></td><td>${fmt(r.startObjective)} → ${fmt(r.finalObjective)}</td><td>${fmt(r.activation)}</td><td>${fmt(r.top1Activation)}</td><td>${r.ratio === null ? '-' : r.ratio.toFixed(3)}</td><td><a href="${escapeXml(r.npy)}">npy</a></td></tr>`);
+    const rows = layer.rows.map((r) => `<tr><td>${r.unit}</td><td><a href="${href(r.png)}"><img src="${href(r.fieldPng ?? r.png)}" height="64" alt="unit ${r.unit}"></a></td><td>${fmt(r.startObjective)} → ${fmt(r.finalObjective)}</td><td>${fmt(r.activation)}</td><td>${fmt(r.top1Activation)}</td><td>${r.ratio === null ? '-' : r.ratio.toFixed(3)}</td><td><a href="${href(r.npy)}">npy</a></td></tr>`);
     return `<h2>${escapeXml(layer.name)}</h2>${summary}${layer.sheets.map((s) => `<p><img src="${escapeXml(s)}" alt="${escapeXml(layer.name)} sheet"></p>`).join('')}
 <table><thead><tr><th>unit</th><th>preferred input</th><th>objective (start → end)</th><th>activation</th><th>top-1 activation</th><th>ratio</th><th>values</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   });

@@ -147,7 +147,7 @@ async function finishRun(ctx: PreferredContext, layers: Array<MosaicLayer & { un
     pages.push({ name: layer.layer.name, sheets, rows: layerRows });
   }
   const notes = [`Model: ${model.description}.`, `Optimisation: ${describeSettings(settings)}; seed ${options.seed}.`, 'Activation: the optimised image\'s spatial maximum of the unit after its ReLU; top-1: the unit\'s strongest dataset image through the same forward graph; ratio = activation / top-1.'];
-  writeTextFile(`${opened.outDir}/index.html`, renderPreferredIndex(`Preferred inputs: ${opened.runId}`, notes, pages, `${opened.runId} ${model.fingerprint}`));
+  writeTextFile(`${opened.outDir}/index.html`, renderPreferredIndex(opened.outDir, `Preferred inputs: ${opened.runId}`, notes, pages, `${opened.runId} ${model.fingerprint}`));
   const all = pages.flatMap((p) => p.rows);
   const live = all.filter((r) => r.ratio !== null);
   return {
