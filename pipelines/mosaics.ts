@@ -14,12 +14,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
 import { UsageError } from '../src/errors.js';
 import { drawFilterSheet, drawUnitSheet, type UnitTiles } from '../src/mosaic/draw-sheet.js';
 import { makeEntryTiles } from '../src/mosaic/entry-tiles.js';
-import { renderIndexPage, renderStampMeta, renderUnitPage, type IndexLayer, type UnitPageEntry } from '../src/mosaic/html-pages.js';
+import { renderIndexPage, renderStampMeta, renderUnitPage, type IndexLayer, type PreferredTileLink, type UnitPageEntry } from '../src/mosaic/html-pages.js';
+import { findPreferredInputs, type PreferredInputOf } from '../src/store/preferred-inputs-store.js';
 import { writeComposedSheet, writeSheetPng, writeTextFile } from '../src/mosaic/render-sheet.js';
 import { planMosaicLayers, type MosaicLayer } from '../src/mosaic/mosaic-layers.js';
 import { layoutSheet, pageUnits } from '../src/mosaic/sheet-layout.js';
@@ -94,12 +95,20 @@ interface LayerWork extends MosaicLayer {
   units: number[];
   rowsByUnit: Map<number, TopRowView[]>;
   todo: number[];
+  /** Preferred inputs made for the layer's units (run-pipeline preferred-inputs over this run). */
+  preferred: Map<number, PreferredInputOf>;
+}
+
+/** A unit's preferred input linked from a page in `fromDir`. */
+function preferredLink(row: PreferredInputOf, fromDir: string): PreferredTileLink {
+  const image = relative(fromDir, row.fieldPng ?? row.png).split(sep).join('/');
+  return { unit: row.unit, image, activation: row.activation, top1: row.top1Activation, ratio: row.ratio, runId: row.runId };
 }
 
 const unitBase = (unit: number): string => `unit-${String(unit).padStart(4, '0')}`;
 
 /** The per-unit PNG and .npy files, then its page (written last: it marks the unit done for a rerun). */
-async function writeUnit(ctx: LayerContext, work: MosaicLayer, unit: number, projected: Awaited<ReturnType<typeof projectRows>>): Promise<void> {
+async function writeUnit(ctx: LayerContext, work: LayerWork, unit: number, projected: Awaited<ReturnType<typeof projectRows>>): Promise<void> {
   const { layer, folder, geometry, cellPx } = work;
   const base = unitBase(unit);
   const tiles: UnitTiles = { label: `${layer.name} unit ${unit} · ${ctx.method}`, projections: [], patches: [] };
@@ -113,7 +122,8 @@ async function writeUnit(ctx: LayerContext, work: MosaicLayer, unit: number, pro
     entries.push({ rank: p.row.rank, value: p.row.value, recomputed: p.recomputed, imageId: p.row.imageId, path: p.row.path, className: formatClass(p.row.className, p.row.classKey), y: p.row.y, x: p.row.x, box: t.box, npy });
   }
   await writeSheetPng(join(ctx.outDir, folder, 'units', `${base}.png`), drawUnitSheet([tiles], cellPx, ctx.topK, 1));
-  writeTextFile(join(ctx.outDir, folder, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layer.name, unit, method: ctx.method, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE], fieldNote: fieldNoteOf(ctx, work), stamp: ctx.stamp }));
+  writeTextFile(join(ctx.outDir, folder, `${base}.html`), renderUnitPage({ runId: ctx.runId, layer: layer.name, unit, method: ctx.method, image: `units/${base}.png`, entries, notes: [DISPLAY_SCALING_NOTE], fieldNote: fieldNoteOf(ctx, work), stamp: ctx.stamp,
+    preferred: work.preferred.has(unit) ? preferredLink(work.preferred.get(unit)!, join(ctx.outDir, folder)) : null }));
 }
 
 /** A layer's receptive field against the model's input, when it covers most of the image. */
@@ -141,7 +151,8 @@ function collectLayer(ctx: LayerContext, layer: MosaicLayer): LayerWork {
   for (const row of queryTopRows(ctx.options.db, ctx.runId, layer.layer.number, null)) {
     if (wanted.has(row.unit)) rowsByUnit.set(row.unit, [...(rowsByUnit.get(row.unit) ?? []), row]);
   }
-  return { ...layer, units, rowsByUnit, todo: units.filter((u) => !isUnitDrawn(ctx, layer.folder, u)) };
+  const preferred = findPreferredInputs(ctx.options.db, ctx.runId, layer.layer.number);
+  return { ...layer, units, rowsByUnit, todo: units.filter((u) => !isUnitDrawn(ctx, layer.folder, u)), preferred };
 }
 
 /** Batches of whole units, about batchSize rows each. */
@@ -190,7 +201,8 @@ async function renderLayer(ctx: LayerContext, work: LayerWork): Promise<IndexLay
   }
   const filters = await writeFilterSheet(ctx, work);
   const pages = units.map((unit) => ({ unit, page: `${folder}/${unitBase(unit)}.html` }));
-  return { layer: work.layer.name, fieldNote: fieldNoteOf(ctx, work), sheets, filters, units: pages, projections: total, keptUnits: units.length - work.todo.length };
+  const preferred = units.flatMap((u) => (work.preferred.has(u) ? [preferredLink(work.preferred.get(u)!, ctx.outDir)] : []));
+  return { layer: work.layer.name, fieldNote: fieldNoteOf(ctx, work), sheets, filters, units: pages, preferred, projections: total, keptUnits: units.length - work.todo.length };
 }
 
 /** The notes of the index page: the model, the engine, the scaling, and what the method does. */

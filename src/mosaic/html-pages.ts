@@ -31,6 +31,25 @@ export interface UnitPageOptions {
   fieldNote: string | null;
   /** What the page was drawn from (run, weights), kept in a meta tag so a rerun can tell. */
   stamp: string;
+  /** The unit's preferred input (run-pipeline preferred-inputs), when one was made before the page. */
+  preferred?: PreferredTileLink | null;
+}
+
+/** A unit's preferred input as the pages show it. */
+export interface PreferredTileLink {
+  unit: number;
+  /** Relative path of its picture (the centre cell's field, or the whole image). */
+  image: string;
+  activation: number;
+  top1: number | null;
+  ratio: number | null;
+  runId: string;
+}
+
+/** The preferred input with its activation against the top-1 image's. */
+function renderPreferredFigure(p: PreferredTileLink): string {
+  const against = p.ratio === null ? '' : `, top-1 ${p.top1!.toPrecision(4)}, ratio ${p.ratio.toFixed(2)}`;
+  return `<figure><img src="${escapeXml(p.image)}" height="160" alt="preferred input of unit ${p.unit}"><figcaption>preferred input (${escapeXml(p.runId)}): activation ${p.activation.toPrecision(4)}${against}</figcaption></figure>`;
 }
 
 /** The meta tag carrying a page's stamp. */
@@ -59,6 +78,7 @@ export function renderUnitPage(options: UnitPageOptions): string {
   return page(`${options.layer} unit ${options.unit} (${options.method})`, `<p><a href="../index.html">index</a></p><h1>${escapeXml(options.layer)} unit ${options.unit}</h1>`
     + `<p>run ${escapeXml(options.runId)}; projections: ${escapeXml(options.method)}</p>${readingParagraph(options.fieldNote === null ? [] : [options.fieldNote])}`
     + `<img src="${escapeXml(options.image)}" alt="projections (left) and image patches (right), ranks 1-9 in reading order">`
+    + (options.preferred === undefined || options.preferred === null ? '' : renderPreferredFigure(options.preferred))
     + `<table><tr><th>rank</th><th>stored value</th><th>recomputed</th><th>image id</th><th>image</th><th>class</th><th>cell y,x</th><th>patch top,left h x w</th><th>values</th></tr>\n${rows}</table>${notes}`,
     renderStampMeta(options.stamp));
 }
@@ -70,6 +90,8 @@ export interface IndexLayer {
   sheets: string[];
   filters: string | null;
   units: Array<{ unit: number; page: string }>;
+  /** The preferred inputs of the layer's units made so far (a row of thumbnails). */
+  preferred?: PreferredTileLink[];
 }
 
 /** index.html: per layer its filter sheet, its paged sheets and links to every unit page; `method` names the projections. */
@@ -79,7 +101,8 @@ export function renderIndexPage(runId: string, layers: readonly IndexLayer[], no
       : `<figure><a href="${escapeXml(l.filters)}"><img src="${escapeXml(l.filters)}" alt="${escapeXml(l.layer)} filters"></a><figcaption>${escapeXml(l.layer)} filters, each stretched on its own (grey is 0)</figcaption></figure>`;
     const sheets = l.sheets.map((s, i) => `<a href="${escapeXml(s)}">sheet ${i + 1}</a>`).join(' ');
     const units = l.units.map((u) => `<a href="${escapeXml(u.page)}">${u.unit}</a>`).join(' ');
-    return `<h2 id="${escapeXml(l.layer)}">${escapeXml(l.layer)}</h2>${filters}<p>${sheets}</p><p>units: ${units}</p>`;
+    const preferred = (l.preferred ?? []).map((p) => `<a href="${escapeXml(p.image)}"><img src="${escapeXml(p.image)}" height="48" title="unit ${p.unit}${p.ratio === null ? '' : `, ${p.ratio.toFixed(2)}x its top-1 activation`}" alt="unit ${p.unit}"></a>`).join(' ');
+    return `<h2 id="${escapeXml(l.layer)}">${escapeXml(l.layer)}</h2>${filters}<p>${sheets}</p><p>units: ${units}</p>${preferred === '' ? '' : `<p>preferred inputs: ${preferred}</p>`}`;
   }).join('\n');
   const toc = layers.map((l) => `<a href="#${escapeXml(l.layer)}">${escapeXml(l.layer)}</a>`).join(' ');
   const title = `${method.charAt(0).toUpperCase()}${method.slice(1)} mosaics of run ${runId}`;

@@ -84,3 +84,21 @@ export type PreferredInputsStore = ReturnType<typeof createPreferredInputsStore>
 export function listPreferredRunsOf(db: Store, topActivationsRunId: string): RunRecord[] {
   return listRuns(db, PREFERRED_INPUTS_KIND).filter((r) => r.status === 'finished' && (r.options['source'] as { run?: unknown } | undefined)?.run === topActivationsRunId);
 }
+
+/** A unit's preferred input with the run that made it. */
+export interface PreferredInputOf extends PreferredInputRow {
+  runId: string;
+}
+
+/**
+ * The preferred inputs of one layer of a top-activations run, by unit: from the
+ * newest finished preferred-inputs run over it that optimised the unit.
+ */
+export function findPreferredInputs(db: Store, topActivationsRunId: string, layer: number): Map<number, PreferredInputOf> {
+  const found = new Map<number, PreferredInputOf>();
+  const store = createPreferredInputsStore(db);
+  for (const run of listPreferredRunsOf(db, topActivationsRunId)) {
+    for (const row of store.list(run.id)) if (row.layer === layer && !found.has(row.unit)) found.set(row.unit, { ...row, runId: run.id });
+  }
+  return found;
+}

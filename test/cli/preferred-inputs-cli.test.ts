@@ -73,6 +73,14 @@ describe('run-pipeline preferred-inputs', () => {
     }
     for (const file of ['index.html', 'conv2/sheet-01.png']) assert.ok(existsSync(join(out, file)), file);
     assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /live units \(\d+\.\d%\) reach their top-1 dataset activation/);
+    // mosaics of the same run show each unit's preferred input on its page and a row of them on the index
+    const mosaics = join(dir, 'mosaics');
+    const drawn = runCli(['mosaics', '--run', runId, '--layers', 'conv2', '--units', '0-4', '--workers', '1', '--db', db, '--out', mosaics]);
+    assert.equal(drawn.status, 0, drawn.stderr);
+    const unitPage = readFileSync(join(mosaics, 'conv2', 'unit-0001.html'), 'utf8');
+    assert.match(unitPage, /<img src="\.\.\/\.\.\/first\/conv2\/unit-0001-field\.png" height="160" alt="preferred input of unit 1"><figcaption>preferred input \(preferred-inputs-\S+\): activation [0-9.e+-]+(, top-1 [0-9.e+-]+, ratio \d+\.\d\d)?<\/figcaption>/);
+    assert.doesNotMatch(readFileSync(join(mosaics, 'conv2', 'unit-0004.html'), 'utf8'), /preferred input/);
+    assert.match(readFileSync(join(mosaics, 'index.html'), 'utf8'), /<p>preferred inputs: (<a href="\.\.\/first\/conv2\/unit-000\d-field\.png"><img [^>]+><\/a> ?){4}<\/p>/);
   });
 
   it('killed with SIGKILL, a rerun of the same command ends with the rows and files of an uninterrupted run (same --seed, same images)', async () => {
