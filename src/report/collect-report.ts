@@ -13,6 +13,7 @@ import type { AnalysedLayer } from '../graph/analysed-layers.js';
 import { folderOfLayer } from '../mosaic/mosaic-layers.js';
 import { listOcclusionSummaries, type OcclusionSummary } from '../store/occlusion-summaries.js';
 import type { Store } from '../store/open-store.js';
+import { findPreferredInputs, type PreferredInputOf } from '../store/preferred-inputs-store.js';
 import { getRun, listRuns, type RunRecord } from '../store/runs.js';
 import { listTopActivationRuns, queryUnitRows, type TopActivationRun, type UnitRow } from '../store/top-activations-store.js';
 import { createTrainingStore, type EpochRecord, type EvaluationRecord } from '../store/training-store.js';
@@ -30,7 +31,12 @@ export interface PassLayer {
   hasSheet: boolean;
   /** Whether the folder holds the filters of the conv reading the image (filters.png). */
   hasFilters: boolean;
+  /** The preferred inputs of the layer's first units (run-pipeline preferred-inputs over the pass), unit order. */
+  preferred: PreferredInputOf[];
 }
+
+/** How many of a layer's first units show their preferred inputs. */
+export const REPORT_PREFERRED_UNITS = 8;
 
 export interface AnalysisPass {
   run: TopActivationRun;
@@ -101,12 +107,13 @@ const OTHER_METHODS = ['guided', 'gradient'];
 /** A layer's statistics, and its mosaics folder: named after the layer as mosaics names it (folderOfLayer; `-<number>` where two names make one folder). */
 function readPassLayer(db: Store, runId: string, layer: AnalysedLayer, mosaicsDir: string | null): PassLayer {
   const units = queryUnitRows(db, runId, layer.number, { sort: 'unit', deadOnly: false, limit: null });
+  const preferred = [...findPreferredInputs(db, runId, layer.number).values()].sort((a, b) => a.unit - b.unit).slice(0, REPORT_PREFERRED_UNITS);
   const folder = mosaicsDir === null ? undefined : [folderOfLayer(layer.name), `${folderOfLayer(layer.name)}-${layer.number}`]
     .find((f) => existsSync(join(mosaicsDir, f)));
-  if (folder === undefined) return { layer, units, mosaicFolder: null, unitPages: new Set(), hasSheet: false, hasFilters: false };
+  if (folder === undefined) return { layer, units, mosaicFolder: null, unitPages: new Set(), hasSheet: false, hasFilters: false, preferred };
   const files = readdirSync(join(mosaicsDir!, folder));
   const unitPages = new Set(files.map((f) => /^unit-(\d{4})\.html$/.exec(f)).filter((m) => m !== null).map((m) => Number(m[1])));
-  return { layer, units, mosaicFolder: folder, unitPages, hasSheet: files.includes('sheet-01.png'), hasFilters: files.includes('filters.png') };
+  return { layer, units, mosaicFolder: folder, unitPages, hasSheet: files.includes('sheet-01.png'), hasFilters: files.includes('filters.png'), preferred };
 }
 
 function collectExperiments(db: Store, run: RunRecord, checkpoints: string[], outRoot: string): ExperimentRun[] {

@@ -74,6 +74,14 @@ function layerHeading(pass: AnalysisPass, layer: PassLayer): string {
     + `<p class="note">${escapeHtml(l.kind)} layer ${l.number}, ${l.units} units, ${l.mapHeight}x${l.mapWidth} map, receptive field ${field} px</p>`;
 }
 
+/** The preferred inputs of the layer's first units, each with its activation against its top-1 image's. */
+function preferredRow(layer: PassLayer, link: LinkFn): string {
+  if (layer.preferred.length === 0) return '';
+  const figures = layer.preferred.map((p) => figure(link(p.fieldPng ?? p.png), `unit ${p.unit}${p.ratio === null ? '' : `: ${p.ratio.toFixed(2)}x its top-1 activation`}`, 110)).join('');
+  return `<p class="note">Preferred inputs of the first units (run-pipeline preferred-inputs, run ${escapeHtml(layer.preferred[0]!.runId)}): the image each unit's activation climbs to by gradient ascent, `
+    + `regularised; the ratio is its activation over the unit's top-1 dataset image's, through the same forward graph.</p><div class="panels">${figures}</div>`;
+}
+
 function passSection(pass: AnalysisPass, link: LinkFn): string {
   const all = pass.layers.flatMap((l) => l.units);
   const dead = all.filter((u) => u.dead).length;
@@ -87,7 +95,7 @@ function passSection(pass: AnalysisPass, link: LinkFn): string {
       : figure(link(`${folder}/filters.png`), `${layer.layer.name} filters: the first layer's weights, each stretched on its own (grey is 0)`, 420);
     const sheet = pass.mosaicsDir === null || !layer.hasSheet ? ''
       : figure(link(`${folder}/sheet-01.png`), `${layer.layer.name}: top-9 projections (left) and image patches (right), first sheet`, 900);
-    return `${layerHeading(pass, layer)}${filters}${sheet}\n${unitTable(pass, layer, link)}`;
+    return `${layerHeading(pass, layer)}${filters}${sheet}${preferredRow(layer, link)}\n${unitTable(pass, layer, link)}`;
   });
   const legend = `<p class="note">What the columns mean:</p>${renderStatisticsLegend(pass.run.topK)}`;
   const weights = pass.run.checkpointPath === null ? '' : `, ${pass.run.checkpointPath.replace(/^.*[\\/]/, '')}`;

@@ -81,6 +81,15 @@ describe('run-pipeline preferred-inputs', () => {
     assert.match(unitPage, /<img src="\.\.\/\.\.\/first\/conv2\/unit-0001-field\.png" height="160" alt="preferred input of unit 1"><figcaption>preferred input \(preferred-inputs-\S+\): activation [0-9.e+-]+(, top-1 [0-9.e+-]+, ratio \d+\.\d\d)?<\/figcaption>/);
     assert.doesNotMatch(readFileSync(join(mosaics, 'conv2', 'unit-0004.html'), 'utf8'), /preferred input/);
     assert.match(readFileSync(join(mosaics, 'index.html'), 'utf8'), /<p>preferred inputs: (<a href="\.\.\/first\/conv2\/unit-000\d-field\.png"><img [^>]+><\/a> ?){4}<\/p>/);
+    // the report shows the layer's first units' preferred inputs, linked to the files
+    const report = runCli(['report', '--run', runId, '--db', db, '--out', join(dir, 'report-root')]);
+    const reportDir = join(dir, 'report-root', 'reports', runId);
+    assert.equal(report.status, 0, report.stderr);
+    const html = readFileSync(join(reportDir, 'index.html'), 'utf8');
+    assert.match(html, /Preferred inputs of the first units \(run-pipeline preferred-inputs, run preferred-inputs-\S+\)/);
+    const links = [...html.matchAll(/<figure><a href="([^"]*unit-000(\d)-field\.png)"/g)];
+    assert.deepEqual(links.map((m) => m[2]), ['0', '1', '2', '3']);
+    for (const [, href] of links) assert.ok(existsSync(join(reportDir, href!)), href);
   });
 
   it('killed with SIGKILL, a rerun of the same command ends with the rows and files of an uninterrupted run (same --seed, same images)', async () => {
