@@ -53,10 +53,20 @@ export function splitBatches(units: readonly number[], batchSize: number, lanes:
   return Array.from({ length: count }, (_, i) => units.slice(Math.floor((i * units.length) / count), Math.floor(((i + 1) * units.length) / count)));
 }
 
+/** What optimising units needs, whoever asks (the command's batches, serve's one unit). */
+export interface UnitsSource {
+  model: PreferredModel;
+  settings: PreferredSettings;
+  runner: PreferredRunner;
+  /** The run's --seed (each unit draws from unitSeed(seed, layer, unit)). */
+  seed: number;
+  outDir: string;
+}
+
 /** The job of a batch: its rows with their seeds, and the top-1 inputs of the rows that have one. */
-async function buildJob(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], top1: ReadonlyMap<number, TopRowView>, window: PreferredJob['window']): Promise<PreferredJob> {
-  const { model, settings, options } = ctx;
-  const rows = units.map((unit) => ({ unit, seed: unitSeed(options.seed, layer.layer.number, unit) }));
+async function buildJob(source: UnitsSource, layer: MosaicLayer, units: readonly number[], top1: ReadonlyMap<number, TopRowView>, window: PreferredJob['window']): Promise<PreferredJob> {
+  const { model, settings } = source;
+  const rows = units.map((unit) => ({ unit, seed: unitSeed(source.seed, layer.layer.number, unit) }));
   const referenceRows = rows.flatMap((r, i) => (top1.has(r.unit) ? [i] : []));
   const n = model.inputSizePx * model.inputSizePx * 3;
   const references = new Float32Array(referenceRows.length * n);
@@ -65,34 +75,51 @@ async function buildJob(ctx: PreferredContext, layer: MosaicLayer, units: readon
 }
 
 /** The store row of row `b` of a finished batch. */
-function rowOf(ctx: PreferredContext, layer: MosaicLayer, job: PreferredJob, result: PreferredJobResult, b: number, extra: { top: TopRowView | undefined; files: { png: string; fieldPng: string | null; npy: string }; objectiveNode: string; elapsedMs: number }): PreferredInputRow {
+function rowOf(source: UnitsSource, layer: MosaicLayer, job: PreferredJob, result: PreferredJobResult, b: number, extra: { top: TopRowView | undefined; files: { png: string; fieldPng: string | null; npy: string }; objectiveNode: string; elapsedMs: number }): PreferredInputRow {
   const image = result.images[b]!;
   const measured = result.optimised[b]!;
   const k = job.referenceRows.indexOf(b);
   const top1 = k < 0 ? null : result.references[k]!.max;
   if (extra.top !== undefined && top1 !== null) {
-    checkStoredActivation({ runId: ctx.model.run!.record.runId, layer: layer.layer.name, unit: image.unit, imageId: extra.top.imageId, imageName: extra.top.path, value: extra.top.value }, top1);
+    checkStoredActivation({ runId: source.model.run!.record.runId, layer: layer.layer.name, unit: image.unit, imageId: extra.top.imageId, imageName: extra.top.path, value: extra.top.value }, top1);
   }
   const ratio = top1 === null || top1 <= 0 ? null : measured.max / top1;
   return {
-    layer: layer.layer.number, layerName: layer.layer.name, unit: image.unit, objective: ctx.settings.objective, objectiveNode: extra.objectiveNode,
+    layer: layer.layer.number, layerName: layer.layer.name, unit: image.unit, objective: source.settings.objective, objectiveNode: extra.objectiveNode,
     startObjective: image.startObjective, finalObjective: image.objective, activation: measured.max, activationMean: measured.mean,
     top1ImageId: extra.top?.imageId ?? null, top1Stored: extra.top?.value ?? null, top1Activation: top1, ratio, reached: ratio === null ? null : ratio >= 1,
-    steps: ctx.settings.steps, seed: job.rows[b]!.seed, ...extra.files, history: [...image.history], elapsedMs: extra.elapsedMs,
+    steps: source.settings.steps, seed: job.rows[b]!.seed, ...extra.files, history: [...image.history], elapsedMs: extra.elapsedMs,
   };
+}
+
+/**
+ * Optimises `units` of a layer as one batch, measures them against their top-1 images and writes their files.
+ * @param onStep called after each optimisation step
+ * @throws UsageError when a top-1 image's recomputed value is not the stored one
+ */
+export async function optimiseUnits(source: UnitsSource, layer: MosaicLayer, units: readonly number[], graphs: PreferredGraphs, top1: ReadonlyMap<number, TopRowView>, onStep: () => void): Promise<PreferredInputRow[]> {
+  const started = performance.now();
+  const job = await buildJob(source, layer, units, top1, graphs.window);
+  const result = await source.runner.run(graphs, job, onStep);
+  const elapsedMs = performance.now() - started;
+  const rows: PreferredInputRow[] = [];
+  for (const [b, image] of result.images.entries()) {
+    const files = await writeUnitFiles(source.outDir, layer, image, source.settings.objective === 'centre');
+    rows.push(rowOf(source, layer, job, result, b, { top: top1.get(image.unit), files, objectiveNode: graphs.objectiveNode, elapsedMs }));
+  }
+  return rows;
+}
+
+/** The top-1 entry of each unit of a layer (none without a top-activations run). */
+export function top1Of(db: Store, model: PreferredModel, layer: number): Map<number, TopRowView> {
+  const tops = model.run === null ? new Map<number, TopRowView[]>() : topRowsOf(db, model.run.record, layer);
+  return new Map([...tops].flatMap(([unit, rows]) => (rows[0] === undefined ? [] : [[unit, rows[0]] as const])));
 }
 
 /** Optimises one batch, writes its files and commits its rows. */
 async function runBatch(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], graphs: PreferredGraphs, top1: ReadonlyMap<number, TopRowView>): Promise<void> {
-  const started = performance.now();
-  const job = await buildJob(ctx, layer, units, top1, graphs.window);
-  const result = await ctx.runner.run(graphs, job, () => ctx.progress.tick(units.length, { layer: layer.layer.name }));
-  const elapsedMs = performance.now() - started;
-  const rows: PreferredInputRow[] = [];
-  for (const [b, image] of result.images.entries()) {
-    const files = await writeUnitFiles(ctx.opened.outDir, layer, image, ctx.settings.objective === 'centre');
-    rows.push(rowOf(ctx, layer, job, result, b, { top: top1.get(image.unit), files, objectiveNode: graphs.objectiveNode, elapsedMs }));
-  }
+  const source = { model: ctx.model, settings: ctx.settings, runner: ctx.runner, seed: ctx.options.seed, outDir: ctx.opened.outDir };
+  const rows = await optimiseUnits(source, layer, units, graphs, top1, () => ctx.progress.tick(units.length, { layer: layer.layer.name }));
   const store = createPreferredInputsStore(ctx.options.db);
   ctx.opened.commit(() => rows.forEach((row) => store.insert(ctx.opened.runId, row)));
   ctx.done.units += rows.length;
@@ -104,8 +131,7 @@ async function runBatch(ctx: PreferredContext, layer: MosaicLayer, units: readon
  * @throws the first batch's error after the other lanes' batches in flight end
  */
 export async function runLayerBatches(ctx: PreferredContext, layer: MosaicLayer, units: readonly number[], graphs: PreferredGraphs): Promise<void> {
-  const tops = ctx.model.run === null ? new Map<number, TopRowView[]>() : topRowsOf(ctx.options.db, ctx.model.run.record, layer.layer.number);
-  const top1 = new Map([...tops].flatMap(([unit, rows]) => (rows[0] === undefined ? [] : [[unit, rows[0]] as const])));
+  const top1 = top1Of(ctx.options.db, ctx.model, layer.layer.number);
   const batches = splitBatches(units, ctx.options.batchSize, ctx.runner.parallelism);
   let next = 0;
   let failed = false;

@@ -35,6 +35,7 @@ import { createInputCache, loadRunMean, loadRunModel, projectRows, type InputCac
 import { openMosaicModel } from './mosaics-model.js';
 import { loadImportedRun, renderImportedJob, type ImportedRun } from './serve-renderer-imported.js';
 import { renderOcclusionMap } from './serve-occlusion-map.js';
+import { renderPreferredUnit } from './preferred-input-render.js';
 
 export interface ModelRendererOptions {
   /** The store, read only. */
@@ -114,6 +115,7 @@ export async function createModelRenderer(options: ModelRendererOptions): Promis
     // The deconvnet engine follows --backend (the projector's description is kept with each projection render).
     engine: `--backend ${options.backend}; tfjs ${info.name} for forward passes`,
     render: async (job, onProgress) => {
+      if (job.kind === 'preferred') return renderPreferredUnit(options.db, job, options.backend, onProgress);
       const run = await load(job.runId);
       return run.kind === 'imported' ? renderImported(job, run, onProgress) : renderers[job.kind](job, run, onProgress);
     },

@@ -19,6 +19,8 @@ export interface UnitPageData {
   sameUnit: SameUnitRow[];
   /** The projections fragment when they are rendered already, else null (the page asks for them). */
   projections: string | null;
+  /** The preferred-input fragment when it is made already, else null (the page asks for it). */
+  preferred?: string | null;
   /** The layer's receptive field and the model's input side, when the run recorded them. */
   field: { receptiveFieldPx: number; inputSizePx: number } | null;
 }
@@ -28,6 +30,22 @@ export function renderProjectionsFragment(runId: string, layer: number, unit: nu
   const cells = entries.map((e) => `<a href="${escapeHtml(urls.image(runId, e.imageId))}" title="rank ${displayRank(e.rank)}: ${formatStat(recomputed[e.rank] ?? e.value)}">`
     + `<img class="projection" src="${escapeHtml(urls.projection(runId, layer, unit, e.rank))}" alt="projection of rank ${displayRank(e.rank)}"></a>`).join('');
   return `<div class="grid" id="projection-grid">${cells}</div>`;
+}
+
+/** What a preferred-input render measured (pipelines/preferred-input-render.ts). */
+export interface PreferredRender {
+  activation: number;
+  top1: number | null;
+  ratio: number | null;
+  steps: number;
+  settings: string;
+}
+
+/** The made preferred input: the image (the centre cell's field, or the whole input) and its activation against the top-1 image's. */
+export function renderPreferredFragment(runId: string, layer: number, unit: number, result: PreferredRender): string {
+  const against = result.ratio === null ? 'no top-1 to compare with (a unit that never fired)' : `top-1 dataset image ${formatStat(result.top1)}: <b>${result.ratio.toFixed(2)}x</b> its top-1 activation`;
+  return `<figure id="preferred-input"><img src="${escapeHtml(urls.preferredPng(runId, layer, unit))}" alt="preferred input of unit ${unit}" width="192">`
+    + `<figcaption>activation ${formatStat(result.activation)}; ${against}. ${escapeHtml(result.settings)}.</figcaption></figure>`;
 }
 
 function patchGrid(data: UnitPageData): string {
@@ -113,6 +131,8 @@ export function renderUnitPage(data: UnitPageData): string {
     neighbours(data),
     reading,
     section('top', `Top-${data.entries.length} activations`, top + entriesTable(run, data.entries)),
+    section('preferred', 'Preferred input', `<p class="note">The image this unit's activation climbs to by gradient ascent from noise (regularised: Fourier parameterisation, decorrelated colour, jitter, scale and rotation), made on demand and kept; the ratio compares its activation with the unit's strongest dataset image's, through the same forward graph.</p>`
+      + onDemandBlock('preferred', urls.preferredApi(run.id, layer, stats.unit), urls.preferredFragment(run.id, layer, stats.unit), data.preferred ?? null, 'preferred input not made yet: asking the server to optimise it')),
     section('statistics', 'Statistics', `<div class="cell">${statsTable(stats, run.topK ?? data.entries.length)}</div><div class="cell"><h3>classes of the top-${data.entries.length}</h3>${classHistogram(data.entries)}</div>`),
     sameUnitSection(data),
   ].join('\n');

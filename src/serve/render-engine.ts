@@ -10,7 +10,7 @@ import type { RenderKind } from '../store/serve-cache.js';
 export interface RenderJob {
   kind: RenderKind;
   runId: string;
-  /** Projections: the layer and unit whose top-k to project. */
+  /** Projections: the layer and unit whose top-k to project; preferred: the unit whose preferred input to make. */
   layer?: number;
   unit?: number;
   /** Occlusion and activations: the indexed image. */
@@ -36,5 +36,5 @@ export interface Renderer {
 
 /** The cache key (serve_renders.target) of a job. */
 export function renderTarget(job: Pick<RenderJob, 'kind' | 'layer' | 'unit' | 'imageId'>): string {
-  return job.kind === 'projections' ? `${job.layer}:${job.unit}` : String(job.imageId);
+  return job.kind === 'projections' || job.kind === 'preferred' ? `${job.layer}:${job.unit}` : String(job.imageId);
 }

@@ -55,10 +55,11 @@ export function registerPageRoutes(app: FastifyInstance, ctx: ServeContext): voi
     const entries = ctx.queries.listTopEntries(run.id, layer, unit);
     const sameUnit = run.model === null ? [] : ctx.queries.listSameUnit(run.model, layer, unit);
     const projections = renderCachedFragment(ctx, { kind: 'projections', runId: run.id, layer, unit }, entries);
+    const preferred = renderCachedFragment(ctx, { kind: 'preferred', runId: run.id, layer, unit }, entries);
     const layout = ctx.queries.getRunLayout(run.id);
     const recorded = layout?.layers.get(layer);
     const field = layout === undefined || recorded === undefined ? null : { receptiveFieldPx: Math.max(...recorded.receptiveFieldPx), inputSizePx: layout.inputSizePx };
-    return sendHtml(reply, renderUnitPage({ run, layer, stats, entries, unitCount, sameUnit, projections, field }));
+    return sendHtml(reply, renderUnitPage({ run, layer, stats, entries, unitCount, sameUnit, projections, preferred, field }));
   });
 
   app.get<{ Params: Params }>('/runs/:run/layers/:layer/units/:unit/patches/:rank.png', async (request, reply) => {

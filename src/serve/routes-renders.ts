@@ -14,7 +14,7 @@ import type { ServeTopEntry } from '../store/serve-queries.js';
 import { folderOfLayer } from '../mosaic/mosaic-layers.js';
 import { layerLabel } from './page-kit.js';
 import { renderActivationsFragment, renderOcclusionFragment, type ImageActivations, type ImageOcclusion } from './pages-image.js';
-import { renderProjectionsFragment } from './pages-unit.js';
+import { renderPreferredFragment, renderProjectionsFragment, type PreferredRender } from './pages-unit.js';
 import { renderTarget, type RenderJob, type Renderer } from './render-engine.js';
 import { HttpError, parseIndex } from './request-params.js';
 import { requireImage, requireLayer, requirePass, requireUnit, type ServeContext } from './serve-context.js';
@@ -44,6 +44,7 @@ export function renderCachedFragment(ctx: ServeContext, t: Target, entries: read
   const run = ctx.queries.getRun(t.runId);
   if (cached === undefined || run === undefined) return null;
   if (t.kind === 'projections') return renderProjectionsFragment(t.runId, t.layer!, t.unit!, entries, (cached.result as { recomputed: number[] }).recomputed);
+  if (t.kind === 'preferred') return renderPreferredFragment(t.runId, t.layer!, t.unit!, cached.result as PreferredRender);
   if (t.kind === 'occlusion') return renderOcclusionFragment(run, t.imageId!, cached.result as ImageOcclusion);
   return renderActivationsFragment(run, cached.result as ImageActivations);
 }
@@ -62,7 +63,8 @@ export function requestRender(ctx: ServeContext, t: Target): RenderStatus {
   const status = readRenderStatus(ctx, t);
   if (status.state === 'done' || status.state === 'queued' || status.state === 'running') return status;
   const run = ctx.queries.getRun(t.runId)!;
-  const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? `${folderOfLayer(layerLabel(run, t.layer!))}-unit-${t.unit}` : `image-${t.imageId}`);
+  const unitFolder = t.layer === undefined ? '' : `${folderOfLayer(layerLabel(run, t.layer))}-unit-${t.unit}`;
+  const outDir = join(ctx.outRoot, 'serve', t.runId, t.kind === 'projections' ? unitFolder : t.kind === 'preferred' ? `${unitFolder}-preferred` : `image-${t.imageId}`);
   const job: RenderJob = { kind: t.kind, runId: t.runId, layer: t.layer, unit: t.unit, imageId: t.imageId, outDir };
   const queued = ctx.queue.request(queueKey(t), job);
   if (queued === null) return { state: 'refused', ahead: ctx.queue.size, done: 0, total: 0, error: `the render queue is full (${ctx.queue.size} jobs): try again shortly` };
@@ -97,11 +99,11 @@ export function createRenderRunner(ctx: Pick<ServeContext, 'cache'>, getRenderer
 
 type Params = Record<string, string>;
 
-function projectionTarget(ctx: ServeContext, params: Params): Target & { entries: () => ServeTopEntry[]; label: string } {
+function projectionTarget(ctx: ServeContext, params: Params, kind: Extract<RenderKind, 'projections' | 'preferred'> = 'projections'): Target & { entries: () => ServeTopEntry[]; label: string } {
   const run = requirePass(ctx, params['run']);
   const { layer, unitCount } = requireLayer(ctx, run, params['layer']);
   const unit = requireUnit(run, layer, unitCount, params['unit']);
-  return { kind: 'projections', runId: run.id, layer, unit, entries: () => ctx.queries.listTopEntries(run.id, layer, unit), label: layerLabel(run, layer) };
+  return { kind, runId: run.id, layer, unit, entries: () => ctx.queries.listTopEntries(run.id, layer, unit), label: layerLabel(run, layer) };
 }
 
 function imageTarget(ctx: ServeContext, params: Params, kind: Extract<RenderKind, 'occlusion' | 'activations'>): Target {
@@ -133,6 +135,17 @@ export function registerRenderRoutes(app: FastifyInstance, ctx: ServeContext): v
   });
   app.get<{ Params: Params }>(`${projections}/:rank.png`, async (request, reply) =>
     sendRenderedFile(ctx, reply, projectionTarget(ctx, request.params), `projection-${parseIndex('rank', request.params['rank'])}`));
+
+  const preferred = '/runs/:run/layers/:layer/units/:unit/preferred';
+  app.get<{ Params: Params }>(`/api${preferred}`, async (request, reply) => sendStatus(reply, readRenderStatus(ctx, projectionTarget(ctx, request.params, 'preferred'))));
+  app.post<{ Params: Params }>(`/api${preferred}`, async (request, reply) => sendStatus(reply, requestRender(ctx, projectionTarget(ctx, request.params, 'preferred'))));
+  app.get<{ Params: Params }>(`${preferred}.html`, async (request, reply) => {
+    const t = projectionTarget(ctx, request.params, 'preferred');
+    const html = renderCachedFragment(ctx, t, []);
+    if (html === null) throw new HttpError(404, `Not made yet: the preferred input of ${t.label} unit ${t.unit} of run ${t.runId}`);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+  });
+  app.get<{ Params: Params }>(`${preferred}.png`, async (request, reply) => sendRenderedFile(ctx, reply, projectionTarget(ctx, request.params, 'preferred'), 'preferred'));
 
   for (const kind of ['occlusion', 'activations'] as const) {
     const path = `/runs/:run/images/:image/${kind}`;

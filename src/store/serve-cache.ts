@@ -4,7 +4,7 @@
  */
 import type { Store } from './open-store.js';
 
-export const RENDER_KINDS = ['projections', 'occlusion', 'activations'] as const;
+export const RENDER_KINDS = ['projections', 'occlusion', 'activations', 'preferred'] as const;
 export type RenderKind = (typeof RENDER_KINDS)[number];
 
 export interface CachedRender {
