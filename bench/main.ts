@@ -61,6 +61,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   mosaics: () => import('./mosaics.js'),
   kernels: () => import('./kernels.js'),
   train: () => import('./train.js'),
+  'train-vs-torch': () => import('./train-vs-torch.js'),
   serve: () => import('./serve.js'),
   'preferred-inputs': () => import('./preferred-inputs.js'),
 });

@@ -111,9 +111,10 @@ export function toRow(name: string, result: ThroughputCaseResult): BenchRow {
 }
 
 /** Pythons to try for torch: $PYTHON, then the PATH's, then Debian's (python3-torch installs there, not into pyenv). */
-const PYTHON_CANDIDATES = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => p !== undefined && p !== '');
+export const PYTHON_CANDIDATES = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => p !== undefined && p !== '');
 
-function findTorchPython(): string | null {
+/** The first Python that imports torch (PYTHON, python3, /usr/bin/python3), or null. */
+export function findTorchPython(): string | null {
   for (const python of PYTHON_CANDIDATES) {
     try {
       execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
