@@ -6,7 +6,7 @@
  * - onnx: the whole training graph's values of a pass live at once; measured
  *   on full zfnet (whole process peak RSS): batch 16 2.95 GB, 32 3.0 GB, 64
  *   5.8 GB (about 87 MB, 37 bytes per activation value, per image past the
- *   weights' share), so the paper's batch of 128 runs as passes of at most 60
+ *   weights' share), so the paper's batch of 128 runs as passes of at most 62
  *   to stay within 8 GB.
  * A larger batch is split into balanced micro-batches whose gradients are
  * summed before the one update (src/train/train-step.ts, onnx-train-session.ts).
@@ -36,7 +36,7 @@ export const ONNX_BYTES_PER_ACTIVATION = 40;
 
 /**
  * The micro-batch size for a backend: what fits its budget (at least 1), the
- * passes balanced (128 in passes of at most 60 runs as 43 + 43 + 42); the whole
+ * passes balanced (128 in passes of at most 62 runs as 43 + 43 + 42); the whole
  * batch where there is no budget (tfjs cpu and tensorflow).
  */
 export function chooseMicroBatchSize(config: ModelConfig, batchSize: number, backend: string): number {
