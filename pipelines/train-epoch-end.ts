@@ -139,10 +139,10 @@ async function writeCurves(ctx: EpochContext): Promise<void> {
   await writeSvgAndPng(buildErrorChartSvg(ctx.runId, epochs), join(ctx.runDir, 'error.png'), join(ctx.runDir, 'error.svg'));
 }
 
-/** One line per epoch: "epoch 3: loss 1.234, train top-1 45.0%, val top-1 30.0% top-5 2.0%, lr 0.01, 52.1 img/s, 40.2 s". */
+/** One line per epoch: "epoch 3: loss 1.234, train top-1 error 45.0%, val top-1 error 30.0%, top-5 error 2.0%, lr 0.01, 52.1 img/s, 40.2 s". */
 export function describeEpoch(r: EpochRecord): string {
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
-  return `epoch ${r.epoch}: loss ${r.trainLoss?.toFixed(4) ?? 'n/a'}, train top-1 ${pct(r.trainTop1Error)}, val top-1 ${pct(r.valTop1Error)} top-5 ${pct(r.valTop5Error)}, `
+  return `epoch ${r.epoch}: loss ${r.trainLoss?.toFixed(4) ?? 'n/a'}, train top-1 error ${pct(r.trainTop1Error)}, val top-1 error ${pct(r.valTop1Error)}, top-5 error ${pct(r.valTop5Error)}, `
     + `lr ${r.learningRate.toPrecision(3)}, ${r.imagesPerS?.toFixed(1) ?? 'n/a'} img/s, ${r.wallS?.toFixed(1) ?? 'n/a'} s`;
 }
 

@@ -15,9 +15,8 @@ import { iterateImageIds } from '../src/data/image-order.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
 import { describeMean, type MeanImage } from '../src/data/mean-image.js';
 import { buildModelConfig } from '../src/model/architectures.js';
-import { disposeParams, initParams } from '../src/model/params.js';
+import { drawInitWeights } from '../src/model/init-weights.js';
 import { createTrainer } from '../src/train/create-trainer.js';
-import { torchTensorsOf } from '../src/train/tfjs-trainer.js';
 import type { Trainer, TrainTensors } from '../src/train/trainer.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
@@ -27,7 +26,7 @@ import { createRun, getRun, makeRunId, markRunFailed, recordRunMean, recordSkipp
 import { createTrainingStore, type EpochRecord, type TrainingStore } from '../src/store/training-store.js';
 import { listCheckpoints, loadTrainCheckpoint, type LoadedTrainCheckpoint, type TrainCheckpointState } from '../src/train/checkpoint-folder.js';
 import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-schedule.js';
-import { applyScaledInit, type InitScheme } from '../src/train/init-scale.js';
+import { scaleInitWeights, type InitScheme } from '../src/train/init-scale.js';
 import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
 import { trainEpoch } from '../src/train/run-epoch.js';
 import { createMetricSums } from '../src/train/topk-metrics.js';
@@ -139,14 +138,9 @@ export function runFolder(recipe: TrainRecipe, runId: string): { runDir: string;
 
 /** Fresh weights (the recipe's init) and zero momentum, PyTorch layout. */
 function initTensors(recipe: TrainRecipe, config: ModelConfig): TrainTensors {
-  const params = initParams(config, recipe.seed);
-  try {
-    if (recipe.init === 'scaled') applyScaledInit(config, params);
-    const weights = torchTensorsOf(config, params);
-    return { weights, velocities: new Map([...weights].map(([name, values]) => [name, new Float32Array(values.length)])) };
-  } finally {
-    disposeParams(params);
-  }
+  const weights = drawInitWeights(config, recipe.seed);
+  if (recipe.init === 'scaled') scaleInitWeights(config, weights);
+  return { weights, velocities: new Map([...weights].map(([name, values]) => [name, new Float32Array(values.length)])) };
 }
 
 /**

@@ -6,13 +6,14 @@
  * converts to and from PyTorch's layout on disk.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { convertFromTorch, parameterLayouts } from '../checkpoint/torch-layout.js';
 import { parameterShapes } from './geometry.js';
+import { drawInitWeights } from './init-weights.js';
 import type { ModelConfig } from './spec.js';
 
 export type ModelParams = Map<string, tf.Variable>;
 
-/** The paper's weight init: N(0, 0.01^2); biases 0. */
-export const INIT_WEIGHT_STD = 0.01;
+export { INIT_WEIGHT_STD } from './init-weights.js';
 
 /** Parameter shapes in tfjs layout, in layer order. */
 export function tfjsParameterShapes(config: ModelConfig): Map<string, number[]> {
@@ -32,20 +33,17 @@ export function tfjsParameterShapes(config: ModelConfig): Map<string, number[]> 
 }
 
 /**
- * Fresh parameters with the paper's initialisation. Deterministic for a seed
- * on every backend (tfjs draws the normal samples in JS).
+ * Fresh parameters with the paper's initialisation (drawInitWeights, in
+ * tfjs layout). Deterministic for a seed on every backend and engine.
  * Ownership: the caller disposes the variables (disposeParams).
  */
 export function initParams(config: ModelConfig, seed: number): ModelParams {
+  const torch = drawInitWeights(config, seed);
   const params: ModelParams = new Map();
-  let index = 0;
-  for (const [name, shape] of tfjsParameterShapes(config)) {
-    const value = name.endsWith('.bias')
-      ? tf.zeros(shape)
-      : tf.randomNormal(shape, 0, INIT_WEIGHT_STD, 'float32', seed * 1009 + index);
-    params.set(name, tf.variable(value, true));
+  for (const layout of parameterLayouts(config)) {
+    const value = tf.tensor(convertFromTorch(layout, torch.get(layout.name)!), layout.tfjsShape, 'float32');
+    params.set(layout.name, tf.variable(value, true));
     value.dispose();
-    index += 1;
   }
   return params;
 }

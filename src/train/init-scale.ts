@@ -14,10 +14,12 @@
  * N(0, 0.001^2) (logits start near 0); biases stay 0. (Without the input
  * division, or with the paper's 0.01 for conv1, activations of several units
  * made the first steps at lr 0.01 diverge.)
- * It rescales the paper's draw, so it is as deterministic as initParams.
+ * It rescales the paper's draw, so it is as deterministic as initParams
+ * (the same numbers in either layout: applyScaledInit, scaleInitWeights).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { INIT_WEIGHT_STD, type ModelParams } from '../model/params.js';
+import { parameterShapes } from '../model/geometry.js';
 import type { ModelConfig } from '../model/spec.js';
 
 export const INIT_SCHEMES = ['paper', 'scaled'] as const;
@@ -28,24 +30,33 @@ export const SCALED_CLASSIFIER_STD = 0.001;
 /** Typical RMS of mean-subtracted 0..255 pixels. */
 export const INPUT_RMS = 64;
 
-/** Target std of each weight under `scaled`, by parameter name (tfjs layout: fan-in = product of all but the last axis). */
-export function computeScaledInitStd(config: ModelConfig, params: ModelParams): Map<string, number> {
+/** Target std of each weight under `scaled`, by parameter name (PyTorch shapes: fan-in = product of all but the first axis). */
+export function computeScaledInitStd(config: ModelConfig): Map<string, number> {
   const last = config.layers[config.layers.length - 1]!;
   const first = config.layers[0]!;
   const stds = new Map<string, number>();
-  for (const [name, weight] of params) {
+  for (const [name, shape] of parameterShapes(config)) {
     if (!name.endsWith('.weight')) continue;
-    const fanIn = weight.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
     const he = Math.sqrt(2 / fanIn) / (name === `${first.name}.weight` ? INPUT_RMS : 1);
     stds.set(name, name === `${last.name}.weight` ? SCALED_CLASSIFIER_STD : he);
   }
   return stds;
 }
 
-/** Rescales freshly initialised (paper) weights in place to the `scaled` scheme. Creates no lasting tensors. */
+/** Rescales freshly initialised (paper) tfjs parameters in place to the `scaled` scheme. Creates no lasting tensors. */
 export function applyScaledInit(config: ModelConfig, params: ModelParams): void {
-  for (const [name, std] of computeScaledInitStd(config, params)) {
+  for (const [name, std] of computeScaledInitStd(config)) {
     const weight = params.get(name)!;
     tf.tidy(() => weight.assign(tf.mul(weight, std / INIT_WEIGHT_STD)));
+  }
+}
+
+/** The same rescaling of freshly drawn weights in PyTorch layout (drawInitWeights), in place. */
+export function scaleInitWeights(config: ModelConfig, weights: Map<string, Float32Array>): void {
+  for (const [name, std] of computeScaledInitStd(config)) {
+    const values = weights.get(name)!;
+    const factor = std / INIT_WEIGHT_STD;
+    for (let i = 0; i < values.length; i++) values[i] = values[i]! * factor;
   }
 }

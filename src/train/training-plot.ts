@@ -23,9 +23,9 @@ export function buildErrorChartSvg(runId: string, epochs: readonly EpochRecord[]
   return lineChartSvg({
     title: `${runId}: error`, xLabel: 'epoch', yLabel: 'error (%)', yMin: 0, yMax: 100,
     series: [
-      seriesOf('train top-1', epochs, (e) => pct(e.trainTop1Error)),
-      seriesOf('val top-1', epochs, (e) => pct(e.valTop1Error)),
-      seriesOf('val top-5', epochs, (e) => pct(e.valTop5Error)),
+      seriesOf('train top-1 error', epochs, (e) => pct(e.trainTop1Error)),
+      seriesOf('val top-1 error', epochs, (e) => pct(e.valTop1Error)),
+      seriesOf('val top-5 error', epochs, (e) => pct(e.valTop5Error)),
     ],
   });
 }

@@ -47,7 +47,7 @@ describe('run-pipeline bin', () => {
     assert.match(stdout, /--model <name> .*\(default:\s+"zfnet"\)/s);
     assert.match(stdout, /--seed <n> .*\(default:\s+"1"\)/s);
     assert.match(stdout, /--backend <name> .*default:\s+"auto", env:\s+ZFNET_BACKEND/s);
-    assert.match(stdout, /--execution-provider <name> .*cpu, cuda, tensorrt.*default:\s+"cpu", env:\s+ZFNET_EXECUTION_PROVIDER/s);
+    assert.match(stdout, /--execution-provider <name> .*cpu, webgpu, cuda, tensorrt.*default:\s+"cpu", env:\s+ZFNET_EXECUTION_PROVIDER/s);
     assert.match(stdout, /--num-classes <n> .*1000\s+full\s+size/s);
   });
 });

@@ -10,7 +10,7 @@ test('input options are validated once with messages naming the value', () => {
   assert.equal(parseInputOptions({ decodeConcurrency: '1', tenCrop: true, strict: true }).crop, 'ten');
   assert.equal(parseInputOptions({ decodeConcurrency: '1' }).crop, 'centre');
   assert.throws(() => parseInputOptions({ decodeConcurrency: '0' }), { name: 'RangeError', message: 'Expected integer between 1 and 256 for decodeConcurrency but received "0"' });
-  assert.throws(() => parseInputOptions({ decodeConcurrency: '2', crop: 'zoom' }), { message: 'Expected one of paper, random for crop but received "zoom"' });
+  assert.throws(() => parseInputOptions({ decodeConcurrency: '2', crop: 'zoom' }), { message: 'Expected one of paper, random, center, centre for crop but received "zoom"' });
 });
 
 test('sample-data and mean refuse bad numbers before doing any work', async () => {

@@ -101,7 +101,7 @@ test('scaled init: He std for ReLU layers (conv1 divided by the input RMS), 0.00
   await initBackend('cpu', { log: () => {} });
   const config = buildModelConfig('zfnet-tiny');
   const params = initParams(config, 2);
-  const stds = computeScaledInitStd(config, params);
+  const stds = computeScaledInitStd(config);
   assert.equal(stds.get('conv1.weight'), Math.sqrt(2 / (7 * 7 * 3)) / INPUT_RMS);
   assert.equal(stds.get('conv3.weight'), Math.sqrt(2 / (3 * 3 * 16)));
   assert.equal(stds.get('fc8.weight'), 0.001);

@@ -10,7 +10,6 @@ import { FEATURE_EVOLUTION_EPOCHS } from '../../train/checkpoint-retention.js';
 import { LR_SCHEDULE_KINDS } from '../../train/lr-schedule.js';
 import { INIT_SCHEMES } from '../../train/init-scale.js';
 import { DEFAULTED_FLAGS, describeRecipeDefaults, formatDefaultFlags, resolveRecipeDefaults, type ArchitectureRecipeDefaults } from '../../train/recipe-defaults.js';
-import { describeEpoch } from '../../../pipelines/train-epoch-end.js';
 import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
@@ -103,10 +102,12 @@ function explicitRecipeFields(options: Record<string, unknown>, command: Command
   return fields;
 }
 
+/** The result on stdout; the epochs' lines went to stderr as they finished, so they are not repeated. */
 function reportResult(result: TrainPipelineResult, dbOption: string | undefined): void {
-  if (result.lastEpoch !== null) process.stdout.write(`${describeEpoch(result.lastEpoch)}\n`);
+  const error = result.lastEpoch?.valTop1Error ?? null;
+  const last = error === null ? '' : ` (val top-1 error ${(error * 100).toFixed(1)}%)`;
   if (result.status === 'finished') {
-    process.stdout.write(`run ${result.runId} finished ${result.epochs} epochs; last checkpoint ${result.checkpointPath ?? '(none)'}\n`);
+    process.stdout.write(`run ${result.runId} finished ${result.epochs} epochs${last}; last checkpoint ${result.checkpointPath ?? '(none)'}\n`);
     return;
   }
   const dbPart = dbOption !== undefined && resolveDbPath(dbOption) !== resolveDbPath(DEFAULT_DB_PATH) ? ` --db ${dbOption}` : '';
