@@ -40,7 +40,7 @@ export interface PreferredInputsOptions {
   checkpoint?: string;
   /** An imported model's name, or an architecture for random weights. */
   model?: string;
-  /** --layers spec (names, aliases, globs, numbers); default the last analysed layer. */
+  /** --layers spec (names, aliases, globs, numbers); default the last conv layer. */
   layers?: string;
   units: UnitSelection;
   seed: number;
@@ -75,14 +75,15 @@ export interface PreferredInputsResult {
 }
 
 /**
- * The layers `spec` names among the model's (default its last analysed layer: the paper's layer 5 on zfnet).
+ * The layers `spec` names among the model's (default the last conv layer: conv5 on zfnet, features.10 on AlexNet).
  * @throws UsageError naming the part that matches no layer, with the layers there are
  */
 function chooseLayers(model: PreferredModel, spec: string | undefined): MosaicLayer[] {
   const owner = model.run === null ? model.name : `run ${model.run.record.runId}`;
   try {
-    const all = planMosaicLayers(model.layers, spec, owner, model.inputSizePx);
-    return spec === undefined || spec.trim() === '' ? all.slice(-1) : all;
+    if (spec !== undefined && spec.trim() !== '') return planMosaicLayers(model.layers, spec, owner, model.inputSizePx);
+    const last = model.layers.filter((l) => l.kind === 'conv').at(-1) ?? model.layers.at(-1)!;
+    return planMosaicLayers(model.layers, String(last.number), owner, model.inputSizePx);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -116,12 +116,13 @@ describe('run-pipeline preferred-inputs', () => {
     want.forEach((row, i) => assert.deepEqual(readNpyValues(got[i]!.npy), readNpyValues(row.npy), row.npy));
   });
 
-  it('optimises an imported AlexNet-shaped model named by --model (no top-1 to compare with)', () => {
+  it('optimises an imported AlexNet-shaped model named by --model, its last conv layer by default (no top-1 to compare with)', () => {
     const file = writeNarrowOnnx(dir, 'anet', 'alexnet', 224, 5);
     const imported = runCli(['import', file, '--name', 'anet', '--preset', 'torchvision', '--db', db, '--out', join(dir, 'models')]);
     assert.equal(imported.status, 0, imported.stderr);
     const out = join(dir, 'anet-out');
-    const result = runCli(['preferred-inputs', '--model', 'anet', '--layers', 'conv5', '--units', '0-1', '--steps', '4', '--workers', '1', '--db', db, '--out', out]);
+    // no --layers: the last conv layer, features.10 (AlexNet's conv5)
+    const result = runCli(['preferred-inputs', '--model', 'anet', '--units', '0-1', '--steps', '4', '--workers', '1', '--db', db, '--out', out]);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /2 units \(2 optimised now\), no top-activations run to compare with/);
     const rows = readRows(runOf(result.stdout));

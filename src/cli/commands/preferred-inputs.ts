@@ -48,7 +48,7 @@ export const preferredInputsCommand: CommandSpec = {
       .option('--run <id>', 'top-activations run: its model, layers and top-1 images (default: the newest finished one, unless --checkpoint or --model)')
       .option('--checkpoint <file>', "a project checkpoint instead of a run (no top-1 to compare with)")
       .option('--model <name>', 'an imported model (or an architecture, random weights) instead of a run')
-      .option('--layers <list>', "layers by name, alias, glob or number: e.g. conv5, 'features.10', 2-5 (default: the last analysed layer)")
+      .option('--layers <list>', "layers by name, alias, glob or number: e.g. conv5, 'features.10', 2-5 (default: the last conv layer: conv5, features.10, ...)")
       .option('--units <which>', 'all, a list like 0-15 or 3,7, or random:N (drawn with --seed)', '0-15')
       .option('--batch-size <n>', 'units optimised together, one image each, per graph run', '8')
       .option('--out <dir>', 'output folder (default out/preferred-inputs/<run id>)')
