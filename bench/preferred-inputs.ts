@@ -69,7 +69,7 @@ export async function runBenchmark(args: string[]): Promise<BenchResult> {
         rows: [
           { name: `preferred-inputs zfnet 224 conv5 centre, ${units} units, ${runner.description}, batch ${perBatch}`, value: rate, unit: 'unit-steps/s', backend: 'onnx' },
           { name: 'estimate: 16 units x 256 steps', value: (16 * 256) / rate / 60, unit: 'min', backend: 'onnx' },
-          { name: 'optimisation arithmetic (Fourier 240 px, warp, adjoints, Adam), main thread', value: arithmeticMs, unit: 'ms/unit-step' },
+          { name: 'optimisation arithmetic (Fourier 256 px canvas, warp, adjoints, Adam), main thread', value: arithmeticMs, unit: 'ms/unit-step' },
         ],
         notes: [`${steps} steps timed per unit (plus a start and a final evaluation per batch) after one warm-up batch per worker; the measurement of images against their top-1 is not included`],
       };

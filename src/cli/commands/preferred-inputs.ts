@@ -19,7 +19,7 @@ function addSettingsOptions(command: Command): void {
     .option('--decorrelate', "decorrelated colour space (Lucid's; lucid's default)")
     .option('--no-decorrelate', 'plain RGB')
     .option('--lr <x>', 'learning rate (default 0.05 with Adam, 0.01 for the deepvis pixels)')
-    .option('--jitter <px>', 'largest random shift per step (default S/28: 8 px at 224; 0 with deepvis)')
+    .option('--jitter <px>', 'largest random shift per step (default S/14: 16 px at 224; 0 with deepvis)')
     .option('--scale-rotate', "random scale 0.9-1.1 and rotation -10..10 degrees each step (lucid's default)")
     .option('--no-scale-rotate', 'no random scale or rotation')
     .option('--decay <x>', 'L2 decay towards the mean colour per step (deepvis: 1e-4)')
