@@ -62,6 +62,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<BenchModule>>> = Object.
   kernels: () => import('./kernels.js'),
   train: () => import('./train.js'),
   'train-vs-torch': () => import('./train-vs-torch.js'),
+  'train-rss': () => import('./train-rss.js'),
   serve: () => import('./serve.js'),
   'preferred-inputs': () => import('./preferred-inputs.js'),
 });

@@ -26,18 +26,21 @@ import { DATA_DIR, ensureCheckpoint, ensureSplit } from './throughput.js';
 const SPLIT = 'rss';
 const SOURCE_SPLIT = 'rss-source';
 
-/** `count` files in SPLIT's class folders, hard links to the `unique` images of SOURCE_SPLIT; made once. */
-async function ensureLinkedSplit(count: number, unique: number): Promise<void> {
-  const marker = join(DATA_DIR, `.${SPLIT}-linked-${count}-of-${unique}`);
+/**
+ * `count` files in `split`'s class folders under `root`, hard links to the
+ * `unique` images of SOURCE_SPLIT; made once.
+ */
+export async function ensureLinkedSplit(count: number, unique: number, root = DATA_DIR, split = SPLIT): Promise<void> {
+  const marker = join(root, `.${split}-linked-${count}-of-${unique}`);
   if (existsSync(marker)) return;
   await ensureSplit(SOURCE_SPLIT, unique);
-  rmSync(join(DATA_DIR, SPLIT), { recursive: true, force: true });
+  rmSync(join(root, split), { recursive: true, force: true });
   for (let i = 0; i < count; i++) {
-    const [from, to] = [join(DATA_DIR, SOURCE_SPLIT, `n0000000${(i % unique) % 4}`, `${SOURCE_SPLIT}_${i % unique}.JPEG`), join(DATA_DIR, SPLIT, `n0000000${i % 4}`)];
+    const [from, to] = [join(DATA_DIR, SOURCE_SPLIT, `n0000000${(i % unique) % 4}`, `${SOURCE_SPLIT}_${i % unique}.JPEG`), join(root, split, `n0000000${i % 4}`)];
     mkdirSync(to, { recursive: true });
-    linkSync(from, join(to, `${SPLIT}_${i}.JPEG`));
+    linkSync(from, join(to, `${split}_${i}.JPEG`));
   }
-  for (const old of readdirSync(DATA_DIR).filter((f) => f.startsWith(`.${SPLIT}-linked-`))) rmSync(join(DATA_DIR, old));
+  for (const old of readdirSync(root).filter((f) => f.startsWith(`.${split}-linked-`))) rmSync(join(root, old));
   writeFileSync(marker, '');
 }
 

@@ -26,7 +26,7 @@ after(() => tmp.cleanup());
 
 function recipe(name: string, recipeFields: Partial<TrainRecipe>): TrainRecipe {
   return {
-    model: 'zfnet-tiny', data, seed: 3, ...resolveRecipeDefaults('zfnet-tiny').defaults, epochs: 1, microBatch: null, momentum: 0.9, weightDecay: 0, dropout: 0.5,
+    model: 'zfnet-tiny', data, seed: 4, ...resolveRecipeDefaults('zfnet-tiny').defaults, epochs: 1, microBatch: null, momentum: 0.9, weightDecay: 0, dropout: 0.5,
     filterRadius: 0.1, patience: 5, stepEpochs: 20, lrFactor: 10, crop: 'paper', limit: null,
     valSplit: 'val', valLimit: null, keepEpochs: [], keepAll: true, outDir: join(tmp.dir, name), batchSize: 4, ...recipeFields,
   };
