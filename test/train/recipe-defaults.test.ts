@@ -9,29 +9,29 @@ import { runCli } from '../cli/run-cli.js';
 
 /** The options commander hands parseTrainRecipe when only --model is given (the defaults that stay global). */
 const base = (model: string): Record<string, unknown> => ({
-  model, seed: '1', epochs: '70', momentum: '0.9', weightDecay: '0', dropout: '0.5', filterRadius: '0.1',
+  model, seed: '1', epochs: '70', momentum: '0.9', weightDecay: '0', filterRadius: '0.1',
   patience: '5', stepEpochs: '20', lrFactor: '10', crop: 'paper', valSplit: 'val', keepEpochs: 'none', out: 'out',
 });
 
 describe('training defaults per architecture', () => {
   it('full size gets the paper\'s recipe, the scaled-down variants the demo\'s measured one', () => {
-    assert.deepEqual(PAPER_RECIPE_DEFAULTS.defaults, { init: 'paper', batchSize: 128, learningRate: 0.01, lrSchedule: 'plateau' });
-    assert.deepEqual(SMALL_MODEL_RECIPE_DEFAULTS.defaults, { init: 'scaled', batchSize: 32, learningRate: 0.001, lrSchedule: 'fixed' });
+    assert.deepEqual(PAPER_RECIPE_DEFAULTS.defaults, { init: 'paper', batchSize: 128, learningRate: 0.01, lrSchedule: 'plateau', dropout: 0.5 });
+    assert.deepEqual(SMALL_MODEL_RECIPE_DEFAULTS.defaults, { init: 'scaled', batchSize: 32, learningRate: 0.001, lrSchedule: 'fixed', dropout: 0 });
     const byModel = Object.fromEntries(ARCHITECTURE_NAMES.map((m) => [m, resolveRecipeDefaults(m) === PAPER_RECIPE_DEFAULTS ? 'paper' : 'small']));
     assert.deepEqual(byModel, { zfnet: 'paper', alexnet: 'paper', 'zfnet-small': 'small', 'alexnet-small': 'small', 'zfnet-tiny': 'small', 'alexnet-tiny': 'small' });
     const demo = SMALL_MODEL_RECIPE_DEFAULTS.defaults;
-    assert.deepEqual([DEMO_RECIPE.init, DEMO_RECIPE.batchSize, DEMO_RECIPE.learningRate], [demo.init, demo.batchSize, demo.learningRate], 'the demo trains with the table\'s values');
+    assert.deepEqual([DEMO_RECIPE.init, DEMO_RECIPE.batchSize, DEMO_RECIPE.learningRate, DEMO_RECIPE.dropout], [demo.init, demo.batchSize, demo.learningRate, demo.dropout], 'the demo trains with the table\'s values');
     assert.throws(() => resolveRecipeDefaults('vgg'), { name: 'RangeError', message: /^Expected one of zfnet, alexnet, .* for model but received "vgg"$/ });
   });
 
   it('options not given take the architecture\'s values, and the run records which did', () => {
     const small = parseTrainRecipe(base('zfnet-small'));
-    assert.deepEqual([small.init, small.batchSize, small.learningRate, small.lrSchedule], ['scaled', 32, 0.001, 'fixed']);
-    assert.deepEqual(small.recipeDefaults, { source: SMALL_MODEL_RECIPE_DEFAULTS.source, flags: '--init scaled --batch-size 32 --lr 0.001 --lr-schedule fixed' });
+    assert.deepEqual([small.init, small.batchSize, small.learningRate, small.lrSchedule, small.dropout], ['scaled', 32, 0.001, 'fixed', 0]);
+    assert.deepEqual(small.recipeDefaults, { source: SMALL_MODEL_RECIPE_DEFAULTS.source, flags: '--init scaled --batch-size 32 --lr 0.001 --lr-schedule fixed --dropout 0' });
     const full = parseTrainRecipe(base('zfnet'));
-    assert.deepEqual([full.init, full.batchSize, full.learningRate, full.lrSchedule], ['paper', 128, 0.01, 'plateau']);
-    const given = parseTrainRecipe({ ...base('zfnet-small'), lr: '0.02', init: 'paper' });
-    assert.deepEqual([given.init, given.batchSize, given.learningRate, given.lrSchedule], ['paper', 32, 0.02, 'fixed']);
+    assert.deepEqual([full.init, full.batchSize, full.learningRate, full.lrSchedule, full.dropout], ['paper', 128, 0.01, 'plateau', 0.5]);
+    const given = parseTrainRecipe({ ...base('zfnet-small'), lr: '0.02', init: 'paper', dropout: '0.3' });
+    assert.deepEqual([given.init, given.batchSize, given.learningRate, given.lrSchedule, given.dropout], ['paper', 32, 0.02, 'fixed', 0.3]);
     assert.equal(given.recipeDefaults!.flags, '--batch-size 32 --lr-schedule fixed');
     assert.throws(() => parseTrainRecipe({ ...base('zfnet-small'), lr: 'fast' }), { message: 'Expected number between 0 and 10 for lr but received "fast"' });
   });
@@ -39,7 +39,7 @@ describe('training defaults per architecture', () => {
   it('train --help shows the defaults of each architecture', () => {
     const help = runCli(['train', '--help']);
     assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, /Defaults per architecture of the options not given \(recorded with the run\):\n {2}zfnet, alexnet: --init paper --batch-size 128 --lr 0\.01 --lr-schedule plateau \(the paper's recipe \(Sec\. 3\)\)\n {2}zfnet-small, alexnet-small, zfnet-tiny, alexnet-tiny: --init scaled --batch-size 32 --lr 0\.001 --lr-schedule fixed/);
+    assert.match(help.stdout, /Defaults per architecture of the options not given \(recorded with the run\):\n {2}zfnet, alexnet: --init paper --batch-size 128 --lr 0\.01 --lr-schedule plateau --dropout 0\.5 \(the paper's recipe \(Sec\. 3\)\)\n {2}zfnet-small, alexnet-small, zfnet-tiny, alexnet-tiny: --init scaled --batch-size 32 --lr 0\.001 --lr-schedule fixed --dropout 0/);
   });
 });
 
@@ -63,7 +63,7 @@ describe('the first-epoch learning check', () => {
     assert.equal(describeStuckLoss(stuck, { model: 'zfnet-small', init: 'paper', learningRate: 0.01 }),
       "train: warning: after epoch 1 the loss has not moved from ln(12) = 2.4849 (train loss 2.4850, val loss 2.4849): the model predicts chance and is not learning. "
       + "Likely cause: the paper's init N(0, 0.01^2) leaves zfnet-small's logits near zero, so the gradients vanish; use --init scaled "
-      + '(the recipe measured to learn on the small models: --init scaled --batch-size 32 --lr 0.001 --lr-schedule fixed).');
+      + '(the recipe measured to learn on the small models: --init scaled --batch-size 32 --lr 0.001 --lr-schedule fixed --dropout 0).');
     assert.match(describeStuckLoss(stuck, { model: 'zfnet-small', init: 'scaled', learningRate: 0.001 })!, /Likely cause: the learning rate 0\.001 is too small .*; change --lr \(try 0\.003 and 0\.000333/);
   });
 });

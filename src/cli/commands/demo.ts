@@ -35,6 +35,7 @@ export const demoCommand: CommandSpec = {
       .option('--epochs <n>', 'training epochs', String(DEMO_RECIPE.epochs))
       .option('--batch-size <n>', 'training batch size', String(DEMO_RECIPE.batchSize))
       .option('--lr <x>', 'learning rate (fixed schedule)', String(DEMO_RECIPE.learningRate))
+      .option('--dropout <x>', 'dropout rate of fc6 and fc7', String(DEMO_RECIPE.dropout))
       .option('--seed <n>', 'seed of the training run', String(DEMO_RECIPE.seed))
       .option('--data <dir>', 'dataset root instead of the built-in sample dataset')
       .option('--mosaic-units <sel>', 'units per layer to draw: all, 0-15, random:16 (the first 16 keep the demo within 10 minutes)', '0-15')
@@ -49,6 +50,7 @@ export const demoCommand: CommandSpec = {
       epochs: expectInteger('epochs', o['epochs'], 1, 10000),
       batchSize: expectInteger('batchSize', o['batchSize'], 1, 4096),
       learningRate: expectNumber('lr', o['lr'], 1e-9, 10),
+      dropout: expectNumber('dropout', o['dropout'], 0, 0.95),
       seed: expectInteger('seed', o['seed'], 0, 2 ** 31 - 1),
     };
     const mosaicUnits = String(o['mosaicUnits']);

@@ -29,7 +29,7 @@ function parseKeepEpochs(value: unknown): number[] {
 type SourceCheckpoint = NonNullable<TrainRecipe['from']>;
 
 /** Commander key of each option that defaults per architecture. */
-const DEFAULTED_OPTION_KEYS: Readonly<Record<keyof ArchitectureRecipeDefaults, string>> = Object.freeze({ init: 'init', batchSize: 'batchSize', learningRate: 'lr', lrSchedule: 'lrSchedule' });
+const DEFAULTED_OPTION_KEYS: Readonly<Record<keyof ArchitectureRecipeDefaults, string>> = Object.freeze({ init: 'init', batchSize: 'batchSize', learningRate: 'lr', lrSchedule: 'lrSchedule', dropout: 'dropout' });
 
 /**
  * Validates the recipe options once, at the boundary. --init, --batch-size,
@@ -55,7 +55,7 @@ export function parseTrainRecipe(o: Record<string, unknown>, from: SourceCheckpo
     learningRate: given('learningRate') === undefined ? defaults.learningRate : expectNumber('lr', o['lr'], 0, 10),
     momentum: expectNumber('momentum', o['momentum'], 0, 0.999999),
     weightDecay: expectNumber('weightDecay', o['weightDecay'], 0, 1),
-    dropout: expectNumber('dropout', o['dropout'], 0, 0.95),
+    dropout: given('dropout') === undefined ? defaults.dropout : expectNumber('dropout', o['dropout'], 0, 0.95),
     filterRadius: expectNumber('filterRadius', o['filterRadius'], 0, 1e6),
     lrSchedule: given('lrSchedule') === undefined ? defaults.lrSchedule : expectChoice('lrSchedule', o['lrSchedule'], LR_SCHEDULE_KINDS),
     recipeDefaults: { source, flags: formatDefaultFlags(defaults, defaulted) },
@@ -117,8 +117,8 @@ function reportResult(result: TrainPipelineResult, dbOption: string | undefined)
 
 /**
  * `run-pipeline train`: the paper's recipe by default (SGD, momentum 0.9,
- * dropout 0.5, filter RMS radius 0.1, 70 epochs); init, batch size, rate and
- * schedule default per architecture (the paper's at full size, the demo's
+ * filter RMS radius 0.1, 70 epochs); init, batch size, rate, schedule and
+ * dropout default per architecture (the paper's at full size, the demo's
  * measured recipe for the scaled-down models).
  */
 export const trainCommand: CommandSpec = {
@@ -134,7 +134,7 @@ export const trainCommand: CommandSpec = {
       .option('--lr <x>', 'initial learning rate (default: per architecture, below)')
       .option('--momentum <x>', 'momentum', '0.9')
       .option('--weight-decay <x>', 'L2 weight decay (the paper gives none)', '0')
-      .option('--dropout <x>', 'dropout rate of fc6 and fc7', '0.5')
+      .option('--dropout <x>', 'dropout rate of fc6 and fc7 (default: per architecture, below)')
       .option('--filter-radius <x>', 'renormalize conv filters whose RMS exceeds this after every update (0: off)', '0.1')
       .option('--lr-schedule <kind>', `learning-rate schedule: ${LR_SCHEDULE_KINDS.join(', ')} (default: per architecture, below)`)
       .option('--patience <n>', 'plateau: epochs without a lower val top-1 error before dividing the rate', '5')
