@@ -28,7 +28,7 @@ import type { Trainer, TrainTensors } from '../src/train/trainer.js';
 import { summarizeMetrics, type MetricSummary } from '../src/train/topk-metrics.js';
 import { buildErrorChartSvg, buildLossChartSvg } from '../src/train/training-plot.js';
 import { createBatchStream } from './input-stream.js';
-import type { TrainPipelineOptions, TrainRecipe } from './train.js';
+import type { TrainPipelineOptions, TrainRecipe } from './train-recipe.js';
 
 /** What the epoch loop shares. The trainer belongs to runTrainPipeline. */
 export interface EpochContext {

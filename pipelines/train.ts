@@ -6,95 +6,32 @@
  * saved as a partial checkpoint that `resume` continues bit for bit.
  */
 import { join, resolve } from 'node:path';
-import { initBackend, type BackendChoice } from '../src/backend/select-backend.js';
+import { initBackend } from '../src/backend/select-backend.js';
 import { UsageError } from '../src/errors.js';
-import { readCheckpointFile } from '../src/checkpoint/checkpoint-file.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { computeSplitBaseId, type DatasetRecord } from '../src/data/image-index.js';
 import { iterateImageIds } from '../src/data/image-order.js';
 import { loadMeanImage } from '../src/data/mean-store.js';
 import { describeMean, type MeanImage } from '../src/data/mean-image.js';
 import { buildModelConfig } from '../src/model/architectures.js';
-import { drawInitWeights } from '../src/model/init-weights.js';
 import { createTrainer } from '../src/train/create-trainer.js';
-import type { Trainer, TrainTensors } from '../src/train/trainer.js';
 import type { ModelConfig } from '../src/model/spec.js';
 import { createProgress } from '../src/progress.js';
 import type { Store } from '../src/store/open-store.js';
 import { claimRun, startRunHeartbeat, type RunHeartbeat } from '../src/store/run-owner.js';
 import { createRun, getRun, makeRunId, markRunFailed, recordRunMean, recordSkippedItem, setRunStatus, uniqueRunId, updateRunRecord } from '../src/store/runs.js';
 import { createTrainingStore, type EpochRecord, type TrainingStore } from '../src/store/training-store.js';
-import { listCheckpoints, loadTrainCheckpoint, type LoadedTrainCheckpoint, type TrainCheckpointState } from '../src/train/checkpoint-folder.js';
-import { createLrScheduleState, type LrScheduleKind } from '../src/train/lr-schedule.js';
-import { scaleInitWeights, type InitScheme } from '../src/train/init-scale.js';
+import type { TrainCheckpointState } from '../src/train/checkpoint-folder.js';
 import { chooseMicroBatchSize } from '../src/train/micro-batch.js';
 import { trainEpoch } from '../src/train/run-epoch.js';
 import { createMetricSums } from '../src/train/topk-metrics.js';
 import { createBatchStream, prepareDataset } from './input-stream.js';
 import { runMeanPipeline } from './mean.js';
 import { finishEpoch, saveInterruption, type EpochContext } from './train-epoch-end.js';
+import type { TrainPipelineOptions, TrainRecipe } from './train-recipe.js';
+import { loadStartingPoint } from './train-start.js';
 
-/** Everything that decides the result of a run; recorded with the run and reused by --resume. */
-export interface TrainRecipe {
-  model: string;
-  /** Absolute dataset root; null: the built-in sample dataset. */
-  data: string | null;
-  seed: number;
-  /** paper: N(0, 0.01^2); scaled: fan-in scaled (see init-scale.ts). */
-  init: InitScheme;
-  epochs: number;
-  batchSize: number;
-  /** Images per forward/backward pass; null: chosen for the backend (see micro-batch.ts). */
-  microBatch: number | null;
-  learningRate: number;
-  momentum: number;
-  weightDecay: number;
-  dropout: number;
-  filterRadius: number;
-  lrSchedule: LrScheduleKind;
-  patience: number;
-  stepEpochs: number;
-  lrFactor: number;
-  /** paper: one of the paper's 10 crops per image and epoch; random: any position, random flip; centre: the centre crop, no flip (a step reproducible in other tools). */
-  crop: 'paper' | 'random' | 'centre';
-  /**
-   * A new run that starts from a checkpoint's weights (fresh momentum);
-   * null: from the recipe's init. Absent in runs recorded before.
-   */
-  from?: { path: string; sha256: string; model: string } | null;
-  /** Training images per epoch at most (quick runs); null: all. */
-  limit: number | null;
-  /** Validation split; null: no validation. */
-  valSplit: string | null;
-  valLimit: number | null;
-  keepEpochs: number[];
-  keepAll: boolean;
-  /** Absolute output root; the run writes out/runs/<run>/. */
-  outDir: string;
-  /**
-   * Provenance only: the recipe options that took the architecture's defaults
-   * (src/train/recipe-defaults.ts), as flags ('' when all were given); absent in runs recorded before.
-   */
-  recipeDefaults?: { source: string; flags: string } | null;
-}
-
-export interface TrainPipelineOptions {
-  db: Store;
-  backend: BackendChoice;
-  /** A new run's recipe; ignored when resuming. */
-  recipe?: TrainRecipe;
-  /** Run id to continue from its newest checkpoint. */
-  resume?: string;
-  /** Recipe fields given again with --resume: only `epochs` may differ from the recorded run. */
-  resumeOverrides?: Partial<TrainRecipe>;
-  decodeConcurrency?: number;
-  strict?: boolean;
-  /** Aborting stops after the current step and saves. */
-  signal?: AbortSignal;
-  /** Called after every SGD step (progress hooks, tests). */
-  onStep?: (info: { epoch: number; step: number; loss: number }) => void;
-  log?: (line: string) => void;
-}
+export type { TrainPipelineOptions, TrainRecipe } from './train-recipe.js';
 
 export interface TrainPipelineResult {
   runId: string;
@@ -134,56 +71,6 @@ export function resolveResumeRecipe(db: Store, runId: string, overrides: Partial
 export function runFolder(recipe: TrainRecipe, runId: string): { runDir: string; checkpointDir: string } {
   const runDir = join(resolve(recipe.outDir), 'runs', runId);
   return { runDir, checkpointDir: join(runDir, 'checkpoints') };
-}
-
-/** Fresh weights (the recipe's init) and zero momentum, PyTorch layout. */
-function initTensors(recipe: TrainRecipe, config: ModelConfig): TrainTensors {
-  const weights = drawInitWeights(config, recipe.seed);
-  if (recipe.init === 'scaled') scaleInitWeights(config, weights);
-  return { weights, velocities: new Map([...weights].map(([name, values]) => [name, new Float32Array(values.length)])) };
-}
-
-/**
- * The recipe's init with a checkpoint's weights laid over it (--from): every
- * tensor whose shape matches is the checkpoint's; the classifier is kept only
- * when the checkpoint's classes are the dataset's (same keys, same order),
- * otherwise it keeps its fresh init, and the log says so.
- * @throws UsageError when the checkpoint is another architecture or cannot be read.
- */
-function laySourceWeights(recipe: TrainRecipe, config: ModelConfig, tensors: TrainTensors, log: (line: string) => void): void {
-  const source = readCheckpointFile(recipe.from!.path);
-  if (source.config.name !== config.name || source.config.inputSizePx !== config.inputSizePx) {
-    throw new UsageError(`Checkpoint ${recipe.from!.path} holds ${source.config.name} at ${source.config.inputSizePx} px; --from needs ${config.name} at ${config.inputSizePx} px (give --model ${source.config.name})`);
-  }
-  const sameClasses = JSON.stringify(source.config.classIds) === JSON.stringify(config.classIds) && source.config.numClasses === config.numClasses;
-  const fresh: string[] = [];
-  for (const [name, values] of tensors.weights) {
-    const loaded = source.tensors.get(name)?.data;
-    const classifier = name.startsWith(`${config.layers.at(-1)!.name}.`);
-    if (loaded !== undefined && loaded.length === values.length && (!classifier || sameClasses)) values.set(loaded);
-    else fresh.push(name);
-  }
-  const listed = (ids: string[] | null): string => (ids === null ? '' : ` (${ids.slice(0, 4).join(', ')}${ids.length > 4 ? ', ...' : ''})`);
-  const why = sameClasses ? '' : `: the checkpoint has ${source.config.numClasses} classes${listed(source.config.classIds)}, the dataset ${config.numClasses}${listed(config.classIds)}`;
-  log(`train: starting from ${recipe.from!.path} (fresh momentum)${fresh.length === 0 ? '' : `; ${fresh.join(' and ')} re-initialised with the ${recipe.init} init${why}`}`);
-}
-
-/** Fresh parameters and momentum (from --from's weights when given), or the newest checkpoint pair of a resumed run. */
-function loadStartingPoint(recipe: TrainRecipe, config: ModelConfig, runId: string, checkpointDir: string, log: (line: string) => void): LoadedTrainCheckpoint {
-  const newest = listCheckpoints(checkpointDir).at(-1);
-  if (newest !== undefined) {
-    const loaded = loadTrainCheckpoint(newest.path, runId);
-    log(`train: resuming ${runId} from ${newest.path} (epoch ${loaded.state.epoch} done, ${loaded.state.step} steps into the next)`);
-    return loaded;
-  }
-  const lrOptions = { kind: recipe.lrSchedule, initialLr: recipe.learningRate, patience: recipe.patience, stepEpochs: recipe.stepEpochs, factor: recipe.lrFactor };
-  const state: TrainCheckpointState = {
-    kind: 'train', runId, epoch: 0, step: 0, position: 0, seed: recipe.seed,
-    lrSchedule: createLrScheduleState(lrOptions), partial: null, epochRecord: null,
-  };
-  const tensors = initTensors(recipe, config);
-  if (recipe.from != null) laySourceWeights(recipe, config, tensors, log);
-  return { config, tensors, state, mean: null };
 }
 
 /** Index of the image after `lastImageId` in an epoch's training order (skipped images included). */

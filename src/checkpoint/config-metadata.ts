@@ -42,7 +42,8 @@ export function describeConfig(config: ModelConfig): Record<string, unknown> {
 /**
  * Rebuilds the ModelConfig of `zfnet.config` and checks that its layers are
  * exactly those of the named architecture (at the stored input size and
- * classes), so the weights are never run through a different network.
+ * classes; the dropout rates are the checkpoint's own), so the weights are
+ * never run through a different network.
  * @throws UsageError naming the file when the metadata is missing, malformed,
  *   names an unknown architecture or disagrees with it.
  */
@@ -67,6 +68,19 @@ export function parseConfigMetadata(json: string | undefined, path: string): Mod
   return config;
 }
 
+/**
+ * The dropout rate a dense layer was trained with: a training choice
+ * (`train --dropout`), not part of the architecture, so any rate in [0, 1)
+ * is the checkpoint's own and is kept.
+ */
+function takeDropout(layer: LayerSpec & { kind: 'dense' }, stored: Record<string, unknown>, path: string): void {
+  const rate = stored?.['dropout'];
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
+    throw new UsageError(`Checkpoint ${path}: layer ${layer.name} has dropout ${JSON.stringify(rate)} in zfnet.config; expected a rate in [0, 1)`);
+  }
+  layer.dropout = rate;
+}
+
 function rebuildConfig(stored: Record<string, unknown>, name: string, path: string): ModelConfig {
   const { inputSizePx, numClasses, classIds } = stored;
   const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
@@ -84,6 +98,7 @@ function rebuildConfig(stored: Record<string, unknown>, name: string, path: stri
 }
 
 function checkLayer(expected: LayerSpec, stored: Record<string, unknown>, path: string): void {
+  if (expected.kind === 'dense') takeDropout(expected, stored, path);
   for (const [field, value] of Object.entries(expected)) {
     if (JSON.stringify(stored?.[field]) !== JSON.stringify(value)) {
       throw new UsageError(`Checkpoint ${path}: layer ${expected.name} has ${field} ${JSON.stringify(stored?.[field])} in zfnet.config but the ${field} of this code's architecture is ${JSON.stringify(value)}`);

@@ -119,6 +119,20 @@ describe('checkpoint file', () => {
     assert.throws(() => loadCheckpoint(file), { message: `Checkpoint ${file} has unknown architecture "vgg16"; known: zfnet, alexnet, zfnet-small, alexnet-small, zfnet-tiny, alexnet-tiny` });
     editConfig((c) => ((c['layers'] as Record<string, unknown>[])[0]!['stride'] = 4));
     assert.throws(() => loadCheckpoint(file), { message: `Checkpoint ${file}: layer conv1 has stride 4 in zfnet.config but the stride of this code's architecture is 2` });
+    const fc6 = (c: Record<string, unknown>): Record<string, unknown> => (c['layers'] as Record<string, unknown>[]).find((l) => l['name'] === 'fc6')!;
+    editConfig((c) => (fc6(c)['dropout'] = 1.5));
+    assert.throws(() => readCheckpointFile(file), { message: `Checkpoint ${file}: layer fc6 has dropout 1.5 in zfnet.config; expected a rate in [0, 1)` });
+  });
+
+  it("keeps the dropout rate a checkpoint was trained with (a training choice, not the architecture's)", () => {
+    const file = join(dir, 'dropout.safetensors');
+    rewrite(saved, file, (_, m) => {
+      const c = JSON.parse(m['zfnet.config']!) as Record<string, unknown>;
+      for (const layer of c['layers'] as Record<string, unknown>[]) if (layer['name'] === 'fc6' || layer['name'] === 'fc7') layer['dropout'] = layer['name'] === 'fc6' ? 0 : 0.3;
+      m['zfnet.config'] = JSON.stringify(c);
+    });
+    const { config: read } = readCheckpointFile(file);
+    assert.deepEqual(read.layers.filter((l) => l.kind === 'dense').map((l) => [l.name, (l as { dropout: number }).dropout]), [['fc6', 0], ['fc7', 0.3], ['fc8', 0]]);
   });
 });
 
