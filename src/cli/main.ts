@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildProgram, reportError } from './program.js';
+import { reexecForTraining } from './training-allocator.js';
 
 export { buildProgram, reportError };
 
@@ -18,5 +19,6 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
+  reexecForTraining();
   process.exitCode = await main();
 }
