@@ -20,9 +20,9 @@ from torch import nn
 
 def build_zfnet(num_classes, size):
     f1, f2, f3, f4, f5, fc = (96, 256, 384, 384, 256, 4096) if size == "full" else (32, 64, 96, 96, 64, 256)
-    spatial = 6 if size == "full" else 3
+    pixels = 224 if size == "full" else 112
     # PyTorch divides alpha by the window; the project does not: 5 * 1e-4 here is the project's 1e-4.
-    return nn.Sequential(
+    features = nn.Sequential(
         nn.Conv2d(3, f1, 7, stride=2, padding=1), nn.ReLU(),
         nn.MaxPool2d(3, 2, ceil_mode=True), nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0),
         nn.Conv2d(f1, f2, 5, stride=2), nn.ReLU(),
@@ -31,7 +31,12 @@ def build_zfnet(num_classes, size):
         nn.Conv2d(f3, f4, 3, padding=1), nn.ReLU(),
         nn.Conv2d(f4, f5, 3, padding=1), nn.ReLU(),
         nn.MaxPool2d(3, 2), nn.Flatten(),
-        nn.Linear(f5 * spatial * spatial, fc), nn.ReLU(), nn.Dropout(0.5),
+    )
+    with torch.no_grad():
+        flat = features(torch.zeros(1, 3, pixels, pixels)).shape[1]  # 9216 at full size (6x6x256)
+    return nn.Sequential(
+        *features,
+        nn.Linear(flat, fc), nn.ReLU(), nn.Dropout(0.5),
         nn.Linear(fc, fc), nn.ReLU(), nn.Dropout(0.5),
         nn.Linear(fc, num_classes),
     ).train()
