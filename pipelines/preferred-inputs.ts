@@ -101,11 +101,15 @@ function requireOnnx(backend: BackendChoice): void {
 export async function runPreferredInputs(options: PreferredInputsOptions): Promise<PreferredInputsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   requireOnnx(options.backend);
-  const backendInfo = await initBackend(options.backend, { log, purpose: 'inference' });
-  const model = openPreferredModel({ db: options.db, runId: options.runId, checkpoint: options.checkpoint, model: options.model, seed: options.seed, log });
+  // The engine and model lines wait until the source, settings, layers and units check out: a usage error comes alone.
+  const held: string[] = [];
+  const hold = (line: string): void => void held.push(line);
+  const backendInfo = await initBackend(options.backend, { log: hold, purpose: 'inference' });
+  const model = openPreferredModel({ db: options.db, runId: options.runId, checkpoint: options.checkpoint, model: options.model, seed: options.seed, log: hold });
   try {
     const settings = resolvePreferredSettings(options.settings, model.inputSizePx);
     const layers = chooseLayers(model, options.layers).map((l) => ({ ...l, units: resolveUnits(options.units, l.layer.units, l.layer.name, options.seed) }));
+    held.splice(0).forEach((line) => log(line));
     const recorded = { source: model.source, layers: layers.map((l) => l.layer.name), units: Object.fromEntries(layers.map((l) => [l.layer.name, l.units])), seed: options.seed, settings };
     const run = { kind: PREFERRED_INPUTS_KIND, recorded, model: model.name, backendInfo, meanSha256: null, description: model.description };
     const sourceOptions = { db: options.db, seed: options.seed, backend: options.backend, outDir: options.outDir, force: options.force };
