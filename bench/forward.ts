@@ -18,7 +18,7 @@ import type { ModelConfig } from '../src/model/spec.js';
 import { createMomentumBuffers, disposeMomentumBuffers, PAPER_SGD } from '../src/train/sgd-momentum.js';
 import { runTrainStep } from '../src/train/train-step.js';
 import { drawDropoutMasks, listDropoutLayers } from '../src/train/dropout-masks.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 
 interface ForwardBenchOptions {
   backends: BackendName[];

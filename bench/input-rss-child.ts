@@ -8,7 +8,7 @@
 import { createFallbackMean } from '../src/data/mean-image.js';
 import { computeSquareSizePx } from '../src/data/crop-geometry.js';
 import { openStore } from '../src/store/open-store.js';
-import { createBatchStream, prepareDataset } from '../pipelines/input-stream.js';
+import { createBatchStream, prepareDataset } from '../pipelines/shared/input-stream.js';
 
 const [root, dbPath, limitArg, sizeArg] = process.argv.slice(2);
 const db = openStore(dbPath!);

@@ -24,8 +24,8 @@ import { buildModelConfig } from '../src/model/architectures.js';
 import { forward } from '../src/model/network.js';
 import { disposeParams, initParams } from '../src/model/params.js';
 import { openStore, type Store } from '../src/store/open-store.js';
-import { createBatchStream, prepareDataset } from '../pipelines/input-stream.js';
-import type { BenchResult, BenchRow } from './main.js';
+import { createBatchStream, prepareDataset } from '../pipelines/shared/input-stream.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 
 const BENCH_DIR = join('out', 'bench-data');
 

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/select-backend.js';
 import { registerWasmKernels, unregisterWasmKernels } from '../src/kernels/register-wasm-kernels.js';
 import '../src/train/register-gradients.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 
 interface LayerShape {
   name: string;

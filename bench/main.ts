@@ -15,23 +15,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import type { BenchResult } from './bench-types.js';
 
-export interface BenchRow {
-  /** What was measured, e.g. "forward zfnet 224 wasm batch 8". */
-  name: string;
-  value: number;
-  unit: string;
-  /** Peak resident set size during the measurement, when measured. */
-  peakRssMiB?: number;
-  /** Backend the row ran on (wasm, cpu, tensorflow, torch), when it is one. */
-  backend?: string;
-  extra?: Record<string, unknown>;
-}
-
-export interface BenchResult {
-  rows: BenchRow[];
-  notes?: string[];
-}
+export type { BenchResult, BenchRow } from './bench-types.js';
 
 /** What a benchmark's child process hands back. */
 interface ChildReport {

@@ -21,7 +21,7 @@ import { buildModelConfig } from '../src/model/architectures.js';
 import { computeGeometry } from '../src/model/geometry.js';
 import { disposeParams, initParams } from '../src/model/params.js';
 import type { ModelConfig } from '../src/model/spec.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 
 const LAYERS = ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'];
 const TOP_K = 9;

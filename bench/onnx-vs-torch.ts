@@ -18,7 +18,7 @@
  * Flags: --rounds=3 --workers=N --batch=16 --forward-batches=6 --images=400 --baseline=PATH
  */
 import { availableParallelism, loadavg } from 'node:os';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 import { DATA_DIR, ensureCheckpoint, ensureSplit, measureTorch, parseFlags, runCase, runCliPass, toRow } from './throughput.js';
 
 function median(values: number[]): number {

@@ -22,7 +22,7 @@ import { preferredGraphsOf } from '../src/preferred/preferred-graphs.js';
 import { createPreferredRunner } from '../src/preferred/preferred-runner.js';
 import { resolvePreferredSettings } from '../src/preferred/preferred-settings.js';
 import { initBackend } from '../src/backend/select-backend.js';
-import type { BenchResult } from './main.js';
+import type { BenchResult } from './bench-types.js';
 
 function flag(args: string[], name: string, fallback: string): string {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;

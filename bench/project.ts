@@ -18,7 +18,7 @@ import { buildModelConfig } from '../src/model/architectures.js';
 import { computeGeometry } from '../src/model/geometry.js';
 import { forward } from '../src/model/network.js';
 import { disposeParams, getParam, initParams } from '../src/model/params.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 
 const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
 

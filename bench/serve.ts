@@ -16,7 +16,7 @@ import { openStore } from '../src/store/open-store.js';
 import { createServeCache } from '../src/store/serve-cache.js';
 import { createServeQueries } from '../src/store/serve-queries.js';
 import { buildServeApp } from '../src/serve/server.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 import { BENCH_IMAGES, writeBenchStore } from './serve-store.js';
 
 function flag(args: string[], name: string, fallback: string): string {

@@ -32,7 +32,7 @@ import { initBackend } from '../src/backend/select-backend.js';
 import { saveCheckpoint } from '../src/checkpoint/checkpoint-file.js';
 import { buildModelConfig } from '../src/model/architectures.js';
 import { disposeParams, initParams } from '../src/model/params.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 import type { ThroughputCase, ThroughputCaseResult } from './throughput-child.js';
 
 export const DATA_DIR = resolve('out', 'bench-data', 'throughput');

@@ -20,7 +20,7 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 import { DATA_DIR, ensureCheckpoint, ensureSplit } from './throughput.js';
 
 const SPLIT = 'rss';

@@ -14,8 +14,8 @@ import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createBatchStream, prepareDataset } from '../pipelines/input-stream.js';
-import { runTopActivations } from '../pipelines/top-activations.js';
+import { createBatchStream, prepareDataset } from '../pipelines/shared/input-stream.js';
+import { runTopActivations } from '../pipelines/top-activations/top-activations.js';
 import { listAnalysedLayers } from '../src/graph/analysed-layers.js';
 import { lowerModelConfig } from '../src/graph/lower-model-config.js';
 import { layerShapesOf } from '../src/topk/pass-state.js';
@@ -31,7 +31,7 @@ import { createCommitWriter, deleteTopActivationRun, insertTopActivationRun } fr
 import { accumulateBatch, createPassState, type PassState } from '../src/topk/pass-state.js';
 import { reduceConvTap } from '../src/topk/reduce-conv-tap.js';
 import { writeTinyDataset } from '../test/pipelines/top-activations-fixture.js';
-import type { BenchResult } from './main.js';
+import type { BenchResult } from './bench-types.js';
 
 interface ChildArgs { mode: 'stage' | 'forward'; data: string; db: string; model: string; batch: number }
 

@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { parseExecutionProvider } from '../backend/backend-choice.js';
 import { setExecutionProvider } from '../backend/select-backend.js';
 import { DataError, isUsageError } from '../errors.js';
-import type { CommandSpec } from './command-spec.js';
+import type { CommandContext, CommandSpec } from './command-spec.js';
 import { COMMAND_LOADERS, COMMAND_NAMES } from './command-table.js';
 
 /**
@@ -44,9 +44,14 @@ function addCommand(program: Command, spec: CommandSpec): void {
     const options = cmd.opts();
     // Chosen once, here at the edge; every onnx pass of the command reads it (and records it).
     if (options['executionProvider'] !== undefined) setExecutionProvider(parseExecutionProvider(options['executionProvider']));
-    await spec.run(options, cmd);
+    await spec.run(options, cmd, COMMAND_CONTEXT);
   });
 }
+
+/** How a command runs another: a fresh program for the line, parsed as the CLI parses its own. */
+const COMMAND_CONTEXT: CommandContext = Object.freeze({
+  runCommand: async (argv: readonly string[]) => { await (await buildProgram(argv, 'user')).parseAsync(argv, { from: 'user' }); },
+});
 
 /** Prints an error the way the CLI promises and returns the exit code. */
 export function reportError(error: unknown): number {

@@ -1,6 +1,6 @@
 /**
  * One image made ready for an imported model, as the batch stream makes it
- * for a pass (pipelines/input-stream.ts): shorter side resized to the model's
+ * for a pass (pipelines/shared/input-stream.ts): shorter side resized to the model's
  * square (with its resize method), centre crop, then the model's value steps (describeModelInput).
  * The raw crop comes along for pictures. IO: reads and decodes the file.
  */

@@ -19,7 +19,7 @@ export interface OpenedImportedModel {
   layers: AnalysedLayer[];
 }
 
-/** What a batch stream needs to feed the model (see pipelines/input-stream.ts). */
+/** What a batch stream needs to feed the model (see pipelines/shared/input-stream.ts). */
 export interface ModelInputSteps {
   inputSizePx: number;
   squarePx: number;

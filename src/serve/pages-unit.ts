@@ -32,7 +32,7 @@ export function renderProjectionsFragment(runId: string, layer: number, unit: nu
   return `<div class="grid" id="projection-grid">${cells}</div>`;
 }
 
-/** What a preferred-input render measured (pipelines/preferred-input-render.ts). */
+/** What a preferred-input render measured (pipelines/serve/preferred-input-render.ts). */
 export interface PreferredRender {
   activation: number;
   top1: number | null;

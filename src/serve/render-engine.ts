@@ -3,7 +3,7 @@
  * on demand: a renderer takes a job (what to render, for which run) and
  * writes files under the job's folder. The server never knows which engine
  * (tfjs on wasm or native, ONNX, a worker thread) does the work; it is chosen
- * once, at the edge (pipelines/serve.ts), from --backend.
+ * once, at the edge (pipelines/serve/serve.ts), from --backend.
  */
 import type { RenderKind } from '../store/serve-cache.js';
 

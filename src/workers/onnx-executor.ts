@@ -9,7 +9,7 @@ import type { ExecutionProviderName } from '../backend/backend-choice.js';
 import { graphWeightsFromCheckpoint, graphWeightsFromParams } from '../onnx/graph-weights.js';
 import { createOnnxForwardRunner } from '../onnx/onnx-forward-runner.js';
 import type { LrnForm } from '../onnx/lower-graph-nodes.js';
-import type { ForwardExecutor, ModelSource } from './forward-executor.js';
+import type { ForwardExecutor, ModelSource } from './executor-types.js';
 import { createForwardPool } from './forward-pool.js';
 import { createSingleExecutor } from './single-executor.js';
 import { packParams, type WorkerModelSource } from './worker-protocol.js';

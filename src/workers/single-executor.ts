@@ -4,7 +4,7 @@
  * thread, each request validated, no work after close, released once.
  */
 import { validateForwardRequest, type BatchPixels, type ForwardRequest, type ForwardResultOf } from './batch-reducers.js';
-import type { ForwardExecutor } from './forward-executor.js';
+import type { ForwardExecutor } from './executor-types.js';
 import type { ForwardModel } from './forward-model.js';
 
 /** Wraps `run` and `release` as a ForwardExecutor of one worker and capacity 1. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { IMPORT_FORMATS_HINT } from '../../pipelines/import-model.js';
+import { IMPORT_FORMATS_HINT } from '../../pipelines/import/import-model.js';
 import { writeServeFixture, type ServeFixture } from '../serve/serve-fixture.js';
 import { runCli } from './run-cli.js';
 

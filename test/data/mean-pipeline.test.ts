@@ -6,8 +6,8 @@ import { IMAGENET_MEAN_RGB } from '../../src/data/mean-image.js';
 import { loadMeanImage, readMeanProgress } from '../../src/data/mean-store.js';
 import { openDataset } from '../../src/data/open-dataset.js';
 import type { SkippedItem } from '../../src/stages/stage-items.js';
-import { runMeanPipeline } from '../../pipelines/mean.js';
-import { createSquareStream } from '../../pipelines/input-stream.js';
+import { runMeanPipeline } from '../../pipelines/shared/mean.js';
+import { createSquareStream } from '../../pipelines/shared/input-stream.js';
 import { makeTempDir, openTempStore, writeBytes, writeSolidImage } from './fixtures.js';
 
 const quiet = (): void => {};

@@ -8,7 +8,7 @@ import { openDataset } from '../../src/data/open-dataset.js';
 import { writeSampleData } from '../../src/data/sample-data.js';
 import { computeSplitFingerprint } from '../../src/data/tree-fingerprint.js';
 import { createRun } from '../../src/store/runs.js';
-import { runMeanPipeline } from '../../pipelines/mean.js';
+import { runMeanPipeline } from '../../pipelines/shared/mean.js';
 import { runCli } from '../cli/run-cli.js';
 import { makeTempDir, openTempStore, writeBytes, writeFolderTree, writeSolidImage } from './fixtures.js';
 

@@ -5,7 +5,7 @@ import { computeSoftmax } from '../../src/experiments/feature-measures.js';
 import { lowerModelConfig } from '../../src/graph/lower-model-config.js';
 import { buildTorchvisionGraph } from '../../src/import/torchvision-architectures.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
-import { mapImportedLabel } from '../../pipelines/experiment-model.js';
+import { mapImportedLabel } from '../../pipelines/experiments/experiment-model.js';
 
 const zfnet = lowerModelConfig(buildModelConfig('zfnet'));
 const resnet = buildTorchvisionGraph('resnet18', { widthDivisor: 16, inputSizePx: 64, numClasses: 3 });

@@ -15,8 +15,8 @@ import { disposeParams, initParams } from '../../src/model/params.js';
 import type { Store } from '../../src/store/open-store.js';
 import { createRun } from '../../src/store/runs.js';
 import { createTrainingStore } from '../../src/store/training-store.js';
-import { runEvaluatePipeline } from '../../pipelines/evaluate.js';
-import { createSquareStream, prepareDataset } from '../../pipelines/input-stream.js';
+import { runEvaluatePipeline } from '../../pipelines/train/evaluate.js';
+import { createSquareStream, prepareDataset } from '../../pipelines/shared/input-stream.js';
 import { makeTempDir, openTempStore, writeFolderTree } from '../data/fixtures.js';
 import { runCli } from '../cli/run-cli.js';
 

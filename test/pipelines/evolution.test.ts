@@ -20,9 +20,9 @@ import type { TapName } from '../../src/model/spec.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { getRun } from '../../src/store/runs.js';
 import { createTrainingStore } from '../../src/store/training-store.js';
-import { runEvolutionPipeline, type EvolutionPipelineOptions } from '../../pipelines/evolution.js';
-import { createBatchStream } from '../../pipelines/input-stream.js';
-import { runTrainPipeline } from '../../pipelines/train.js';
+import { runEvolutionPipeline, type EvolutionPipelineOptions } from '../../pipelines/experiments/evolution.js';
+import { createBatchStream } from '../../pipelines/shared/input-stream.js';
+import { runTrainPipeline } from '../../pipelines/train/train.js';
 import { makeTempDir, writeBytes } from '../data/fixtures.js';
 import { CLI_PATH, runCli } from '../cli/run-cli.js';
 

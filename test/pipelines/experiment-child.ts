@@ -7,8 +7,8 @@
  *   node experiment-child.js occlusion|invariance STORE DATA OUT_DIR kill-after-1|finish [cpu|onnx]
  */
 import { writeSync } from 'node:fs';
-import { runInvariancePipeline } from '../../pipelines/invariance.js';
-import { runOcclusionPipeline } from '../../pipelines/occlusion.js';
+import { runInvariancePipeline } from '../../pipelines/experiments/invariance.js';
+import { runOcclusionPipeline } from '../../pipelines/experiments/occlusion.js';
 import { openStore } from '../../src/store/open-store.js';
 
 export const EXPERIMENT_IMAGES = { split: 'val', limit: 3 } as const;

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { importModel } from '../../pipelines/import-model.js';
+import { importModel } from '../../pipelines/import/import-model.js';
 import { computePaperCropBox, extractCrop } from '../../src/data/crop-geometry.js';
 import { decodeSquare } from '../../src/data/decode-image.js';
 import type { AnalysedLayer } from '../../src/graph/analysed-layers.js';

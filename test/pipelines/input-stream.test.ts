@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { prepareDataset } from '../../pipelines/input-stream.js';
+import { prepareDataset } from '../../pipelines/shared/input-stream.js';
 import { DEFAULT_SAMPLE_DIR, writeSampleData } from '../../src/data/sample-data.js';
 import { openStore } from '../../src/store/open-store.js';
 

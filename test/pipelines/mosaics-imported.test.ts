@@ -13,8 +13,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runMosaics, type MosaicsOptions } from '../../pipelines/mosaics.js';
-import { runTopActivations } from '../../pipelines/top-activations.js';
+import { runMosaics, type MosaicsOptions } from '../../pipelines/mosaics/mosaics.js';
+import { runTopActivations } from '../../pipelines/top-activations/top-activations.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { receptiveFieldBox } from '../../src/model/geometry.js';
 import { geometryOfLayer } from '../../src/mosaic/mosaic-layers.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { runProject, type ProjectOptions } from '../../pipelines/project.js';
+import { runProject, type ProjectOptions } from '../../pipelines/mosaics/project.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { parseCell } from '../../src/cli/commands/project.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
@@ -27,7 +27,7 @@ after(() => {
 });
 
 /**
- * Run ids of experiment sessions have one-second resolution (pipelines/experiment-session.ts),
+ * Run ids of experiment sessions have one-second resolution (pipelines/shared/experiment-session.ts),
  * so two runs in one second collide; each run here starts in its own second.
  */
 async function nextSecond(): Promise<void> {

@@ -8,7 +8,7 @@
  *   node top-activations-child.js STORE DATA pause-on-resume  resumes the run, then SIGSTOPs itself while owning it
  */
 import { writeSync } from 'node:fs';
-import { runTopActivations } from '../../pipelines/top-activations.js';
+import { runTopActivations } from '../../pipelines/top-activations/top-activations.js';
 import { openStore } from '../../src/store/open-store.js';
 
 async function main(): Promise<void> {

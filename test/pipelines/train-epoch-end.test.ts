@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { createTrainingStore } from '../../src/store/training-store.js';
-import { runTrainPipeline } from '../../pipelines/train.js';
+import { runTrainPipeline } from '../../pipelines/train/train.js';
 import { makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../data/fixtures.js';
 
 let tmp: { dir: string; cleanup: () => void };

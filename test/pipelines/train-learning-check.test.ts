@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { createTrainingStore } from '../../src/store/training-store.js';
 import { resolveRecipeDefaults } from '../../src/train/recipe-defaults.js';
-import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train.js';
+import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train/train.js';
 import { makeTempDir, openTempStore, writeFolderTree } from '../data/fixtures.js';
 
 let tmp: { dir: string; cleanup: () => void };

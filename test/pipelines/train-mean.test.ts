@@ -11,7 +11,7 @@ import { findDataset } from '../../src/data/image-index.js';
 import { loadMeanImage, saveMeanImage } from '../../src/data/mean-store.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { readRunMean } from '../../src/store/runs.js';
-import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train.js';
+import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train/train.js';
 import { makeTempDir, openTempStore, writeFolderTree } from '../data/fixtures.js';
 
 let tmp: ReturnType<typeof makeTempDir>;

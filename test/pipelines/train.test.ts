@@ -10,7 +10,7 @@ import { disposeParams } from '../../src/model/params.js';
 import { getRun } from '../../src/store/runs.js';
 import { createTrainingStore } from '../../src/store/training-store.js';
 import { optimizerPathFor } from '../../src/train/optimizer-state-file.js';
-import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train.js';
+import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train/train.js';
 import { makeTempDir, openTempStore, writeFolderTree } from '../data/fixtures.js';
 import { CLI_PATH } from '../cli/run-cli.js';
 

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { startServe } from '../../pipelines/serve.js';
+import { startServe } from '../../pipelines/serve/serve.js';
 import { describeUnitStatistics } from '../../src/vocabulary.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startServe, type RunningServer } from '../../pipelines/serve.js';
+import { startServe, type RunningServer } from '../../pipelines/serve/serve.js';
 import { writeServeFixture, type ServeFixture } from './serve-fixture.js';
 
 const CHROMIUM = process.env['ZFNET_CHROMIUM'] ?? '/usr/bin/chromium';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { runTopActivations } from '../../pipelines/top-activations.js';
+import { runTopActivations } from '../../pipelines/top-activations/top-activations.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
 import { buildModelConfig } from '../../src/model/architectures.js';

@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { createFallbackMean } from '../../src/data/mean-image.js';
 import { openDataset } from '../../src/data/open-dataset.js';
 import type { ImageBatch, SkippedItem } from '../../src/stages/stage-items.js';
-import { createBatchStream, type BatchStreamOptions } from '../../pipelines/input-stream.js';
+import { createBatchStream, type BatchStreamOptions } from '../../pipelines/shared/input-stream.js';
 import { escapeRegExp, makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../data/fixtures.js';
 
 async function collect(stream: AsyncIterable<ImageBatch>): Promise<ImageBatch[]> {

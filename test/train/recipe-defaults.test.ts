@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEMO_RECIPE } from '../../pipelines/demo.js';
+import { DEMO_RECIPE } from '../../pipelines/demo/demo.js';
 import { parseTrainRecipe } from '../../src/cli/commands/train.js';
 import { ARCHITECTURE_NAMES } from '../../src/model/architectures.js';
 import { describeStuckLoss, isLossStuckAtChance } from '../../src/train/learning-check.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { runTopActivations, type TopActivationsOptions } from '../../pipelines/top-activations.js';
+import { runTopActivations, type TopActivationsOptions } from '../../pipelines/top-activations/top-activations.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { queryTopRows, queryUnitRows } from '../../src/store/top-activations-store.js';
 import { writeTinyDataset } from '../pipelines/top-activations-fixture.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_PROJECT_TAPS, writeActivations } from '../../../pipelines/activations.js';
-import { DEFAULT_MODEL } from '../../../pipelines/pass-model.js';
+import { DEFAULT_PROJECT_TAPS, writeActivations } from '../../../pipelines/activations/activations.js';
+import { DEFAULT_MODEL } from '../../../pipelines/shared/pass-model.js';
 import { expectChoice, expectInteger, UsageError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { TAP_NAMES } from '../../model/spec.js';

@@ -3,9 +3,9 @@ import { expectChoice, expectInteger, expectNumber, UsageError } from '../../err
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { parseWorkersOption } from '../../workers/workers-option.js';
-import { runComparePipeline, type ComparePipelineResult } from '../../../pipelines/compare.js';
-import { DEFAULT_COMPARE_LAYER, type Layer2Options } from '../../../pipelines/compare-layer2.js';
-import type { CompareSource } from '../../../pipelines/compare-sources.js';
+import { runComparePipeline, type ComparePipelineResult } from '../../../pipelines/experiments/compare.js';
+import { DEFAULT_COMPARE_LAYER, type Layer2Options } from '../../../pipelines/experiments/compare-layer2.js';
+import type { CompareSource } from '../../../pipelines/experiments/compare-sources.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addWorkersOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 

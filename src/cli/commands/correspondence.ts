@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { expectChoice, expectInteger, UsageError } from '../../errors.js';
 import { OCCLUDER_FILLS } from '../../experiments/occluder.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { runCorrespondencePipeline } from '../../../pipelines/correspondence.js';
+import { runCorrespondencePipeline } from '../../../pipelines/experiments/correspondence.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addWorkersOption } from '../common-options.js';
 import { parseWorkersOption } from '../../workers/workers-option.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { DEMO_RECIPE, runDemo, type DemoRecipe, type DemoResult } from '../../../pipelines/demo.js';
+import { DEMO_RECIPE, runDemo, type DemoRecipe, type DemoResult } from '../../../pipelines/demo/demo.js';
 import { expectChoice, expectInteger, expectNumber } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { INIT_SCHEMES } from '../../train/init-scale.js';
@@ -43,7 +43,8 @@ export const demoCommand: CommandSpec = {
     addDbOption(command);
     addBackendOption(command);
   },
-  async run(o) {
+  async run(o, _command, context) {
+    if (context === undefined) throw new TypeError('demo runs other commands: expected the CommandContext the program passes (run it through buildProgram)');
     const recipe = {
       model: expectChoice('model', o['model'], ARCHITECTURE_NAMES),
       init: expectChoice('init', o['init'], INIT_SCHEMES),
@@ -58,11 +59,10 @@ export const demoCommand: CommandSpec = {
     const experimentImages = expectInteger('experimentImages', o['experimentImages'], 1, 1000);
     const dbPath = resolveDbPath(o['db'] as string | undefined);
     const db = openStore(dbPath);
-    const { buildProgram } = await import('../program.js');
     try {
       const result = await runDemo({
         db, dbPath, backend: String(o['backend']), recipe, data: o['data'] as string | undefined, mosaicUnits, experimentImages,
-        runCommand: async (argv) => { await (await buildProgram(argv, 'user')).parseAsync(argv, { from: 'user' }); },
+        runCommand: context.runCommand,
       });
       process.stdout.write(describeDemoResult(result, recipe, { dbPath, cwd: process.cwd(), launcher: existsSync('run-pipeline') ? './run-pipeline' : 'run-pipeline' }));
     } finally {

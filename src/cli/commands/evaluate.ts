@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { expectChoice, expectInteger, UsageError } from '../../errors.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { runEvaluatePipeline } from '../../../pipelines/evaluate.js';
+import { runEvaluatePipeline } from '../../../pipelines/train/evaluate.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addWorkersOption, addDataOption, addDbOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, addTenCropOption, parseInputOptions } from '../input-options.js';

@@ -4,7 +4,7 @@ import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { formatResumeCommand, withStopSignals } from '../../stop-signals.js';
 import { parseWorkersOption } from '../../workers/workers-option.js';
-import { runEvolutionPipeline } from '../../../pipelines/evolution.js';
+import { runEvolutionPipeline } from '../../../pipelines/experiments/evolution.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addWorkersOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, parseInputOptions } from '../input-options.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { formatGraphReport } from '../../graph/describe-graph.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { importModel, PRESETS } from '../../../pipelines/import-model.js';
+import { importModel, PRESETS } from '../../../pipelines/import/import-model.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addDbOption } from '../common-options.js';
 

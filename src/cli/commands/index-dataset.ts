@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { prepareDataset } from '../../../pipelines/input-stream.js';
+import { prepareDataset } from '../../../pipelines/shared/input-stream.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addDataOption, addDbOption } from '../common-options.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { expectInteger, expectNumber, invalidParameterError } from '../../errors.js';
 import { expandRange, INVARIANCE_KINDS, type InvarianceKind } from '../../experiments/invariance-transforms.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { runInvariancePipeline } from '../../../pipelines/invariance.js';
+import { runInvariancePipeline } from '../../../pipelines/experiments/invariance.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addWorkersOption } from '../common-options.js';
 import { parseWorkersOption } from '../../workers/workers-option.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveDbPath, openStore } from '../../store/open-store.js';
 import { expectChoice, expectInteger } from '../../errors.js';
 import { ARCHITECTURE_NAMES, buildModelConfig } from '../../model/architectures.js';
-import { runMeanPipeline } from '../../../pipelines/mean.js';
+import { runMeanPipeline } from '../../../pipelines/shared/mean.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addDataOption, addDbOption } from '../common-options.js';
 import { addDecodeOptions, parseInputOptions } from '../input-options.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { mergeStores } from '../../../pipelines/merge-stores.js';
+import { mergeStores } from '../../../pipelines/top-activations/merge-stores.js';
 import { resolveDbPath } from '../../store/open-store.js';
 import type { CommandSpec } from '../command-spec.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runMosaics } from '../../../pipelines/mosaics.js';
+import { runMosaics } from '../../../pipelines/mosaics/mosaics.js';
 import { expectChoice, expectInteger } from '../../errors.js';
 import { DECONV_METHODS } from '../../onnx/deconv-down-rules.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { OCCLUDER_FILLS } from '../../experiments/occluder.js';
 import { expectChoice, expectInteger } from '../../errors.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
-import { runOcclusionPipeline } from '../../../pipelines/occlusion.js';
+import { runOcclusionPipeline } from '../../../pipelines/experiments/occlusion.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addWorkersOption } from '../common-options.js';
 import { parseWorkersOption } from '../../workers/workers-option.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runPreferredInputs } from '../../../pipelines/preferred-inputs.js';
+import { runPreferredInputs } from '../../../pipelines/preferred-inputs/preferred-inputs.js';
 import { expectChoice, expectInteger } from '../../errors.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { PARAM_KINDS } from '../../preferred/image-param.js';

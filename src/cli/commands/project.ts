@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { runProject } from '../../../pipelines/project.js';
-import { runProjectImported } from '../../../pipelines/project-imported.js';
+import { runProject } from '../../../pipelines/mosaics/project.js';
+import { runProjectImported } from '../../../pipelines/mosaics/project-imported.js';
 import { expectChoice, expectInteger, invalidParameterError, UsageError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
 import { DECONV_METHODS } from '../../onnx/deconv-down-rules.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeReport } from '../../../pipelines/report.js';
+import { writeReport } from '../../../pipelines/report/report.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import { addDbOption } from '../common-options.js';
 import type { CommandSpec } from '../command-spec.js';

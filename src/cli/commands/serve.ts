@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startServe } from '../../../pipelines/serve.js';
+import { startServe } from '../../../pipelines/serve/serve.js';
 import { expectChoice, expectInteger, invalidParameterError } from '../../errors.js';
 import { resolveDbPath } from '../../store/open-store.js';
 import { withStopSignals } from '../../stop-signals.js';

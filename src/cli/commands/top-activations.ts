@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODEL } from '../../../pipelines/pass-model.js';
-import { runTopActivations } from '../../../pipelines/top-activations.js';
+import { DEFAULT_MODEL } from '../../../pipelines/shared/pass-model.js';
+import { runTopActivations } from '../../../pipelines/top-activations/top-activations.js';
 import type { ShardSpec } from '../../data/image-order.js';
 import { expectChoice, expectInteger, invalidParameterError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';

@@ -10,7 +10,7 @@ import { FEATURE_EVOLUTION_EPOCHS } from '../../train/checkpoint-retention.js';
 import { LR_SCHEDULE_KINDS } from '../../train/lr-schedule.js';
 import { INIT_SCHEMES } from '../../train/init-scale.js';
 import { DEFAULTED_FLAGS, describeRecipeDefaults, formatDefaultFlags, resolveRecipeDefaults, type ArchitectureRecipeDefaults } from '../../train/recipe-defaults.js';
-import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train.js';
+import { runTrainPipeline, type TrainPipelineResult, type TrainRecipe } from '../../../pipelines/train/train.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDataOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { addDecodeOptions, addTrainCropOption, parseInputOptions, parseTrainCrop } from '../input-options.js';
