@@ -30,7 +30,7 @@ import { openStore } from '../src/store/open-store.js';
 import type { BatchPixels } from '../src/workers/batch-reducers.js';
 import { createForwardExecutor, forEachForwardResult } from '../src/workers/forward-executor.js';
 import { runTopActivations } from '../pipelines/top-activations/top-activations.js';
-import type { LrnForm } from '../src/onnx/lower-graph-nodes.js';
+import type { LrnForm } from '../src/onnx/forward-graphs.js';
 
 export type ThroughputCase =
   | {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { decodeSquare, describeDecodeError, type ResampleMethod } from '../../src/data/decode-image.js';
-import { createImageReader, type DatasetRecord, type ImageRecord } from '../../src/data/image-index.js';
+import { createImageReader, type DatasetRecord, type ImageRecord } from '../../src/store/image-index.js';
 import { UsageError } from '../../src/errors.js';
 import { augmentImage } from '../../src/stages/augment-stage.js';
 import type { Store } from '../../src/store/open-store.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { initBackend, type BackendChoice } from '../../src/backend/select-backend.js';
 import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
 import { createFallbackMean, describeMean, type MeanImage } from '../../src/data/mean-image.js';
-import { loadMeanImage } from '../../src/data/mean-store.js';
+import { loadMeanImage } from '../../src/store/mean-store.js';
 import { invalidParameterError } from '../../src/errors.js';
 import { disposeParams } from '../../src/model/params.js';
 import { LRN_FORMULA, TAP_NAMES, type ModelConfig, type TapName } from '../../src/model/spec.js';

@@ -6,14 +6,14 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { createImageReader, type DatasetRecord } from '../../src/data/image-index.js';
+import { createImageReader, type DatasetRecord } from '../../src/store/image-index.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
 import { currentExecutionProvider, type BackendChoice } from '../../src/backend/select-backend.js';
 import { findConvLayer } from '../../src/deconv/deconvnet.js';
 import { createProjector } from '../../src/deconv/projector.js';
 import { UsageError } from '../../src/errors.js';
 import { prepareCentreInput } from '../../src/experiments/experiment-inputs.js';
-import type { StrongestActivation } from '../../src/experiments/strongest-tracker.js';
+import type { StrongestActivation } from '../../src/topk/strongest-tracker.js';
 import { makeEntryTiles } from '../../src/mosaic/entry-tiles.js';
 import type { ModelParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';

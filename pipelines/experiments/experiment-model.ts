@@ -12,9 +12,9 @@
  * kind it is.
  */
 import { currentExecutionProvider, type BackendChoice } from '../../src/backend/select-backend.js';
-import type { ClassRecord, DatasetRecord } from '../../src/data/image-index.js';
+import type { ClassRecord, DatasetRecord } from '../../src/store/image-index.js';
 import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
-import { resolveMeanImage } from '../../src/data/mean-store.js';
+import { resolveMeanImage } from '../../src/store/mean-store.js';
 import { createFullFrameProjector } from '../../src/deconv/graph-projector.js';
 import { createProjector, type Projector } from '../../src/deconv/projector.js';
 import { loadExperimentModel, mapLabelToLogit, nameLogit, prepareCentreInput } from '../../src/experiments/experiment-inputs.js';

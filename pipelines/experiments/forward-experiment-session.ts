@@ -8,7 +8,7 @@
  * engine or model the executor refuses leaves no run behind; and the run.
  */
 import { initBackend, type BackendInfo } from '../../src/backend/select-backend.js';
-import type { DatasetRecord } from '../../src/data/image-index.js';
+import type { DatasetRecord } from '../../src/store/image-index.js';
 import { listNeededSplits, type SelectImagesOptions } from '../../src/experiments/experiment-inputs.js';
 import { createForwardExecutor, resolveWorkerCount, type ForwardExecutor } from '../../src/workers/forward-executor.js';
 import { openExaminedModel, type ExaminedModel } from './experiment-model.js';

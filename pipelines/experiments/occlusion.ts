@@ -12,7 +12,7 @@
  * cells.csv; pictures to PNG.
  */
 import { join } from 'node:path';
-import type { ClassRecord } from '../../src/data/image-index.js';
+import type { ClassRecord } from '../../src/store/image-index.js';
 import type { Projector } from '../../src/deconv/projector.js';
 import { selectExperimentImages, type ExperimentImage, type SelectImagesOptions } from '../../src/experiments/experiment-inputs.js';
 import { resolveExperimentLayers } from '../../src/experiments/experiment-layers.js';

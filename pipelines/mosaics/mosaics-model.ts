@@ -10,7 +10,7 @@
  *   preprocessing (resize, crop, scale, channel order, mean/std), any method
  *   through the generic graph rules (src/deconv/graph-projector.ts) on onnx.
  */
-import { inferenceEngineOf, type BackendChoice } from '../../src/backend/backend-choice.js';
+import { inferenceEngineOf, type BackendChoice } from '../../src/backend-choice.js';
 import { currentExecutionProvider } from '../../src/backend/select-backend.js';
 import { createFullFrameProjector } from '../../src/deconv/graph-projector.js';
 import { createProjector, type Projector } from '../../src/deconv/projector.js';
@@ -23,7 +23,7 @@ import { prepareModelInput } from '../../src/import/model-input.js';
 import { describeModelInput, openImportedModel } from '../../src/import/open-imported-model.js';
 import { stretchSymmetric, type RgbImage } from '../../src/mosaic/display-scaling.js';
 import { disposeParams } from '../../src/model/params.js';
-import type { DeconvMethod } from '../../src/onnx/deconv-down-rules.js';
+import type { DeconvMethod } from '../../src/onnx/deconv-graphs.js';
 import { graphWeightsFromParams } from '../../src/onnx/graph-weights.js';
 import type { Store } from '../../src/store/open-store.js';
 import { isImportedPassModel, type TopActivationRun } from '../../src/store/top-activations-store.js';

@@ -25,7 +25,7 @@ import { writeComposedSheet, writeSheetPng, writeTextFile } from '../../src/mosa
 import { planMosaicLayers, type MosaicLayer } from '../../src/mosaic/mosaic-layers.js';
 import { layoutSheet, pageUnits } from '../../src/mosaic/sheet-layout.js';
 import { resolveUnits, type UnitSelection } from '../../src/mosaic/unit-selection.js';
-import type { DeconvMethod } from '../../src/onnx/deconv-down-rules.js';
+import type { DeconvMethod } from '../../src/onnx/deconv-graphs.js';
 import { createProgress, type Progress } from '../../src/progress.js';
 import type { Store } from '../../src/store/open-store.js';
 import { holdRun, type HeldRun } from '../../src/store/held-run.js';

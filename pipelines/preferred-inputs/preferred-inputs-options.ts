@@ -3,7 +3,7 @@
  * that the pipeline (preferred-inputs.ts) and its batches
  * (preferred-inputs-batches.ts) share them without importing each other.
  */
-import type { BackendChoice } from '../../src/backend/backend-choice.js';
+import type { BackendChoice } from '../../src/backend-choice.js';
 import type { UnitSelection } from '../../src/mosaic/unit-selection.js';
 import type { PreferredSettingsOptions } from '../../src/preferred/preferred-settings.js';
 import type { Store } from '../../src/store/open-store.js';

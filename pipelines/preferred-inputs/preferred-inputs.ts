@@ -16,7 +16,7 @@
  * are the resume marker) and gives what an uninterrupted run gives (every
  * unit draws from its own seeded stream). Sheets and index.html come last.
  */
-import { inferenceEngineOf, type BackendChoice } from '../../src/backend/backend-choice.js';
+import { inferenceEngineOf, type BackendChoice } from '../../src/backend-choice.js';
 import { currentExecutionProvider, initBackend } from '../../src/backend/select-backend.js';
 import { UsageError } from '../../src/errors.js';
 import { planMosaicLayers, type MosaicLayer } from '../../src/mosaic/mosaic-layers.js';

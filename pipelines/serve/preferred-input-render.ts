@@ -7,7 +7,7 @@
  * onnxruntime in-process (the render thread is already off the server's
  * loop, its sessions use a thread per core).
  */
-import { inferenceEngineOf, type BackendChoice } from '../../src/backend/backend-choice.js';
+import { inferenceEngineOf, type BackendChoice } from '../../src/backend-choice.js';
 import { currentExecutionProvider } from '../../src/backend/select-backend.js';
 import { UsageError } from '../../src/errors.js';
 import { planMosaicLayers } from '../../src/mosaic/mosaic-layers.js';

@@ -9,7 +9,7 @@
 import { UsageError } from '../../src/errors.js';
 import { inferGraphShapes } from '../../src/graph/graph-shapes.js';
 import { prepareModelInput } from '../../src/import/model-input.js';
-import type { ClassRecord } from '../../src/data/image-index.js';
+import type { ClassRecord } from '../../src/store/image-index.js';
 import type { ModelGraph } from '../../src/graph/model-graph.js';
 import { describeModelInput, openImportedModel, type OpenedImportedModel } from '../../src/import/open-imported-model.js';
 import { computeChannelMaxima, computeSoftmax } from '../../src/experiments/feature-measures.js';

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../../src/backend/select-backend.js';
-import { createImageReader, findDataset } from '../../src/data/image-index.js';
+import { createImageReader, findDataset } from '../../src/store/image-index.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
 import { UsageError } from '../../src/errors.js';
 import { mapLabelToLogit, nameLogit, prepareCentreInput } from '../../src/experiments/experiment-inputs.js';

@@ -9,9 +9,9 @@
  */
 import { join } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../../src/backend/select-backend.js';
-import type { DatasetRecord } from '../../src/data/image-index.js';
+import type { DatasetRecord } from '../../src/store/image-index.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
-import { resolveMeanImage } from '../../src/data/mean-store.js';
+import { resolveMeanImage } from '../../src/store/mean-store.js';
 import { listNeededSplits, loadExperimentModel, type ExperimentModel, type SelectImagesOptions } from '../../src/experiments/experiment-inputs.js';
 import { disposeParams } from '../../src/model/params.js';
 import type { Store } from '../../src/store/open-store.js';

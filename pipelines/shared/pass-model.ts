@@ -9,10 +9,10 @@
  * Pipelines read layers, identity fields and input steps from it, and hand
  * `source` to the forward executor; nothing downstream asks which kind it is.
  */
-import type { DatasetRecord } from '../../src/data/image-index.js';
+import type { DatasetRecord } from '../../src/store/image-index.js';
 import type { ResampleMethod } from '../../src/data/decode-image.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
-import { resolveMeanImage } from '../../src/data/mean-store.js';
+import { resolveMeanImage } from '../../src/store/mean-store.js';
 import { UsageError } from '../../src/errors.js';
 import { listAnalysedLayers, type AnalysedLayer } from '../../src/graph/analysed-layers.js';
 import { lowerModelConfig } from '../../src/graph/lower-model-config.js';
@@ -24,7 +24,7 @@ import { listImportedModels } from '../../src/store/imported-models-store.js';
 import type { PassModelConfig } from '../../src/topk/pass-identity.js';
 import type { ModelSource } from '../../src/workers/forward-executor.js';
 import { isConvTensor, loadCheckpoint, readCheckpointFile } from '../../src/checkpoint/checkpoint-file.js';
-import type { InferenceEngineName } from '../../src/backend/backend-choice.js';
+import type { InferenceEngineName } from '../../src/backend-choice.js';
 import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { initParams, type ModelParams } from '../../src/model/params.js';

@@ -8,10 +8,10 @@
  */
 import { loadCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
 import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
-import { findDataset } from '../../src/data/image-index.js';
+import { findDataset } from '../../src/store/image-index.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
 import { createFallbackMean } from '../../src/data/mean-image.js';
-import { formatMeanHint, listStoredMeans } from '../../src/data/mean-store.js';
+import { formatMeanHint, listStoredMeans } from '../../src/store/mean-store.js';
 import { chooseRunMean } from '../../src/data/run-mean.js';
 import { checkStoredActivation } from '../../src/deconv/check-activation.js';
 import type { ProjectionWindow, Projector } from '../../src/deconv/projector.js';

@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { UsageError } from '../../src/errors.js';
-import { copyMeanImages } from '../../src/data/mean-store.js';
+import { copyMeanImages } from '../../src/store/mean-store.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { copySplitIndex } from '../../src/store/dataset-index-copy.js';
 import { listSkippedItems, makeRunId, setRunStatus } from '../../src/store/runs.js';

@@ -7,9 +7,9 @@
  * commit and ends with exactly the uninterrupted result.
  */
 import { relative, sep } from 'node:path';
-import { inferenceEngineOf } from '../../src/backend/backend-choice.js';
+import { inferenceEngineOf } from '../../src/backend-choice.js';
 import { initBackend, type BackendChoice, type BackendInfo } from '../../src/backend/select-backend.js';
-import { computeSplitBaseId, type DatasetRecord } from '../../src/data/image-index.js';
+import { computeSplitBaseId, type DatasetRecord } from '../../src/store/image-index.js';
 import { countImageIds, type ShardSpec } from '../../src/data/image-order.js';
 import { UsageError } from '../../src/errors.js';
 import { selectAnalysedLayers, type AnalysedLayer } from '../../src/graph/analysed-layers.js';

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { createForwardExecutor } from '../../src/workers/forward-executor.js';
-import type { DatasetRecord } from '../../src/data/image-index.js';
+import type { DatasetRecord } from '../../src/store/image-index.js';
 import type { ImageOrderOptions } from '../../src/data/image-order.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
 import { parameterLayouts } from '../../src/checkpoint/torch-layout.js';

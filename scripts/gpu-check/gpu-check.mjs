@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { lowerModelConfig } from '../../dist/src/graph/lower-model-config.js';
 import { buildModelConfig } from '../../dist/src/model/architectures.js';
-import { buildTopActivationsGraph } from '../../dist/src/onnx/build-top-activations-graph.js';
-import { encodeOnnxModel } from '../../dist/src/onnx/onnx-codec.js';
-import { buildTrainStepGraph, dropoutMasks, nextVelocityName, nextWeightName, trainableWeights, velocityInputName } from '../../dist/src/train-graph/build-train-step-graph.js';
+import { buildTopActivationsGraph } from '../../dist/src/onnx/forward-graphs.js';
+import { encodeOnnxModel } from '../../dist/src/onnx/onnx-format.js';
+import { buildTrainStepGraph, dropoutMasks, nextVelocityName, nextWeightName, trainableWeights, velocityInputName } from '../../dist/src/train-graph/train-graphs.js';
 
 const steps = Number(process.argv[2] ?? 6);
 const batch = Number(process.argv[3] ?? 32);

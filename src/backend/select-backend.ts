@@ -24,7 +24,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from '../errors.js';
 import { registerWasmKernels } from '../kernels/register-wasm-kernels.js';
-import { inferenceEngineOf, tfjsChoiceOf, type BackendChoice, type BackendPurpose, type ExecutionProviderName } from './backend-choice.js';
+import { inferenceEngineOf, tfjsChoiceOf, type BackendChoice, type BackendPurpose, type ExecutionProviderName } from '../backend-choice.js';
 
 export type { BackendChoice, BackendPurpose };
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'onnx';

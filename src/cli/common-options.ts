@@ -3,7 +3,7 @@
  * text agree everywhere.
  */
 import { Option, type Command } from 'commander';
-import { BACKEND_CHOICES, EXECUTION_PROVIDERS, type BackendChoice } from '../backend/backend-choice.js';
+import { BACKEND_CHOICES, EXECUTION_PROVIDERS, type BackendChoice } from '../backend-choice.js';
 
 export { BACKEND_CHOICES, type BackendChoice };
 

@@ -6,7 +6,7 @@
  * into a DataError, exit 2).
  */
 import { Command, CommanderError } from 'commander';
-import { parseExecutionProvider } from '../backend/backend-choice.js';
+import { parseExecutionProvider } from '../backend-choice.js';
 import { setExecutionProvider } from '../backend/select-backend.js';
 import { DataError, isUsageError } from '../errors.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Pair } from '../graph/model-graph.js';
-import type { ReachPlan } from './reach-window.js';
+import type { ReachPlan } from '../graph/reach-window.js';
 import type { WindowBatch } from './window-inputs.js';
 
 export interface DeconvFeeds {

@@ -12,9 +12,8 @@
 import { availableParallelism } from 'node:os';
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import { findLayer, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
-import { buildGraphProjection } from '../onnx/build-graph-projection.js';
-import type { DeconvMethod } from '../onnx/deconv-down-rules.js';
-import { encodeOnnxModel } from '../onnx/onnx-codec.js';
+import { buildGraphProjection, type DeconvMethod } from '../onnx/deconv-graphs.js';
+import { encodeOnnxModel } from '../onnx/onnx-format.js';
 import { onnxRuntimeVersion, type ExecutionProviderName } from '../onnx/onnx-session.js';
 import type { DeconvFeeds } from './deconv-feeds.js';
 import { createDeconvSessions } from './deconv-sessions.js';

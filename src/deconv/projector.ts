@@ -6,26 +6,26 @@
  *
  * - tfjs: projectBatch (full frame) on the active tfjs backend; the reference.
  * - onnx: the windowed deconvnet graph of each layer (src/onnx/build-deconv-graph.ts)
- *   on onnxruntime, over each unit's receptive field only (src/deconv/reach-window.ts),
+ *   on onnxruntime, over each unit's receptive field only (src/graph/reach-window.ts),
  *   in worker threads with one session each, or one session with intra-op threads.
  * Both return full-frame HWC projections and the recomputed activations.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { inferenceEngineOf, type BackendChoice } from '../backend/backend-choice.js';
+import { inferenceEngineOf, type BackendChoice } from '../backend-choice.js';
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import { lowerModelConfig } from '../graph/lower-model-config.js';
 import { findLayer, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
-import { buildDeconvGraph } from '../onnx/build-deconv-graph.js';
-import { encodeOnnxModel } from '../onnx/onnx-codec.js';
+import { buildDeconvGraph } from '../onnx/deconv-graphs.js';
+import { encodeOnnxModel } from '../onnx/onnx-format.js';
 import { graphWeightsFromParams } from '../onnx/graph-weights.js';
 import { onnxRuntimeVersion, type ExecutionProviderName } from '../onnx/onnx-session.js';
 import { projectBatch } from './deconvnet.js';
 import { feedsOfBatch } from './deconv-feeds.js';
 import { createDeconvSessions } from './deconv-sessions.js';
-import { planReachWindows, type ReachPlan, type WindowMode } from './reach-window.js';
+import { planReachWindows, type ReachPlan, type WindowMode } from '../graph/reach-window.js';
 import { cutProjectionWindow, placeWindow, prepareWindowBatch, type HwcImage, type ProjectionWindow, type WindowEntry } from './window-inputs.js';
 
 export type { HwcImage, ProjectionWindow, WindowEntry };

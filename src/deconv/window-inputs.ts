@@ -7,7 +7,7 @@
  */
 import type { Pair } from '../graph/model-graph.js';
 import type { PixelBox } from '../model/geometry.js';
-import { maskedLevels, placeWindows, windowValidity, type ReachPlan } from './reach-window.js';
+import { maskedLevels, placeWindows, windowValidity, type ReachPlan } from '../graph/reach-window.js';
 
 /** One projection: unit (channel), cell (y, x) of the examined map, in image `imageIndex`. */
 export interface WindowEntry {

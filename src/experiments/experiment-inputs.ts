@@ -12,7 +12,7 @@ import { loadCheckpoint } from '../checkpoint/checkpoint-file.js';
 import { computePaperCropBox, computeSquareSizePx, extractCrop } from '../data/crop-geometry.js';
 import { decodeSquare, describeDecodeError } from '../data/decode-image.js';
 import { KNOWN_SPLIT_ORDINALS, SPLIT_ID_STRIDE } from '../data/dataset-layout.js';
-import { computeSplitBaseId, createImageReader, getSplit, type ClassRecord, type DatasetRecord } from '../data/image-index.js';
+import { computeSplitBaseId, createImageReader, getSplit, type ClassRecord, type DatasetRecord } from '../store/image-index.js';
 import { iterateImageIds } from '../data/image-order.js';
 import type { MeanImage } from '../data/mean-image.js';
 import { UsageError } from '../errors.js';

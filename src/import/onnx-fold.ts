@@ -9,7 +9,7 @@
  * like any number and Reshape reads as "keep the batch". Arithmetic on it is refused.
  */
 import { UsageError } from '../errors.js';
-import type { OnnxNode } from '../onnx/onnx-codec.js';
+import type { OnnxNode } from '../onnx/onnx-format.js';
 import { attrInt, attrInts, type ConstTensor } from './onnx-tensors.js';
 
 /** Stands for the (unknown) batch size in folded shapes. */

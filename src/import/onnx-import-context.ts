@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { GraphNode, GraphOp } from '../graph/model-graph.js';
-import type { OnnxNode } from '../onnx/onnx-codec.js';
+import type { OnnxNode } from '../onnx/onnx-format.js';
 import type { ConstTensor } from './onnx-tensors.js';
 import type { Padding4 } from '../model/spec.js';
 

@@ -14,7 +14,7 @@ import { UsageError } from '../errors.js';
 import { describeGraphLayers } from '../graph/graph-layers.js';
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import { GRAPH_INPUT, validateGraph, weightNamesOf, type GraphNode, type ModelGraph } from '../graph/model-graph.js';
-import { decodeOnnxModel, type OnnxGraph, type OnnxModel, type OnnxNode } from '../onnx/onnx-codec.js';
+import { decodeOnnxModel, type OnnxGraph, type OnnxModel, type OnnxNode } from '../onnx/onnx-format.js';
 import { FOLD_OPS } from './onnx-fold.js';
 import { describeNode, emitNode, type ImportContext, type ImportValue, type RuntimeValue } from './onnx-import-context.js';
 import { LAYER_OPS, type OpConverter } from './onnx-layer-ops.js';

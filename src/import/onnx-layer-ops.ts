@@ -6,7 +6,7 @@
  */
 import type { Padding4, } from '../model/spec.js';
 import { windowOutputPx } from '../graph/graph-shapes.js';
-import type { OnnxNode } from '../onnx/onnx-codec.js';
+import type { OnnxNode } from '../onnx/onnx-format.js';
 import {
   addWeight, constInput, emitNode, hasInput, mapInput, nodeError, runtimeInput,
   type ImportContext, type ImportValue, type RuntimeValue,

@@ -14,7 +14,7 @@
  * A name already taken gets `.<optype>` appended (a Keras conv's fused Relu
  * becomes `block1_conv1.relu`), then `_2`, `_3`.
  */
-import type { OnnxNode } from '../onnx/onnx-codec.js';
+import type { OnnxNode } from '../onnx/onnx-format.js';
 
 /** Joins torch scope segments: a Sequential child (`layer1.0` under `layer1`) replaces its parent. */
 function joinTorchScope(segments: readonly string[]): string {

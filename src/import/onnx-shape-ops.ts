@@ -6,7 +6,7 @@
  * ReduceMean over the spatial axes, and the pass-throughs (Identity, Cast,
  * Shape of a computed tensor).
  */
-import type { OnnxNode } from '../onnx/onnx-codec.js';
+import type { OnnxNode } from '../onnx/onnx-format.js';
 import { BATCH_DIM, resolveReshape } from './onnx-fold.js';
 import {
   addWeight, constInput, emitNode, hasInput, nodeError, paddedInput, runtimeInput,

@@ -4,8 +4,7 @@
  * attributes with their ONNX defaults. Pure functions over decoded objects.
  */
 import { UsageError } from '../errors.js';
-import type { OnnxAttribute, OnnxNode, OnnxTensor } from '../onnx/onnx-codec.js';
-import { ONNX_DATA_LOCATION, ONNX_DATA_TYPE } from '../onnx/onnx-schema.js';
+import { ONNX_DATA_LOCATION, ONNX_DATA_TYPE, type OnnxAttribute, type OnnxNode, type OnnxTensor } from '../onnx/onnx-format.js';
 
 /** A tensor known at import time: weights, shapes, axes. N is part of `dims` here (unlike graph shapes). */
 export interface ConstTensor {

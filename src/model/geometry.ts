@@ -4,6 +4,14 @@
  */
 import type { LayerSpec, ModelConfig, Padding4 } from './spec.js';
 
+/**
+ * Value that ceil-mode padding cells hold: never wins a max over real cells,
+ * and stays finite so switch and mask arithmetic cannot produce NaN. Here,
+ * with the padding it fills, so the graph builders read it without loading
+ * tfjs (network.ts re-exports it).
+ */
+export const POOL_PAD_VALUE = -1e30;
+
 export interface LayerGeometry {
   name: string;
   kind: LayerSpec['kind'];

@@ -4,7 +4,7 @@
  * Synchronous, so it can run inside tf.tidy and tf.variableGrads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { computeGeometry } from './geometry.js';
+import { computeGeometry, POOL_PAD_VALUE } from './geometry.js';
 import { getParam, type ModelParams } from './params.js';
 import type { LayerSpec, ModelConfig, Padding4, TapName } from './spec.js';
 
@@ -19,11 +19,7 @@ export interface ForwardOptions {
   dropoutMasks?: ReadonlyMap<string, tf.Tensor>;
 }
 
-/**
- * Value that ceil-mode padding cells hold: never wins a max over real cells,
- * and stays finite so switch and mask arithmetic cannot produce NaN.
- */
-export const POOL_PAD_VALUE = -1e30;
+export { POOL_PAD_VALUE } from './geometry.js';
 
 /** The tap a layer produces: its own name, except the last dense layer, which gives `logits`. */
 export function tapOfLayer(config: ModelConfig, layerIndex: number): TapName {

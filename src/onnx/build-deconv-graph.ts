@@ -4,7 +4,7 @@
  * graph is built as data from the ModelGraph and its PyTorch-layout weights.
  *
  * Each entry is one examined activation with its own input window (see
- * src/deconv/reach-window.ts): the graph runs the forward over the window,
+ * src/graph/reach-window.ts): the graph runs the forward over the window,
  * keeping every max pool's Indices output as that entry's switches, takes the
  * activation named by `select`, and goes down again, one rule per op:
  *   conv    -> ConvTranspose with the same weights and groups (no bias);
@@ -30,8 +30,8 @@
  * Graph outputs: `activation` [E, 1]; `projection` [E, C0, r0, c0].
  */
 import { type GraphNode, type GraphOpName, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
-import { POOL_PAD_VALUE } from '../model/network.js';
-import { maskedLevels, type ReachPlan } from '../deconv/reach-window.js';
+import { POOL_PAD_VALUE } from '../model/geometry.js';
+import { maskedLevels, type ReachPlan } from '../graph/reach-window.js';
 import type { OnnxModel, OnnxNode, OnnxTensor } from './onnx-codec.js';
 import { ONNX_DATA_TYPE } from './onnx-schema.js';
 import { ONNX_LOWERINGS } from './lower-graph-nodes.js';

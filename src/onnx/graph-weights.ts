@@ -8,7 +8,7 @@ import { convertToTorch, parameterLayouts } from '../checkpoint/torch-layout.js'
 import type { GraphWeights } from '../graph/model-graph.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
-import type { PackedParams } from '../workers/worker-protocol.js';
+import type { PackedParams } from '../model/packed-params.js';
 
 /**
  * Weights converted on first read: a graph that needs only the conv layers

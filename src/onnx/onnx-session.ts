@@ -5,7 +5,7 @@
  * onnxruntime refuses, becomes an error that says which and why.
  */
 import * as ort from 'onnxruntime-node';
-import { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName } from '../backend/backend-choice.js';
+import { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName } from '../backend-choice.js';
 import { UsageError } from '../errors.js';
 
 export { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName };

@@ -17,7 +17,7 @@
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import type { ModelGraph } from '../graph/model-graph.js';
 import { computeReceptiveFields } from '../graph/receptive-fields.js';
-import { nodesNeededFor } from '../onnx/lower-graph-nodes.js';
+import { nodesNeededFor } from '../onnx/forward-graphs.js';
 import type { InputGradientFn } from './optimise-batch.js';
 
 export interface ObjectiveWindow {

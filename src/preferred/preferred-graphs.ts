@@ -7,9 +7,9 @@
  * runner first needs them.
  */
 import { findLayer, findNode, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
-import { buildTopActivationsGraph } from '../onnx/build-top-activations-graph.js';
-import { encodeOnnxModel } from '../onnx/onnx-codec.js';
-import { buildInputGradientGraph } from '../train-graph/build-input-gradient-graph.js';
+import { buildTopActivationsGraph } from '../onnx/forward-graphs.js';
+import { encodeOnnxModel } from '../onnx/onnx-format.js';
+import { buildInputGradientGraph } from '../train-graph/train-graphs.js';
 import { findObjectiveWindow } from './objective-window.js';
 import type { GraphSource } from './preferred-runner.js';
 import type { PreferredSettings } from './preferred-settings.js';

@@ -7,9 +7,8 @@
  * (preferred-worker.ts) and in-process (preferred-runner.ts). IO: sessions.
  */
 import * as ort from 'onnxruntime-node';
-import { GRADIENT_OUTPUT, OBJECTIVE_OUTPUT, UNIT_INPUT } from '../train-graph/build-input-gradient-graph.js';
-import { reductionOutputNames } from '../onnx/onnx-model.js';
-import { PIXELS_INPUT } from '../onnx/lower-graph-nodes.js';
+import { GRADIENT_OUTPUT, OBJECTIVE_OUTPUT, UNIT_INPUT } from '../train-graph/train-graphs.js';
+import { PIXELS_INPUT, reductionOutputNames } from '../onnx/forward-graphs.js';
 import type { InputMapping } from './input-mapping.js';
 import { windowGradientFn } from './objective-window.js';
 import { optimiseBatch, type InputGradientFn, type OptimisedImage, type PreferredRow } from './optimise-batch.js';

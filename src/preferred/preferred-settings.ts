@@ -31,7 +31,7 @@
  *   per model, since gradients differ by orders of magnitude between models).
  */
 import { invalidParameterError } from '../errors.js';
-import { OBJECTIVE_KINDS, type ObjectiveKind } from '../train-graph/build-input-gradient-graph.js';
+import { OBJECTIVE_KINDS, type ObjectiveKind } from '../train-graph/train-graphs.js';
 import { nextFftSize } from './fft.js';
 import { PARAM_KINDS, type ParamKind } from './image-param.js';
 import { LUCID_ANGLES_DEG, LUCID_SCALES } from './view-transforms.js';

@@ -4,9 +4,9 @@
  * model stage turns a batch into a tensor.
  */
 import { DataError } from '../errors.js';
-import type { ImageRecord } from '../data/image-index.js';
+import type { ImageRecord } from '../data/dataset-records.js';
 
-export type { ImageRecord } from '../data/image-index.js';
+export type { ImageRecord } from '../data/dataset-records.js';
 
 /** A bad data item that was skipped: where, which stage, why. */
 export interface SkippedItem {

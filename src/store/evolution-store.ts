@@ -4,7 +4,7 @@
  * and the strongest activation per chosen unit so far, then its entries.
  * Statements are prepared once per store object; each write is one transaction.
  */
-import type { StrongestActivation } from '../experiments/strongest-tracker.js';
+import type { StrongestActivation } from '../topk/strongest-tracker.js';
 import type { SkippedItem } from '../stages/stage-items.js';
 import { stringifyCanonical } from '../topk/pass-identity.js';
 import type { Store } from './open-store.js';

@@ -13,13 +13,9 @@
  */
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import { GRAPH_INPUT, findNode, type GraphWeights, type ModelGraph } from '../graph/model-graph.js';
-import type { DownContext } from '../onnx/deconv-down-rules.js';
-import type { OnnxModel, OnnxNode, OnnxTensor } from '../onnx/onnx-codec.js';
-import { ONNX_DATA_TYPE } from '../onnx/onnx-schema.js';
-import { lowerGraphNodes, nodesNeededFor, switchesName } from '../onnx/lower-graph-nodes.js';
-import { wrapOnnxModel } from '../onnx/onnx-model.js';
-import { float32Tensor, int64Tensor, makeNode, tensorValueInfo } from '../onnx/onnx-values.js';
-import { propagateDown } from '../onnx/propagate-down.js';
+import { type DownContext, propagateDown } from '../onnx/deconv-graphs.js';
+import { float32Tensor, int64Tensor, makeNode, ONNX_DATA_TYPE, type OnnxModel, type OnnxNode, type OnnxTensor, tensorValueInfo } from '../onnx/onnx-format.js';
+import { lowerGraphNodes, nodesNeededFor, switchesName, wrapOnnxModel } from '../onnx/forward-graphs.js';
 
 export const UNIT_INPUT = 'unit';
 export const OBJECTIVE_OUTPUT = 'objective';

@@ -24,13 +24,9 @@
  */
 import { inferGraphShapes } from '../graph/graph-shapes.js';
 import { GRAPH_INPUT, weightNamesOf, type GraphNode, type ModelGraph } from '../graph/model-graph.js';
-import type { DownContext } from '../onnx/deconv-down-rules.js';
-import type { OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from '../onnx/onnx-codec.js';
-import { ONNX_DATA_TYPE } from '../onnx/onnx-schema.js';
-import { lowerGraphNodes, nodesNeededFor, PIXELS_INPUT, switchesName } from '../onnx/lower-graph-nodes.js';
-import { BUILT_IR_VERSION, BUILT_OPSET } from '../onnx/onnx-model.js';
-import { tensorValueInfo } from '../onnx/onnx-values.js';
-import { propagateDown } from '../onnx/propagate-down.js';
+import { type DownContext, propagateDown } from '../onnx/deconv-graphs.js';
+import { ONNX_DATA_TYPE, type OnnxModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo, tensorValueInfo } from '../onnx/onnx-format.js';
+import { BUILT_IR_VERSION, BUILT_OPSET, lowerGraphNodes, nodesNeededFor, PIXELS_INPUT, switchesName } from '../onnx/forward-graphs.js';
 import { emitParamGradients, gradientName } from './param-gradients.js';
 import {
   LABELS_INPUT, LEARNING_RATE_INPUT, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SCALE_INPUT, lossNodes, MOMENTUM_INPUT, updateNodes, WEIGHT_DECAY_INPUT,

@@ -10,8 +10,7 @@
  *   conv w'' = w' * (radius / rms) per filter whose RMS exceeds radius (radius 0: off)
  * The loss is built from LogSoftmax (CUDA has no SoftmaxCrossEntropyLoss).
  */
-import type { OnnxNode, OnnxTensor } from '../onnx/onnx-codec.js';
-import { float32Tensor, int64Tensor, makeNode } from '../onnx/onnx-values.js';
+import { float32Tensor, int64Tensor, makeNode, type OnnxNode, type OnnxTensor } from '../onnx/onnx-format.js';
 
 export const LABELS_INPUT = 'labels';
 export const LOSS_SCALE_INPUT = 'loss-scale';

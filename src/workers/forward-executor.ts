@@ -9,7 +9,7 @@
  * exactly the batches it has merged.
  */
 import { availableParallelism } from 'node:os';
-import { inferenceEngineOf, type ExecutionProviderName, type InferenceEngineName } from '../backend/backend-choice.js';
+import { inferenceEngineOf, type ExecutionProviderName, type InferenceEngineName } from '../backend-choice.js';
 import { currentExecutionProvider, initBackend, type BackendChoice, type BackendInfo } from '../backend/select-backend.js';
 import { loadCheckpoint, paramsFromCheckpoint } from '../checkpoint/checkpoint-file.js';
 import { expectInteger, UsageError } from '../errors.js';
@@ -19,7 +19,7 @@ import { runForwardRequest, type BatchPixels, type ForwardRequest, type ForwardR
 import { createForwardPool } from './forward-pool.js';
 import { createSingleExecutor } from './single-executor.js';
 import { describeConfigForward } from './forward-model.js';
-import type { LrnForm } from '../onnx/lower-graph-nodes.js';
+import type { LrnForm } from '../onnx/forward-graphs.js';
 import { packParams, type WorkerModelSource } from './worker-protocol.js';
 import type { ForwardExecutor, ModelSource } from './executor-types.js';
 

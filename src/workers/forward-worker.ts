@@ -6,7 +6,7 @@
  * result back with its typed arrays transferred.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { InferenceEngineName } from '../backend/backend-choice.js';
+import type { InferenceEngineName } from '../backend-choice.js';
 import { collectTransferables } from './batch-reducers.js';
 import { describeWorkerError, type ForwardWorkerData, type MainToWorker, type WorkerRunner, type WorkerToMain } from './worker-protocol.js';
 
@@ -20,7 +20,7 @@ function post(message: WorkerToMain, transfer: ArrayBuffer[] = []): void {
 /** How each engine starts in a worker; loaded lazily so a tfjs worker never loads onnxruntime and vice versa. */
 const WORKER_RUNNERS: Readonly<Record<InferenceEngineName, (data: ForwardWorkerData) => Promise<WorkerRunner>>> = Object.freeze({
   tfjs: async (data) => (await import('./tfjs-worker-runner.js')).startTfjsWorkerRunner(data),
-  onnx: async (data) => (await import('../onnx/onnx-worker-runner.js')).startOnnxWorkerRunner(data),
+  onnx: async (data) => (await import('./onnx-worker-runner.js')).startOnnxWorkerRunner(data),
 });
 
 async function runBatch(runner: WorkerRunner, message: MainToWorker): Promise<void> {

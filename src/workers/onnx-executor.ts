@@ -5,15 +5,15 @@
  * (src/onnx builders), so results do not depend on which one ran.
  */
 import { readCheckpointFile } from '../checkpoint/checkpoint-file.js';
-import type { ExecutionProviderName } from '../backend/backend-choice.js';
+import type { ExecutionProviderName } from '../backend-choice.js';
 import { graphWeightsFromCheckpoint, graphWeightsFromParams } from '../onnx/graph-weights.js';
-import { createOnnxForwardRunner } from '../onnx/onnx-forward-runner.js';
-import type { LrnForm } from '../onnx/lower-graph-nodes.js';
+import { createOnnxForwardRunner } from './onnx-forward-runner.js';
+import type { LrnForm } from '../onnx/forward-graphs.js';
 import type { ForwardExecutor, ModelSource } from './executor-types.js';
 import { createForwardPool } from './forward-pool.js';
 import { createSingleExecutor } from './single-executor.js';
 import { packParams, type WorkerModelSource } from './worker-protocol.js';
-import { onnxPartsOfConfig, onnxPartsOfImported, type OnnxModelParts } from '../onnx/onnx-model-parts.js';
+import { onnxPartsOfConfig, onnxPartsOfImported, type OnnxModelParts } from './onnx-model-parts.js';
 
 /** Where built graphs are kept, per checkpoint hash, when the model's hash is known. */
 export const DEFAULT_GRAPH_CACHE_DIR = 'out/onnx-cache';

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXECUTION_PROVIDERS } from '../../src/backend/backend-choice.js';
+import { EXECUTION_PROVIDERS } from '../../src/backend-choice.js';
 import { openStore } from '../../src/store/open-store.js';
 import { describeNodes, PROFILE_DIR_ENV, PROFILED_PROVIDER_NAMES, readProfiledNodes, type ProfiledNode } from '../onnx/session-profile.js';
 import { readRunResults, writeTinyDataset } from '../pipelines/top-activations-fixture.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
 import { createFallbackMean, describeMean } from '../../src/data/mean-image.js';
-import { copyMeanImages, formatMeanHint, loadMeanImage, resolveMeanImage, saveMeanImage } from '../../src/data/mean-store.js';
+import { copyMeanImages, formatMeanHint, loadMeanImage, resolveMeanImage, saveMeanImage } from '../../src/store/mean-store.js';
 import { chooseRunMean } from '../../src/data/run-mean.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { openStore } from '../../src/store/open-store.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeSquare } from '../../src/data/decode-image.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import { ensureSampleData, writeSampleData } from '../../src/data/sample-data.js';
 import { SAMPLE_PATTERNS } from '../../src/data/sample-patterns.js';
 import { makeTempDir, openTempStore } from './fixtures.js';

@@ -6,7 +6,7 @@ import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, type ModelParams } from '../../src/model/params.js';
 import { TAP_NAMES, type ModelConfig, type TapName } from '../../src/model/spec.js';
 import { graphWeightsFromParams } from '../../src/onnx/graph-weights.js';
-import { createOnnxForwardRunner, type OnnxForwardRunner } from '../../src/onnx/onnx-forward-runner.js';
+import { createOnnxForwardRunner, type OnnxForwardRunner } from '../../src/workers/onnx-forward-runner.js';
 import { LRN_FORMS } from '../../src/onnx/lower-graph-nodes.js';
 import { runForwardRequest } from '../../src/workers/batch-reducers.js';
 import { assertReductionsEqual, assertTapsEqual, makeBatch, makeParams, relativeError } from './onnx-fixtures.js';

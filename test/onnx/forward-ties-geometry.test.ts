@@ -9,7 +9,7 @@ import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, type ModelParams } from '../../src/model/params.js';
 import type { TapName } from '../../src/model/spec.js';
 import { LRN_FORMS, type LrnForm } from '../../src/onnx/lower-graph-nodes.js';
-import { createOnnxForwardRunner } from '../../src/onnx/onnx-forward-runner.js';
+import { createOnnxForwardRunner } from '../../src/workers/onnx-forward-runner.js';
 import { runForwardRequest } from '../../src/workers/batch-reducers.js';
 import { makeBatch, relativeError } from './onnx-fixtures.js';
 

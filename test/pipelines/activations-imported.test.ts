@@ -17,7 +17,7 @@ import { importModel } from '../../pipelines/import/import-model.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { computePaperCropBox, extractCrop } from '../../src/data/crop-geometry.js';
 import { decodeSquare, type ResampleMethod } from '../../src/data/decode-image.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import { loadImportedModel, type LoadedImportedModel } from '../../src/import/imported-model-file.js';
 import { normalizePixels } from '../../src/import/preprocessing.js';
 import { openStore, type Store } from '../../src/store/open-store.js';

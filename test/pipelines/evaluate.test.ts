@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { applyScaledInit } from '../../src/train/init-scale.js';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
-import { resolveMeanImage } from '../../src/data/mean-store.js';
+import { resolveMeanImage } from '../../src/store/mean-store.js';
 import { createRng } from '../../src/data/seeded-rng.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { forward } from '../../src/model/network.js';

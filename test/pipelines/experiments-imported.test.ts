@@ -29,7 +29,7 @@ import { prepareModelInput } from '../../src/import/model-input.js';
 import { describeModelInput } from '../../src/import/open-imported-model.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams } from '../../src/model/params.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { evaluateGraph } from '../import/graph-reference.js';
 import { makeParams } from '../onnx/onnx-fixtures.js';

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import { writeSampleData } from '../../src/data/sample-data.js';
 import { openStore, type Store } from '../../src/store/open-store.js';
 import { getRun } from '../../src/store/runs.js';
@@ -15,7 +15,7 @@ import { runInvariancePipeline } from '../../pipelines/experiments/invariance.js
 import { runOcclusionPipeline } from '../../pipelines/experiments/occlusion.js';
 import { runCli } from '../cli/run-cli.js';
 import { computeSquareSizePx } from '../../src/data/crop-geometry.js';
-import { loadMeanImage } from '../../src/data/mean-store.js';
+import { loadMeanImage } from '../../src/store/mean-store.js';
 import { createRng, deriveSeed } from '../../src/data/seeded-rng.js';
 import { extractFeatureVectors } from '../../src/experiments/correspondence-measure.js';
 import { prepareCentreInput } from '../../src/experiments/experiment-inputs.js';

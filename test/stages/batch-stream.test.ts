@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { createFallbackMean } from '../../src/data/mean-image.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import type { ImageBatch, SkippedItem } from '../../src/stages/stage-items.js';
 import { createBatchStream, type BatchStreamOptions } from '../../pipelines/shared/input-stream.js';
 import { escapeRegExp, makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../data/fixtures.js';

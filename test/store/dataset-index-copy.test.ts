@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { getSplit } from '../../src/data/image-index.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { getSplit } from '../../src/store/image-index.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import { copySplitIndex } from '../../src/store/dataset-index-copy.js';
 import { escapeRegExp, makeTempDir, openTempStore, writeFolderTree, writeSolidImage } from '../data/fixtures.js';
 

@@ -5,7 +5,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName } from '../../src/backend/backend-choice.js';
+import { EXECUTION_PROVIDERS, parseExecutionProvider, type ExecutionProviderName } from '../../src/backend-choice.js';
 import { isConvTensor, readCheckpointFile, saveCheckpoint } from '../../src/checkpoint/checkpoint-file.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, type ModelParams } from '../../src/model/params.js';

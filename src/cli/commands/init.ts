@@ -9,9 +9,9 @@ import { disposeParams, initParams } from '../../model/params.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addBackendOption, addDbOption, addSeedOption, BACKEND_CHOICES } from '../common-options.js';
 import { computeSquareSizePx } from '../../data/crop-geometry.js';
-import { findDataset } from '../../data/image-index.js';
+import { findDataset } from '../../store/image-index.js';
 import { describeMean, type MeanImage } from '../../data/mean-image.js';
-import { formatMeanHint, loadMeanImage } from '../../data/mean-store.js';
+import { formatMeanHint, loadMeanImage } from '../../store/mean-store.js';
 import type { ModelConfig } from '../../model/spec.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 

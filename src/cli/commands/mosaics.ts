@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { runMosaics } from '../../../pipelines/mosaics/mosaics.js';
 import { expectChoice, expectInteger } from '../../errors.js';
-import { DECONV_METHODS } from '../../onnx/deconv-down-rules.js';
+import { DECONV_METHODS } from '../../onnx/deconv-graphs.js';
 import { parseUnitSelection } from '../../mosaic/unit-selection.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import type { CommandSpec } from '../command-spec.js';

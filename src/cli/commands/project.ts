@@ -3,7 +3,7 @@ import { runProject } from '../../../pipelines/mosaics/project.js';
 import { runProjectImported } from '../../../pipelines/mosaics/project-imported.js';
 import { expectChoice, expectInteger, invalidParameterError, UsageError } from '../../errors.js';
 import { ARCHITECTURE_NAMES } from '../../model/architectures.js';
-import { DECONV_METHODS } from '../../onnx/deconv-down-rules.js';
+import { DECONV_METHODS } from '../../onnx/deconv-graphs.js';
 import { openStore, resolveDbPath } from '../../store/open-store.js';
 import type { CommandSpec } from '../command-spec.js';
 import { addModelSourceOptions, parseImageSelection, parseModelSourceOptions } from '../experiment-options.js';

@@ -9,7 +9,7 @@ import { lowerModelConfig } from '../graph/lower-model-config.js';
 import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { LoadedImportedModel } from '../import/imported-model-file.js';
 import type { ModelConfig } from '../model/spec.js';
-import { describeConfigForward, describeGraphForward, type ForwardModel } from '../workers/forward-model.js';
+import { describeConfigForward, describeGraphForward, type ForwardModel } from './forward-model.js';
 
 export interface OnnxModelParts {
   graph: ModelGraph;

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select-backend.js';
 import { createRng } from '../../src/data/seeded-rng.js';
-import { createStrongestTracker, foldStrongest, listFound, type StrongestActivation } from '../../src/experiments/strongest-tracker.js';
+import { createStrongestTracker, foldStrongest, listFound, type StrongestActivation } from '../../src/topk/strongest-tracker.js';
 import { reduceConvTap } from '../../src/topk/reduce-conv-tap.js';
 
 before(async () => { await initBackend('cpu', { log: () => {} }); });

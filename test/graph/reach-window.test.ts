@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { inferGraphShapes, windowOutputPx } from '../../src/graph/graph-shapes.js';
 import { lowerModelConfig } from '../../src/graph/lower-model-config.js';
 import { findLayer, type GraphNode, type ModelGraph } from '../../src/graph/model-graph.js';
-import { countWindowMacs, maskedLevels, placeWindows, planReachWindows, windowValidity } from '../../src/deconv/reach-window.js';
+import { countWindowMacs, maskedLevels, placeWindows, planReachWindows, windowValidity } from '../../src/graph/reach-window.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { computeGeometry, receptiveFieldBox } from '../../src/model/geometry.js';
 

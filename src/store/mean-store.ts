@@ -3,11 +3,11 @@
  * `mean` pass is in progress (so an interrupted pass resumes), then the
  * float32 mean.
  */
-import type { Store } from '../store/open-store.js';
+import type { Store } from './open-store.js';
 import { ARCHITECTURES, buildModelConfig } from '../model/architectures.js';
 import type { ModelConfig } from '../model/spec.js';
-import { computeSquareSizePx } from './crop-geometry.js';
-import { createFallbackMean, describeMean, hashMeanPixels, type MeanImage } from './mean-image.js';
+import { computeSquareSizePx } from '../data/crop-geometry.js';
+import { createFallbackMean, describeMean, hashMeanPixels, type MeanImage } from '../data/mean-image.js';
 
 /** A pass's saved state: images of the split's sorted order consumed, images summed, the sum. */
 export interface MeanProgress {

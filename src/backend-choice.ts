@@ -9,7 +9,7 @@
  * - `tensorflow`, `wasm`, `cpu`: that tfjs backend runs everything.
  * - `auto`: onnx, for inference and training.
  */
-import { invalidParameterError } from '../errors.js';
+import { invalidParameterError } from './errors.js';
 
 export const BACKEND_CHOICES = Object.freeze(['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'] as const);
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];

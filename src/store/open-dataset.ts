@@ -7,18 +7,18 @@
 import { readFileSync, realpathSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { Store } from '../store/open-store.js';
+import type { Store } from './open-store.js';
 import {
   computeSplitOrdinal, findLabelFiles, inspectSplit, listImageFiles, listSubfolders, resolveImageRoot,
   type LabelFiles, type SplitLayout,
-} from './dataset-layout.js';
+} from '../data/dataset-layout.js';
 import {
   adoptSplitFingerprint, beginSplitIndex, createSplitAppender, findDataset, findSplitUsers, finishSplitIndex, getSplit, insertDataset, iterateIndexedPaths,
   type ClassRecord, type DatasetRecord, type SplitRecord,
 } from './image-index.js';
 import { deleteSplitMeans } from './mean-store.js';
-import { computeSplitFingerprint, describeTreeChange, listSplitFiles } from './tree-fingerprint.js';
-import { parseGroundTruth, parseIdToWnid, parseSynsetNames, parseValImageNumber, parseValSolutionCsv, stripExtension } from './label-files.js';
+import { computeSplitFingerprint, describeTreeChange, listSplitFiles } from '../data/tree-fingerprint.js';
+import { parseGroundTruth, parseIdToWnid, parseSynsetNames, parseValImageNumber, parseValSolutionCsv, stripExtension } from '../data/label-files.js';
 
 const FLAT_GROUP_SIZE = 5000;
 

@@ -6,12 +6,12 @@
 import { readCheckpointFile } from '../checkpoint/checkpoint-file.js';
 import { UsageError } from '../errors.js';
 import { loadImportedModel } from '../import/imported-model-file.js';
-import { validateForwardRequest } from '../workers/batch-reducers.js';
-import type { ForwardWorkerData, WorkerModelSource, WorkerRunner } from '../workers/worker-protocol.js';
-import { graphWeightsFromCheckpoint, graphWeightsFromPacked } from './graph-weights.js';
+import { validateForwardRequest } from './batch-reducers.js';
+import type { ForwardWorkerData, WorkerModelSource, WorkerRunner } from './worker-protocol.js';
+import { graphWeightsFromCheckpoint, graphWeightsFromPacked } from '../onnx/graph-weights.js';
 import { onnxPartsOfConfig, onnxPartsOfImported, type OnnxModelParts } from './onnx-model-parts.js';
 import { createOnnxForwardRunner } from './onnx-forward-runner.js';
-import { onnxEngineInfo } from './onnx-session.js';
+import { onnxEngineInfo } from '../onnx/onnx-session.js';
 
 function loadParts(model: WorkerModelSource): OnnxModelParts {
   switch (model.kind) {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createImageReader } from '../../src/data/image-index.js';
-import { openDataset } from '../../src/data/open-dataset.js';
+import { createImageReader } from '../../src/store/image-index.js';
+import { openDataset } from '../../src/store/open-dataset.js';
 import type { Store } from '../../src/store/open-store.js';
-import { makeTempDir, openTempStore, writeBytes, writeFolderTree, writeSolidImage } from './fixtures.js';
+import { makeTempDir, openTempStore, writeBytes, writeFolderTree, writeSolidImage } from '../data/fixtures.js';
 
 /** All indexed images of a split as [id, relPath, label]. */
 function listIndexed(db: Store, datasetId: number, split: string): Array<[number, string, number | null]> {

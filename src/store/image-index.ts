@@ -4,45 +4,11 @@
  * per accessor; writes go in transactions.
  */
 import { join } from 'node:path';
-import type { Store } from '../store/open-store.js';
-import { SPLIT_ID_STRIDE } from './dataset-layout.js';
+import type { Store } from './open-store.js';
+import { SPLIT_ID_STRIDE } from '../data/dataset-layout.js';
+import type { ClassRecord, DatasetRecord, ImageRecord, SplitRecord } from '../data/dataset-records.js';
 
-export interface ClassRecord {
-  /** Logit index: position of the key in sorted key order. */
-  label: number;
-  /** WordNet id or folder name. */
-  key: string;
-  name: string;
-}
-
-export interface DatasetRecord {
-  id: number;
-  root: string;
-  imageRoot: string;
-  classSource: string;
-  classes: ClassRecord[];
-}
-
-export interface SplitRecord {
-  datasetId: number;
-  split: string;
-  ordinal: number;
-  layout: 'folders' | 'flat';
-  labelSource: string | null;
-  status: 'indexing' | 'ready';
-  imageCount: number;
-  /** What the index was built from (src/data/tree-fingerprint.ts); null before it was recorded. */
-  treeFingerprint: string | null;
-}
-
-/** One indexed image. `label` is null in an unlabelled split (e.g. ImageNet test). */
-export interface ImageRecord {
-  imageId: number;
-  label: number | null;
-  relPath: string;
-  /** Absolute path. */
-  path: string;
-}
+export type { ClassRecord, DatasetRecord, ImageRecord, SplitRecord } from '../data/dataset-records.js';
 
 /** The first image id of a split (ids are contiguous: base .. base + imageCount - 1). */
 export function computeSplitBaseId(ordinal: number): number {

@@ -22,7 +22,7 @@
  * `full` mode plans the whole examined grid instead (the full-frame deconvnet
  * in the same form), for checks and benchmarks.
  */
-import { GRAPH_INPUT, findNode, type GraphNode, type GraphOpName, type ModelGraph, type Pair } from '../graph/model-graph.js';
+import { GRAPH_INPUT, findNode, type GraphNode, type GraphOpName, type ModelGraph, type Pair } from './model-graph.js';
 
 export type WindowMode = 'reach' | 'full';
 

@@ -10,7 +10,7 @@
  * first cell in row-major order (the reducer's argmax).
  */
 import { UsageError } from '../errors.js';
-import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
+import type { LayerBatchReduction } from './reduce-conv-tap.js';
 
 export interface StrongestActivation {
   unit: number;

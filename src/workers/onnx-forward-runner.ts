@@ -13,20 +13,15 @@
 import * as ort from 'onnxruntime-node';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { graphBuilderFingerprint } from './graph-builder-fingerprint.js';
+import { graphBuilderFingerprint } from '../onnx/graph-builder-fingerprint.js';
 import { join } from 'node:path';
 import type { GraphWeights, ModelGraph } from '../graph/model-graph.js';
 import type { LayerBatchReduction } from '../topk/reduce-conv-tap.js';
-import type { BatchPixels, ForwardRequest, ForwardResultOf, TapArray } from '../workers/batch-reducers.js';
+import type { BatchPixels, ForwardRequest, ForwardResultOf, TapArray } from './batch-reducers.js';
 import { findAnalysedLayer, listAnalysedLayers, type AnalysedLayer, type LayerNumbering } from '../graph/analysed-layers.js';
-import { buildClassifierGraph } from './build-classifier-graph.js';
-import { buildDistancesGraph } from './build-distances-graph.js';
-import { buildTapsGraph } from './build-taps-graph.js';
-import { buildTopActivationsGraph } from './build-top-activations-graph.js';
-import { encodeOnnxModel, type OnnxModel } from './onnx-codec.js';
-import { distanceOutputNames, reductionOutputNames, tapOutputName } from './onnx-model.js';
-import { createOnnxSession, type OnnxSessionOptions } from './onnx-session.js';
-import { PIXELS_INPUT, type LrnForm } from './lower-graph-nodes.js';
+import { buildClassifierGraph, buildDistancesGraph, buildTapsGraph, buildTopActivationsGraph, distanceOutputNames, type LrnForm, PIXELS_INPUT, reductionOutputNames, tapOutputName } from '../onnx/forward-graphs.js';
+import { encodeOnnxModel, type OnnxModel } from '../onnx/onnx-format.js';
+import { createOnnxSession, type OnnxSessionOptions } from '../onnx/onnx-session.js';
 
 export interface OnnxForwardRunnerOptions {
   graph: ModelGraph;
