@@ -8,8 +8,8 @@
  *   node top-activations-child.js STORE DATA pause-on-resume  resumes the run, then SIGSTOPs itself while owning it
  */
 import { writeSync } from 'node:fs';
-import { runTopActivations } from '../../pipelines/top-activations/top-activations.js';
-import { openStore } from '../../src/store/open-store.js';
+import { runTopActivations } from '../../../pipelines/top-activations/top-activations.js';
+import { openStore } from '../../../src/store/open-store.js';
 
 async function main(): Promise<void> {
   const [store, data, mode] = process.argv.slice(2) as [string, string, string];

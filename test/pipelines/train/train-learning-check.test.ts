@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { initBackend } from '../../src/backend/select-backend.js';
-import { createTrainingStore } from '../../src/store/training-store.js';
-import { resolveRecipeDefaults } from '../../src/train/recipe-defaults.js';
-import { runTrainPipeline, type TrainRecipe } from '../../pipelines/train/train.js';
-import { makeTempDir, openTempStore, writeFolderTree } from '../data/fixtures.js';
+import { initBackend } from '../../../src/backend/select-backend.js';
+import { createTrainingStore } from '../../../src/store/training-store.js';
+import { resolveRecipeDefaults } from '../../../src/train/recipe-defaults.js';
+import { runTrainPipeline, type TrainRecipe } from '../../../pipelines/train/train.js';
+import { makeTempDir, openTempStore, writeFolderTree } from '../../data/fixtures.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let data: string;

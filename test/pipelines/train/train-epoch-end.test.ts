@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { initBackend } from '../../src/backend/select-backend.js';
-import { createTrainingStore } from '../../src/store/training-store.js';
-import { runTrainPipeline } from '../../pipelines/train/train.js';
-import { makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../data/fixtures.js';
+import { initBackend } from '../../../src/backend/select-backend.js';
+import { createTrainingStore } from '../../../src/store/training-store.js';
+import { runTrainPipeline } from '../../../pipelines/train/train.js';
+import { makeTempDir, openTempStore, writeBytes, writeFolderTree } from '../../data/fixtures.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let data: string;

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runMosaics } from '../../pipelines/mosaics/mosaics.js';
-import { runTopActivations } from '../../pipelines/top-activations/top-activations.js';
-import { initBackend } from '../../src/backend/select-backend.js';
-import { openStore, type Store } from '../../src/store/open-store.js';
-import { writeTinyDataset } from './top-activations-fixture.js';
+import { runMosaics } from '../../../pipelines/mosaics/mosaics.js';
+import { runTopActivations } from '../../../pipelines/top-activations/top-activations.js';
+import { initBackend } from '../../../src/backend/select-backend.js';
+import { openStore, type Store } from '../../../src/store/open-store.js';
+import { writeTinyDataset } from '../top-activations-fixture.js';
 
 let dir: string;
 let db: Store;

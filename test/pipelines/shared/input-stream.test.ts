@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { prepareDataset } from '../../pipelines/shared/input-stream.js';
-import { DEFAULT_SAMPLE_DIR, writeSampleData } from '../../src/data/sample-data.js';
-import { openStore } from '../../src/store/open-store.js';
+import { prepareDataset } from '../../../pipelines/shared/input-stream.js';
+import { DEFAULT_SAMPLE_DIR, writeSampleData } from '../../../src/data/sample-data.js';
+import { openStore } from '../../../src/store/open-store.js';
 
 test('a process that reads the sample dataset twice (train: its mean, then its passes) says once that no --data was given', async () => {
   const work = mkdtempSync(join(tmpdir(), 'input-stream-'));

@@ -13,16 +13,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runMosaics, type MosaicsOptions } from '../../pipelines/mosaics/mosaics.js';
-import { runTopActivations } from '../../pipelines/top-activations/top-activations.js';
-import { initBackend } from '../../src/backend/select-backend.js';
-import { receptiveFieldBox } from '../../src/model/geometry.js';
-import { geometryOfLayer } from '../../src/mosaic/mosaic-layers.js';
-import type { DeconvMethod } from '../../src/onnx/deconv-down-rules.js';
-import { openStore, type Store } from '../../src/store/open-store.js';
-import { getTopActivationRun, queryTopRows } from '../../src/store/top-activations-store.js';
-import { importNarrowModel, readNpyValues, referenceOfRows } from './imported-models-fixture.js';
-import { writeTinyDataset } from './top-activations-fixture.js';
+import { runMosaics, type MosaicsOptions } from '../../../pipelines/mosaics/mosaics.js';
+import { runTopActivations } from '../../../pipelines/top-activations/top-activations.js';
+import { initBackend } from '../../../src/backend/select-backend.js';
+import { receptiveFieldBox } from '../../../src/model/geometry.js';
+import { geometryOfLayer } from '../../../src/mosaic/mosaic-layers.js';
+import type { DeconvMethod } from '../../../src/onnx/deconv-down-rules.js';
+import { openStore, type Store } from '../../../src/store/open-store.js';
+import { getTopActivationRun, queryTopRows } from '../../../src/store/top-activations-store.js';
+import { importNarrowModel, readNpyValues, referenceOfRows } from '../imported-models-fixture.js';
+import { writeTinyDataset } from '../top-activations-fixture.js';
 
 const quiet = (): void => {};
 let dir = '';

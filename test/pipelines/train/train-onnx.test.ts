@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { readCheckpointFile } from '../../src/checkpoint/checkpoint-file.js';
-import { openStore } from '../../src/store/open-store.js';
-import { getRun } from '../../src/store/runs.js';
-import { optimizerPathFor } from '../../src/train/optimizer-state-file.js';
-import { runCli, CLI_PATH } from '../cli/run-cli.js';
-import { makeTempDir, writeFolderTree } from '../data/fixtures.js';
+import { readCheckpointFile } from '../../../src/checkpoint/checkpoint-file.js';
+import { openStore } from '../../../src/store/open-store.js';
+import { getRun } from '../../../src/store/runs.js';
+import { optimizerPathFor } from '../../../src/train/optimizer-state-file.js';
+import { runCli, CLI_PATH } from '../../cli/run-cli.js';
+import { makeTempDir, writeFolderTree } from '../../data/fixtures.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
 let data: string;

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { runProject, type ProjectOptions } from '../../pipelines/mosaics/project.js';
-import { initBackend } from '../../src/backend/select-backend.js';
-import { parseCell } from '../../src/cli/commands/project.js';
-import { openStore, type Store } from '../../src/store/open-store.js';
-import { writeTinyDataset } from './top-activations-fixture.js';
+import { runProject, type ProjectOptions } from '../../../pipelines/mosaics/project.js';
+import { initBackend } from '../../../src/backend/select-backend.js';
+import { parseCell } from '../../../src/cli/commands/project.js';
+import { openStore, type Store } from '../../../src/store/open-store.js';
+import { writeTinyDataset } from '../top-activations-fixture.js';
 
 let dir: string;
 let db: Store;

@@ -7,9 +7,9 @@
  *   node experiment-child.js occlusion|invariance STORE DATA OUT_DIR kill-after-1|finish [cpu|onnx]
  */
 import { writeSync } from 'node:fs';
-import { runInvariancePipeline } from '../../pipelines/experiments/invariance.js';
-import { runOcclusionPipeline } from '../../pipelines/experiments/occlusion.js';
-import { openStore } from '../../src/store/open-store.js';
+import { runInvariancePipeline } from '../../../pipelines/experiments/invariance.js';
+import { runOcclusionPipeline } from '../../../pipelines/experiments/occlusion.js';
+import { openStore } from '../../../src/store/open-store.js';
 
 export const EXPERIMENT_IMAGES = { split: 'val', limit: 3 } as const;
 export const INVARIANCE_AMOUNTS = { translate: [-4, 0, 4], scale: [1, 1.2], rotate: [0, 90] };

@@ -5,9 +5,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { initBackend } from '../../src/backend/select-backend.js';
-import { writeSampleData } from '../../src/data/sample-data.js';
-import { openStore, type Store } from '../../src/store/open-store.js';
+import { initBackend } from '../../../src/backend/select-backend.js';
+import { writeSampleData } from '../../../src/data/sample-data.js';
+import { openStore, type Store } from '../../../src/store/open-store.js';
 import { runFixedExperiment, type ResumeEngine } from './experiment-child.js';
 
 const CHILD = fileURLToPath(new URL('./experiment-child.js', import.meta.url));

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { runCli } from '../cli/run-cli.js';
-import { readRunResults, writeTinyDataset } from './top-activations-fixture.js';
+import { runCli } from '../../cli/run-cli.js';
+import { readRunResults, writeTinyDataset } from '../top-activations-fixture.js';
 
 const CHILD = fileURLToPath(new URL('./top-activations-child.js', import.meta.url));
 let dir: string;
