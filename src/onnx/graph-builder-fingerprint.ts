@@ -1,6 +1,7 @@
 /**
  * A fingerprint of the code that builds the engine's graphs (this folder,
- * src/graph and src/train-graph, as compiled), part of every graph cache file name: a cached graph
+ * src/graph, src/train-graph, and src/workers, where the onnx engine picks the
+ * graph and its options, as compiled), part of every graph cache file name: a cached graph
  * is only reused by the build that wrote it, so a changed builder never runs a
  * stale graph (a stale one once asked onnxruntime for an input the new code no
  * longer feeds). Read once per process, from the files next to this module.
@@ -15,7 +16,7 @@ let fingerprint: string | null = null;
 export function graphBuilderFingerprint(): string {
   if (fingerprint !== null) return fingerprint;
   const hash = createHash('sha256');
-  for (const folder of ['./', '../graph/', '../train-graph/']) {
+  for (const folder of ['./', '../graph/', '../train-graph/', '../workers/']) {
     const dir = fileURLToPath(new URL(folder, import.meta.url));
     for (const name of readdirSync(dir).filter((n) => /\.[cm]?js$/.test(n)).sort()) hash.update(`${folder}${name}\n`).update(readFileSync(`${dir}${name}`));
   }
