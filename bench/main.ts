@@ -17,8 +17,6 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BenchResult } from './bench-types.js';
 
-export type { BenchResult, BenchRow } from './bench-types.js';
-
 /** What a benchmark's child process hands back. */
 interface ChildReport {
   result: BenchResult;

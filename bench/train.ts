@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '../src/backend/select-backend.js';
-import { parameterLayouts } from '../src/checkpoint/torch-layout.js';
+import { parameterLayouts } from '../src/model/torch-layout.js';
 import { createRng } from '../src/data/seeded-rng.js';
 import { buildModelConfig } from '../src/model/architectures.js';
 import { disposeParams, initParams } from '../src/model/params.js';
@@ -35,7 +35,7 @@ import { PAPER_SGD } from '../src/train/sgd-momentum.js';
 import { createTfjsTrainer, torchTensorsOf } from '../src/train/tfjs-trainer.js';
 import type { Trainer, TrainTensors } from '../src/train/trainer.js';
 import type { StepInput } from '../src/train/train-step.js';
-import type { BenchResult, BenchRow } from './main.js';
+import type { BenchResult, BenchRow } from './bench-types.js';
 import { findTorchPython, PYTHON_CANDIDATES } from './throughput.js';
 
 interface TrainBenchFlags {

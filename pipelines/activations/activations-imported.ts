@@ -20,7 +20,7 @@ import { describeGraph, type GraphLayerReport } from '../../src/graph/describe-g
 import { folderOfLayer } from '../../src/mosaic/mosaic-layers.js';
 import type { GraphLayer, ModelGraph } from '../../src/graph/model-graph.js';
 import { describeModelInput, type OpenedImportedModel } from '../../src/import/open-imported-model.js';
-import { permuteAxes } from '../../src/checkpoint/torch-layout.js';
+import { permuteAxes } from '../../src/model/torch-layout.js';
 import { encodeNpyFloat32 } from '../../src/topk/encode-npy.js';
 import type { TapArray } from '../../src/workers/batch-reducers.js';
 import { createForwardExecutor } from '../../src/workers/forward-executor.js';

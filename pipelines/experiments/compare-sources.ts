@@ -6,7 +6,7 @@
  * with their statistics, and the layer whose top-9 sheets are compared.
  */
 import { readCheckpointFile } from '../../src/checkpoint/checkpoint-file.js';
-import { convertFromTorch, parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { convertFromTorch, parameterLayouts } from '../../src/model/torch-layout.js';
 import { UsageError } from '../../src/errors.js';
 import { computeBandEnergies, computeFilterRms, detectDeadFilters, type BandEnergy } from '../../src/experiments/filter-spectrum.js';
 import { selectAnalysedLayers } from '../../src/graph/analysed-layers.js';

@@ -10,7 +10,7 @@ import { createForwardExecutor } from '../../src/workers/forward-executor.js';
 import type { DatasetRecord } from '../../src/store/image-index.js';
 import type { ImageOrderOptions } from '../../src/data/image-order.js';
 import type { MeanImage } from '../../src/data/mean-image.js';
-import { parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { parameterLayouts } from '../../src/model/torch-layout.js';
 import type { ModelConfig } from '../../src/model/spec.js';
 import { writeSvgAndPng } from '../../src/plot/render-png.js';
 import { createProgress } from '../../src/progress.js';

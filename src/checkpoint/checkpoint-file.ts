@@ -1,7 +1,7 @@
 /**
  * Checkpoints on disk: safetensors files that PyTorch loads without
  * conversion (`safetensors.torch.load_file`). Tensor names `conv1.weight` ..
- * `fc8.bias`, float32 little-endian, PyTorch layout (see torch-layout.ts).
+ * `fc8.bias`, float32 little-endian, PyTorch layout (see src/model/torch-layout.ts).
  * `__metadata__` holds:
  *   - `format`: "pt" (the layout convention tools like transformers check);
  *   - `zfnet.config`: JSON of the architecture with every layer's numbers;
@@ -24,7 +24,7 @@ import { readSafetensorsFile } from './read-safetensors-file.js';
 import type { MeanImage } from '../data/mean-image.js';
 import { decodeCheckpointMean, encodeCheckpointMean, MEAN_METADATA_KEY, MEAN_TENSOR_NAME } from './checkpoint-mean.js';
 import { describeConfig, parseConfigMetadata } from './config-metadata.js';
-import { convertFromTorch, convertToTorch, parameterLayouts } from './torch-layout.js';
+import { convertFromTorch, convertToTorch, parameterLayouts } from '../model/torch-layout.js';
 
 export const CONFIG_METADATA_KEY = 'zfnet.config';
 export const TRAINING_METADATA_KEY = 'zfnet.training';

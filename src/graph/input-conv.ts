@@ -3,7 +3,7 @@
  * pictures (the paper's layer 1, Fig. 6's filters): a conv with 3 input
  * channels (ungrouped) reading the image. Pure.
  */
-import { permuteAxes } from '../checkpoint/torch-layout.js';
+import { permuteAxes } from '../model/torch-layout.js';
 import { GRAPH_INPUT, findNode, type GraphLayer, type GraphNode, type GraphWeights, type ModelGraph } from './model-graph.js';
 
 type ConvNode = GraphNode & { op: Extract<GraphNode['op'], { op: 'conv' }> };

@@ -8,10 +8,10 @@
  * layers are the project's taps: `conv1` is the rectified conv1 output (the
  * project's examined activation), `fc6` the rectified fc6 output, `logits` the
  * last dense layer and `probs` its softmax. Weight names and layouts are the
- * checkpoint's (PyTorch layout, src/checkpoint/torch-layout.ts), so the
+ * checkpoint's (PyTorch layout, src/model/torch-layout.ts), so the
  * safetensors tensors feed the graph as they are.
  */
-import { parameterLayouts } from '../checkpoint/torch-layout.js';
+import { parameterLayouts } from '../model/torch-layout.js';
 import type { LayerSpec, ModelConfig } from '../model/spec.js';
 import { GRAPH_INPUT, type GraphLayer, type GraphNode, type GraphOp, type ModelGraph } from './model-graph.js';
 

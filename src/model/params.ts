@@ -6,7 +6,7 @@
  * converts to and from PyTorch's layout on disk.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { convertFromTorch, parameterLayouts } from '../checkpoint/torch-layout.js';
+import { convertFromTorch, parameterLayouts } from './torch-layout.js';
 import { parameterShapes } from './geometry.js';
 import { drawInitWeights } from './init-weights.js';
 import type { ModelConfig } from './spec.js';

@@ -4,7 +4,7 @@
  * file's tensors (already PyTorch layout).
  */
 import type { CheckpointContents } from '../checkpoint/checkpoint-file.js';
-import { convertToTorch, parameterLayouts } from '../checkpoint/torch-layout.js';
+import { convertToTorch, parameterLayouts } from '../model/torch-layout.js';
 import type { GraphWeights } from '../graph/model-graph.js';
 import type { ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';

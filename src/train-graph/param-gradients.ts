@@ -14,8 +14,7 @@
  * Pure: rules emit nodes and constants through the context.
  */
 import type { GraphNode, GraphOp } from '../graph/model-graph.js';
-import type { OnnxNode, OnnxTensor } from '../onnx/onnx-codec.js';
-import { int64Tensor, makeNode } from '../onnx/onnx-values.js';
+import { int64Tensor, makeNode, type OnnxNode, type OnnxTensor } from '../onnx/onnx-format.js';
 
 export interface ParamGradientContext {
   /** N-less shapes of every node and of the graph input. */

@@ -9,14 +9,13 @@
 import * as ort from 'onnxruntime-node';
 import { lowerModelConfig } from '../graph/lower-model-config.js';
 import type { ModelConfig } from '../model/spec.js';
-import { encodeOnnxModel } from '../onnx/onnx-codec.js';
+import { encodeOnnxModel } from '../onnx/onnx-format.js';
 import { createOnnxSession, type OnnxSessionOptions } from '../onnx/onnx-session.js';
-import { gradientName } from '../train-graph/param-gradients.js';
 import {
-  buildTrainStepGraph, dropoutMasks, maskInputName, nextVelocityName, nextWeightName, trainableWeights, velocityInputName, type TrainGraphKind,
-} from '../train-graph/build-train-step-graph.js';
-import { LABELS_INPUT, LEARNING_RATE_INPUT, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SCALE_INPUT, MOMENTUM_INPUT, WEIGHT_DECAY_INPUT } from '../train-graph/loss-and-update.js';
-import { PIXELS_INPUT } from '../onnx/lower-graph-nodes.js';
+  buildTrainStepGraph, dropoutMasks, gradientName, maskInputName, nextVelocityName, nextWeightName, trainableWeights, velocityInputName, type TrainGraphKind,
+  LABELS_INPUT, LEARNING_RATE_INPUT, LOGITS_OUTPUT, LOSS_OUTPUT, LOSS_SCALE_INPUT, MOMENTUM_INPUT, WEIGHT_DECAY_INPUT,
+} from '../train-graph/train-graphs.js';
+import { PIXELS_INPUT } from '../onnx/forward-graphs.js';
 import { listDropoutLayers, sliceDropoutMasks } from './dropout-masks.js';
 import { addInto, type TrainStepSettings, type TrainTensors } from './trainer.js';
 import type { StepInput, StepResult } from './train-step.js';

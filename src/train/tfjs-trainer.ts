@@ -5,7 +5,7 @@
  * tfjs layout. Tensors cross the interface in PyTorch layout.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { convertFromTorch, convertToTorch, parameterLayouts } from '../checkpoint/torch-layout.js';
+import { convertFromTorch, convertToTorch, parameterLayouts } from '../model/torch-layout.js';
 import { disposeParams, type ModelParams } from '../model/params.js';
 import type { ModelConfig } from '../model/spec.js';
 import type { MomentumBuffers } from './sgd-momentum.js';

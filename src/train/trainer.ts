@@ -7,7 +7,7 @@
  * onnx-trainer.ts) is chosen once, at the edge, and recorded with the run.
  *
  * Tensors cross this interface in PyTorch layout (the checkpoint's names and
- * shapes, src/checkpoint/torch-layout.ts), so checkpoints are written the
+ * shapes, src/model/torch-layout.ts), so checkpoints are written the
  * same way whatever trained them.
  */
 import type { ModelConfig } from '../model/spec.js';

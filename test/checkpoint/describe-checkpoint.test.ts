@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CheckpointContents } from '../../src/checkpoint/checkpoint-file.js';
 import { describeCheckpoint, formatCheckpointReport } from '../../src/checkpoint/describe-checkpoint.js';
-import { parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { parameterLayouts } from '../../src/model/torch-layout.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { countParameters } from '../../src/model/geometry.js';
 

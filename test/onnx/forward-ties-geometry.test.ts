@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { convertToTorch, parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { convertToTorch, parameterLayouts } from '../../src/model/torch-layout.js';
 import { lowerModelConfig } from '../../src/graph/lower-model-config.js';
 import type { GraphOp, ModelGraph } from '../../src/graph/model-graph.js';
 import { buildModelConfig } from '../../src/model/architectures.js';

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { convertToTorch, parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { convertToTorch, parameterLayouts } from '../../src/model/torch-layout.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, initParams, type ModelParams } from '../../src/model/params.js';
 import { graphWeightsFromPacked, graphWeightsFromParams } from '../../src/onnx/graph-weights.js';

@@ -13,7 +13,7 @@ import { lowerModelConfig } from '../../src/graph/lower-model-config.js';
 import { GRAPH_INPUT, type GraphOp, type GraphWeights, type ModelGraph } from '../../src/graph/model-graph.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { disposeParams, paramsFromTensors } from '../../src/model/params.js';
-import { convertFromTorch, convertToTorch, parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { convertFromTorch, convertToTorch, parameterLayouts } from '../../src/model/torch-layout.js';
 import type { DownContext } from '../../src/onnx/deconv-down-rules.js';
 import { encodeOnnxModel, type OnnxTensor } from '../../src/onnx/onnx-codec.js';
 import { ONNX_DATA_TYPE } from '../../src/onnx/onnx-schema.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { parameterLayouts } from '../../src/checkpoint/torch-layout.js';
+import { parameterLayouts } from '../../src/model/torch-layout.js';
 import { buildModelConfig, type ModelOverrides } from '../../src/model/architectures.js';
 import { disposeParams, initParams } from '../../src/model/params.js';
 import type { ModelConfig } from '../../src/model/spec.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { convertFromTorch, convertToTorch, parameterLayouts, permuteAxes } from '../../src/checkpoint/torch-layout.js';
+import { convertFromTorch, convertToTorch, parameterLayouts, permuteAxes } from '../../src/model/torch-layout.js';
 import { buildModelConfig } from '../../src/model/architectures.js';
 import { parameterShapes } from '../../src/model/geometry.js';
 import { tfjsParameterShapes } from '../../src/model/params.js';

@@ -12,8 +12,8 @@
  *
  * Transposition only moves values, so a round trip is bit-identical.
  */
-import { computeGeometry } from '../model/geometry.js';
-import type { ModelConfig } from '../model/spec.js';
+import { computeGeometry } from './geometry.js';
+import type { ModelConfig } from './spec.js';
 
 /** How one parameter maps between the two layouts. */
 export interface ParameterLayout {
