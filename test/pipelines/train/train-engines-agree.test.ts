@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { readCheckpointFile } from '../../src/checkpoint/checkpoint-file.js';
-import { optimizerPathFor } from '../../src/train/optimizer-state-file.js';
-import { runCli } from '../cli/run-cli.js';
-import { makeTempDir, writeFolderTree } from '../data/fixtures.js';
+import { readCheckpointFile } from '../../../src/checkpoint/checkpoint-file.js';
+import { optimizerPathFor } from '../../../src/train/optimizer-state-file.js';
+import { runCli } from '../../cli/run-cli.js';
+import { makeTempDir, writeFolderTree } from '../../data/fixtures.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
 let data: string;
