@@ -32,6 +32,7 @@ import { renderPreferredIndex, writeLayerSheets } from './preferred-inputs-outpu
 import { runLayerBatches, topRowsOf, type PreferredContext } from './preferred-inputs-batches.js';
 import { writeTextFile } from '../../src/mosaic/render-sheet.js';
 import type { PreferredInputsOptions, PreferredInputsResult } from './preferred-inputs-options.js';
+import { createHeldLog } from '../shared/held-log.js';
 
 export type { PreferredInputsOptions, PreferredInputsResult } from './preferred-inputs-options.js';
 
@@ -63,14 +64,13 @@ export async function runPreferredInputs(options: PreferredInputsOptions): Promi
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   requireOnnx(options.backend);
   // The engine and model lines wait until the source, settings, layers and units check out: a usage error comes alone.
-  const held: string[] = [];
-  const hold = (line: string): void => void held.push(line);
+  const { hold, flush } = createHeldLog(log);
   const backendInfo = await initBackend(options.backend, { log: hold, purpose: 'inference' });
   const model = openPreferredModel({ db: options.db, runId: options.runId, checkpoint: options.checkpoint, model: options.model, seed: options.seed, log: hold });
   try {
     const settings = resolvePreferredSettings(options.settings, model.inputSizePx);
     const layers = chooseLayers(model, options.layers).map((l) => ({ ...l, units: resolveUnits(options.units, l.layer.units, l.layer.name, options.seed) }));
-    held.splice(0).forEach((line) => log(line));
+    flush();
     const recorded = { source: model.source, layers: layers.map((l) => l.layer.name), units: Object.fromEntries(layers.map((l) => [l.layer.name, l.units])), seed: options.seed, settings };
     const run = { kind: PREFERRED_INPUTS_KIND, recorded, model: model.name, backendInfo, meanSha256: null, description: model.description };
     const sourceOptions = { db: options.db, seed: options.seed, backend: options.backend, outDir: options.outDir, force: options.force };

@@ -27,6 +27,7 @@ import { accumulateBatch, createPassState, layerShapesOf, type LayerShape, type 
 import { createForwardExecutor, forEachForwardResult, resolveWorkerCount, type ForwardExecutor } from '../../src/workers/forward-executor.js';
 import { createBatchStream, prepareDataset } from '../shared/input-stream.js';
 import { openPassModel, type PassModel } from '../shared/pass-model.js';
+import { createHeldLog } from '../shared/held-log.js';
 
 export { DEFAULT_MODEL } from '../shared/pass-model.js';
 
@@ -219,14 +220,13 @@ export function chooseLayers(model: PassModel, spec: readonly number[] | string 
 export async function runTopActivations(options: TopActivationsOptions): Promise<TopActivationsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // The engine, dataset and model lines wait until --layers is known good: a usage error comes alone.
-  const held: string[] = [];
-  const hold = (line: string): void => void held.push(line);
+  const { hold, flush } = createHeldLog(log);
   const backend = await initBackend(options.backend, { log: hold, purpose: 'inference' });
   const { dataset, splits } = await prepareDataset({ db: options.db, data: options.data, splits: [options.split], log: hold });
   const model = openPassModel({ db: options.db, dataset, checkpoint: options.checkpoint, model: options.model, initSeed: options.initSeed, engine: inferenceEngineOf(options.backend), log: hold });
   try {
     const layers = chooseLayers(model, options.layers);
-    held.splice(0).forEach((line) => log(line));
+    flush();
     const split = splits[options.split]!;
     const identity: PassIdentity = {
       weights: model.weights, checkpointPath: model.checkpointPath, checkpointSha256: model.checkpointSha256,
