@@ -18,14 +18,9 @@
  * Flags: --rounds=3 --workers=N --batch=16 --forward-batches=6 --images=400 --baseline=PATH
  */
 import { availableParallelism, loadavg } from 'node:os';
+import { median } from './bench-stats.js';
 import type { BenchResult, BenchRow } from './bench-types.js';
 import { DATA_DIR, ensureCheckpoint, ensureSplit, measureTorch, parseFlags, runCase, runCliPass, toRow } from './throughput.js';
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Entry point called by bench/main.ts. */
 export async function runBenchmark(args: string[]): Promise<BenchResult> {

@@ -16,17 +16,13 @@ import { openStore } from '../src/store/open-store.js';
 import { createServeCache } from '../src/store/serve-cache.js';
 import { createServeQueries } from '../src/store/serve-queries.js';
 import { buildServeApp } from '../src/serve/server.js';
+import { median } from './bench-stats.js';
 import type { BenchResult, BenchRow } from './bench-types.js';
 import { BENCH_IMAGES, writeBenchStore } from './serve-store.js';
 
 function flag(args: string[], name: string, fallback: string): string {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 }
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 export async function runBenchmark(args: string[]): Promise<BenchResult> {
   const requests = Number(flag(args, 'requests', '40'));

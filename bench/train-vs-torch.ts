@@ -22,17 +22,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './bench-stats.js';
 import type { BenchResult, BenchRow } from './bench-types.js';
 import { DATA_DIR, ensureSplit } from './throughput.js';
 import { measureTorchTraining } from './train.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** One `run-pipeline` process; resolves with its wall seconds. @throws Error with the last lines when it fails. */
 function runCli(args: string[], cwd: string): Promise<number> {
